@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every module is one subsystem (see docs/architecture.md). Pure modules import only
+// Foundation and GatewayCore; C libraries stay behind the module that adapts them.
+let package = Package(
+    name: "edgegw",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "edgegw", targets: ["edgegw"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CCoAP", pkgConfig: "libcoap-3-gnutls", providers: [.apt(["libcoap3-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // Pure modules.
+        .target(name: "GatewayCore"),
+        .target(name: "IoTDA", dependencies: ["GatewayCore", "COpenSSL"]),
+        .target(name: "PCP", dependencies: ["GatewayCore"]),
+        .target(name: "DeviceCodec", dependencies: ["GatewayCore"]),
+
+        // Adapters and services.
+        .target(name: "Config", dependencies: ["GatewayCore", "TOMLKit"]),
+        .target(name: "Store", dependencies: ["GatewayCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "LwM2M", dependencies: [
+            "GatewayCore", "CCoAP", "DeviceCodec", "PCP",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Modbus", dependencies: [
+            "GatewayCore", "CModbus",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CloudLink", dependencies: [
+            "GatewayCore", "IoTDA", "CMosquitto", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Gateway", dependencies: [
+            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "edgegw", dependencies: [
+            "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Test support: free ports, child processes, temporary directories, real peers.
+        .target(name: "TestSupport", dependencies: ["GatewayCore"], path: "Tests/Support"),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
+                    resources: [.copy("Corpus")]),
+        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CCoAP", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "ModbusTests", dependencies: ["Modbus", "CModbus", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "EdgegwTests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Property values of one service, as reported by a field device.
+public struct ServiceReport: Sendable, Equatable {
+    public var serviceId: String
+    public var properties: JSONObject
+    /// When the values were collected; the cloud shows it as `event_time`.
+    public var eventTime: Date?
+
+    public init(serviceId: String, properties: JSONObject, eventTime: Date? = nil) {
+        self.serviceId = serviceId
+        self.properties = properties
+        self.eventTime = eventTime
+    }
+}
+
+/// What the field side hands to the cloud side. Implemented by the gateway's uplink
+/// pipeline (outbox → cloud link); field services only call it.
+public protocol UplinkSink: Sendable {
+    /// Properties collected from a child (`nodeId`).
+    func report(nodeId: String, services: [ServiceReport]) async
+    /// A child's status changed; coalesced into `sub_device_update_status`.
+    func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async
+    /// An event for the cloud about a child (late command results, for example).
+    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async
+}
+
+/// A command from the cloud for one child.
+public struct ChildCommand: Sendable, Equatable {
+    public var requestId: String
+    public var nodeId: String
+    public var serviceId: String?
+    public var commandName: String
+    public var paras: JSONObject
+
+    public init(requestId: String, nodeId: String, serviceId: String?, commandName: String, paras: JSONObject) {
+        self.requestId = requestId
+        self.nodeId = nodeId
+        self.serviceId = serviceId
+        self.commandName = commandName
+        self.paras = paras
+    }
+}
+
+/// The answer to a synchronous downlink request (command or property set), mapped onto the
+/// platform's `result_code` (0 = success) at the cloud boundary.
+public struct DownlinkOutcome: Sendable, Equatable {
+    public var resultCode: Int
+    public var responseName: String?
+    public var resultDesc: String?
+    public var paras: JSONObject
+
+    public init(resultCode: Int, responseName: String? = nil, resultDesc: String? = nil, paras: JSONObject = JSONObject()) {
+        self.resultCode = resultCode
+        self.responseName = responseName
+        self.resultDesc = resultDesc
+        self.paras = paras
+    }
+
+    public static func success(_ paras: JSONObject = JSONObject(), name: String? = nil) -> DownlinkOutcome {
+        DownlinkOutcome(resultCode: 0, responseName: name, resultDesc: "success", paras: paras)
+    }
+
+    public static func failure(_ code: DownlinkResultCode, _ desc: String) -> DownlinkOutcome {
+        DownlinkOutcome(resultCode: code.rawValue, resultDesc: desc)
+    }
+}
+
+/// Non-zero result codes edgegw puts in command and property-set responses. The platform
+/// defines only 0 = success; these are ours and documented in the README.
+public enum DownlinkResultCode: Int, Sendable, CaseIterable {
+    case success = 0
+    case unknownChild = 1
+    case noHandler = 2
+    case badRequest = 3
+    case deviceUnreachable = 4
+    case deviceError = 5
+    case timeout = 6
+    case queued = 7
+    case expired = 8
+    case rejected = 9
+    case internalError = 10
+}
+
+/// A southbound subsystem (Modbus, LwM2M) that serves downlink requests for its children.
+public protocol DownlinkHandler: Sendable {
+    func handles(nodeId: String) async -> Bool
+    func command(_ command: ChildCommand) async -> DownlinkOutcome
+    func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome
+    /// Current values; nil for `serviceId` means all services.
+    func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError>
+}
+
+public struct DownlinkError: Error, Sendable, Equatable {
+    public var code: DownlinkResultCode
+    public var description: String
+
+    public init(_ code: DownlinkResultCode, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+}

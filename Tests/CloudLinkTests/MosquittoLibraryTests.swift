@@ -1,0 +1,8 @@
+import Testing
+@testable import CloudLink
+
+@Suite struct MosquittoLibraryTests {
+    @Test func linksLibmosquitto2() {
+        #expect(MosquittoLibrary.version.hasPrefix("2."))
+    }
+}

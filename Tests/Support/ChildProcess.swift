@@ -1,0 +1,84 @@
+import Foundation
+
+/// A peer or the edgegw binary run by a test; killed when released.
+public final class ChildProcess: @unchecked Sendable {
+    public let process = Process()
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var captured = Data()
+
+    /// Starts `executable` (a path, or a name looked up in PATH) with its output captured.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                currentDirectory: String? = nil) throws {
+        if executable.contains("/") {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable] + arguments
+        }
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.captured.append(data) }
+        }
+        try process.run()
+    }
+
+    /// Everything the process printed so far (stdout and stderr).
+    public var text: String { lock.withLock { String(decoding: captured, as: UTF8.self) } }
+
+    public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
+    public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits until the output contains `needle`.
+    @discardableResult
+    public func waitForOutput(_ needle: String, timeout: Duration = .seconds(10)) async -> Bool {
+        await Eventually.wait(timeout: timeout) { self.text.contains(needle) }
+    }
+
+    public func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(3)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    deinit {
+        stop()
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// Polls a condition, for waiting on real peers without fixed sleeps.
+public enum Eventually {
+    public static func wait(timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
+                            _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: poll)
+        }
+        return await condition()
+    }
+}
