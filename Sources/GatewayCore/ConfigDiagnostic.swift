@@ -45,3 +45,12 @@ public final class ConfigDiagnostics {
 
     public func append(contentsOf other: ConfigDiagnostics) { all.append(contentsOf: other.all) }
 }
+
+/// All the problems of a configuration, as one error.
+public struct ConfigErrors: Error, Sendable, Equatable, CustomStringConvertible {
+    public var diagnostics: [ConfigDiagnostic]
+
+    public init(_ diagnostics: [ConfigDiagnostic]) { self.diagnostics = diagnostics }
+
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,141 @@
+import Config
+import Foundation
+import GatewayCore
+
+/// Everything the daemon runs on, read and validated as a whole.
+public struct LoadedConfig: Sendable {
+    public var file: String
+    public var gateway: GatewayConfig
+    public var deviceSecret: Secret
+    public var products: [String: ProductModel]
+    public var devices: [FieldDeviceEntry]
+
+    /// A one-screen summary for `edgegw check` and the start-up log (never secrets).
+    public var summary: [String] {
+        var lines = [
+            "gateway \(gateway.gateway.deviceId) -> \(gateway.cloud.tls ? "mqtts" : "mqtt")://\(gateway.cloud.host):\(gateway.cloud.port)"
+                + " (sign type \(gateway.cloud.signType.rawValue), keepalive \(gateway.cloud.keepaliveSeconds) s)",
+            "state directory \(gateway.store.stateDirectory), outbox bound \(gateway.store.outboxMaxBytes / 1_048_576) MiB",
+        ]
+        let l = gateway.listeners
+        let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
+            .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
+        lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", ")))
+        lines.append("\(products.count) product(s): " + products.keys.sorted().joined(separator: ", "))
+        let bySource = Dictionary(grouping: devices, by: \.source)
+        lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
+        return lines
+    }
+}
+
+/// A field device declared in the config, whatever its kind.
+public struct FieldDeviceEntry: Sendable, Equatable {
+    public var nodeId: String
+    public var productId: String
+    public var name: String?
+    public var source: ChildSource
+    public var file: String
+    public var line: Int?
+}
+
+/// Loads `edgegw.toml` and the files it names; collects every problem of every file.
+public enum ConfigLoader {
+    public static func load(path: String) -> Result<LoadedConfig, ConfigErrors> {
+        let diagnostics = ConfigDiagnostics()
+        let document: ConfigDocument
+        switch TOMLDocumentParser.load(path: path) {
+        case .success(let d): document = d
+        case .failure(let d): return .failure(ConfigErrors([d]))
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        let root = ConfigReader(document: document, diagnostics: diagnostics)
+        let gateway = GatewayConfig.parse(root, baseDirectory: base.isEmpty ? "." : base)
+
+        var secret: Secret?
+        if let gateway {
+            let line = document.root["gateway"].flatMap { node -> Int? in
+                if case .table(let t) = node.value { return t["secret_file"]?.line }
+                return nil
+            }
+            switch SecretFile.read(gateway.gateway.secretFile, keyPath: "gateway.secret_file", configFile: path, line: line) {
+            case .success(let s): secret = s
+            case .failure(let d): diagnostics.report(d)
+            }
+            if gateway.cloud.tls, let ca = gateway.cloud.caFile, !FileManager.default.isReadableFile(atPath: ca) {
+                diagnostics.report(file: path, line: nil, keyPath: "cloud.ca_file", problem: "CA file \(ca) cannot be read",
+                                   fix: "install the platform's CA bundle there, or fix the path")
+            }
+        }
+
+        let products = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? [:]
+        var devices: [FieldDeviceEntry] = []
+        if let gateway {
+            devices += loadDeviceFiles(directory: gateway.paths.devices, products: products, diagnostics: diagnostics)
+        }
+        checkUniqueNodeIds(devices, diagnostics: diagnostics)
+
+        guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
+        return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, devices: devices))
+    }
+
+    /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
+    static func tomlFiles(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
+            .map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    static func loadProducts(directory: String, diagnostics: ConfigDiagnostics) -> [String: ProductModel] {
+        var products: [String: ProductModel] = [:]
+        for file in tomlFiles(in: directory) {
+            let document: ConfigDocument
+            switch TOMLDocumentParser.load(path: file) {
+            case .success(let d): document = d
+            case .failure(let d): diagnostics.report(d); continue
+            }
+            let reader = ConfigReader(document: document, diagnostics: diagnostics)
+            let product = ProductModel.parse(reader)
+            ProductFileExtensions.parse(reader, product)
+            reader.finish()
+            guard let product else { continue }
+            if let existing = products[product.id] {
+                diagnostics.report(file: file, line: reader.line(of: "product"), keyPath: "product.id",
+                                   problem: "product \"\(product.id)\" is also defined in \(existing.file)",
+                                   fix: "give each product a unique id")
+                continue
+            }
+            products[product.id] = product
+        }
+        return products
+    }
+
+    static func loadDeviceFiles(directory: String, products: [String: ProductModel],
+                                diagnostics: ConfigDiagnostics) -> [FieldDeviceEntry] {
+        var entries: [FieldDeviceEntry] = []
+        for file in tomlFiles(in: directory) {
+            let document: ConfigDocument
+            switch TOMLDocumentParser.load(path: file) {
+            case .success(let d): document = d
+            case .failure(let d): diagnostics.report(d); continue
+            }
+            let reader = ConfigReader(document: document, diagnostics: diagnostics)
+            entries += DeviceFileParsers.parse(reader, products: products)
+            reader.finish()
+        }
+        return entries
+    }
+
+    static func checkUniqueNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {
+        var seen: [String: FieldDeviceEntry] = [:]
+        for device in devices {
+            if let first = seen[device.nodeId] {
+                let at = first.line.map { "\(first.file):\($0)" } ?? first.file
+                diagnostics.report(file: device.file, line: device.line, keyPath: "node_id",
+                                   problem: "node_id \"\(device.nodeId)\" is already used by a device in \(at)",
+                                   fix: "each field device needs its own node_id")
+            } else {
+                seen[device.nodeId] = device
+            }
+        }
+    }
+}

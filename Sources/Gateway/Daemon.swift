@@ -1,0 +1,70 @@
+import Foundation
+import GatewayCore
+import Logging
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// `edgegw run`: load the configuration, open the state store, run every service until
+/// SIGTERM or SIGINT, then shut down gracefully within the configured bound.
+public enum Daemon {
+    /// Installs the stderr log handler once per process.
+    public static func bootstrapLogging(level: Logger.Level) {
+        StderrLogHandler.sharedLevel.value = level
+        LoggingBootstrap.once()
+    }
+
+    /// Returns the process exit status.
+    public static func run(configPath: String) async -> Int32 {
+        bootstrapLogging(level: .info)
+        let logger = Logger(label: "edgegw.daemon")
+        let loaded: LoadedConfig
+        switch ConfigLoader.load(path: configPath) {
+        case .success(let l): loaded = l
+        case .failure(let errors):
+            for diagnostic in errors.diagnostics { logger.error("config: \(diagnostic)") }
+            logger.error("not starting: \(errors.diagnostics.count) problem(s) in the configuration; run `edgegw check --config \(configPath)`")
+            return 1
+        }
+        StderrLogHandler.sharedLevel.value = loaded.gateway.log.level.loggerLevel
+        logger.info("edgegw \(GatewayInfo.version) starting", metadata: ["config": "\(configPath)", "pid": "\(getpid())"])
+        for line in loaded.summary { logger.info("config: \(line)") }
+
+        let store: StateStore
+        do {
+            store = try StateStore(directory: loaded.gateway.store.stateDirectory)
+        } catch {
+            logger.error("not starting: \(error)")
+            return 1
+        }
+        logger.info("state store open", metadata: ["path": "\(store.path)"])
+
+        let running = RunningConfig(loaded)
+        let notifier = SystemdNotifier()
+        let services: [any Service] = [
+            SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
+            ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger),
+        ]
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      cancellationSignals: [], logger: Logger(label: "edgegw.lifecycle"))
+        configuration.maximumGracefulShutdownDuration = .seconds(loaded.gateway.limits.shutdownSeconds)
+        configuration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped with an error: \(error)")
+            return 1
+        }
+        logger.info("stopped")
+        return 0
+    }
+}
+
+enum LoggingBootstrap {
+    private static let done: Void = {
+        LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
+    }()
+
+    static func once() { _ = done }
+}

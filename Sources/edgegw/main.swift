@@ -1,2 +1,0 @@
-import Gateway
-print("edgegw \(GatewayInfo.version)")

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GatewayCore
+@testable import Store
+
+@Suite struct StateStoreTests {
+    @Test func createsTheStateDirectoryWithMode0700AndMigrates() throws {
+        let tmp = TemporaryDirectory()
+        let dir = tmp.file("a/b/state")
+        let store = try StateStore(directory: dir)
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int)
+        #expect(mode == 0o700)
+        #expect(try store.appliedMigrations() == ["v1"])
+        // Reopening applies nothing twice.
+        #expect(try StateStore(directory: dir).appliedMigrations() == ["v1"])
+    }
+
+    @Test func registryAndVersionSurviveReopen() throws {
+        let tmp = TemporaryDirectory()
+        do {
+            let store = try StateStore(directory: tmp.path)
+            try store.upsertChild(ChildDevice(nodeId: "863921034567890", productId: "water-meter", source: .lwm2m))
+            try store.setChildDeviceId(nodeId: "863921034567890", deviceId: "dev-1")
+            try store.setChildStatus(nodeId: "863921034567890", status: .online, lastSeen: Date(timeIntervalSince1970: 1_700_000_000))
+            try store.setSubDeviceVersion(42)
+        }
+        let store = try StateStore(directory: tmp.path)
+        let child = try #require(try store.child(nodeId: "863921034567890"))
+        #expect(child.deviceId == "dev-1")
+        #expect(child.status == .online)
+        #expect(child.lastSeen == Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(try store.child(deviceId: "dev-1")?.nodeId == "863921034567890")
+        #expect(try store.subDeviceVersion() == 42)
+        try store.deleteChild(nodeId: "863921034567890")
+        #expect(try store.allChildren().isEmpty)
+    }
+
+    @Test func aFileWhereTheDirectoryShouldBeIsATypedError() {
+        let tmp = TemporaryDirectory()
+        let path = tmp.write("not-a-dir", "x")
+        #expect(throws: StoreError.self) { try StateStore(directory: path) }
+    }
+}
