@@ -2,9 +2,10 @@ import Foundation
 
 extension GatewayConfig {
     /// Reads `edgegw.toml`'s tree; relative paths are resolved against `baseDirectory`.
-    /// Returns nil when anything is wrong; every problem is in `reader.diagnostics`.
+    /// Every problem goes to `reader.diagnostics`; the result is valid only when none were
+    /// added. It is still returned when the essentials could be read, so the files it names
+    /// are checked too and a technician sees every problem in one pass.
     public static func parse(_ root: ConfigReader, baseDirectory: String) -> GatewayConfig? {
-        let before = root.diagnostics.all.count
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
         }
@@ -94,7 +95,7 @@ extension GatewayConfig {
         pathsReader?.finish()
 
         root.finish()
-        guard root.diagnostics.all.count == before, let deviceId, let secretFile, let host else { return nil }
+        guard let deviceId, let secretFile, let host else { return nil }
         return GatewayConfig(
             gateway: Identity(deviceId: deviceId, secretFile: resolve(secretFile)),
             cloud: Cloud(host: host, port: port, tls: tls, caFile: caFile.map(resolve),

@@ -2,8 +2,112 @@ import Foundation
 import Testing
 import TestSupport
 
+/// The `edgegw` binary as a technician and systemd use it.
 @Suite struct BinaryTests {
-    @Test func binaryIsBuilt() {
-        #expect(FileManager.default.isExecutableFile(atPath: Paths.edgegwBinary))
+    func runToExit(_ args: [String], environment: [String: String]? = nil) async throws -> (Int32?, String) {
+        let process = try ChildProcess(Paths.edgegwBinary, args, environment: environment)
+        let status = await process.waitForExit(timeout: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))   // let the output pipe drain
+        return (status, process.text)
+    }
+
+    @Test func checkPrintsASummaryOfAValidConfig() async throws {
+        let fixture = ConfigFixture()
+        let (status, output) = try await runToExit(["check", "--config", fixture.configPath])
+        #expect(status == 0)
+        #expect(output.contains("\(fixture.configPath): OK"))
+        #expect(output.contains("1 product(s): power-meter"))
+        #expect(output.contains("1 device(s): 1 Modbus, 0 NB-IoT"))
+        #expect(!output.contains("s3cret"))
+    }
+
+    @Test func checkListsEveryProblemAndExits1() async throws {
+        let fixture = ConfigFixture(extra: "\n[limits]\nshutdown_secnds = 5\n")
+        fixture.directory.write("devices/meter-2.toml", ConfigFixture.device)
+        try FileManager.default.setAttributes([.posixPermissions: 0o604], ofItemAtPath: fixture.secretPath)
+        let (status, output) = try await runToExit(["check", "--config", fixture.configPath])
+        #expect(status == 1)
+        #expect(output.contains("edgegw.toml:"))
+        #expect(output.contains("limits.shutdown_secnds: unknown key (fix: did you mean `shutdown_seconds`?)"))
+        #expect(output.contains("meter-2.toml:2: node_id: node_id \"meter-1\" is already used"))
+        #expect(output.contains("gateway.secret_file: secret file"))
+        #expect(output.contains("3 problems found"))
+        #expect(!output.contains("Fatal error"))
+    }
+
+    @Test func checkOnInvalidTOMLAndAMissingFile() async throws {
+        let tmp = TemporaryDirectory()
+        let bad = tmp.write("edgegw.toml", "[gateway\ndevice_id = 1\n")
+        let (status, output) = try await runToExit(["check", "--config", bad])
+        #expect(status == 1)
+        #expect(output.contains("edgegw.toml:1: invalid TOML"))
+        let (status2, output2) = try await runToExit(["check", "--config", tmp.file("missing.toml")])
+        #expect(status2 == 1)
+        #expect(output2.contains("missing.toml: file does not exist"))
+    }
+
+    @Test func runRefusesAnInvalidConfigWithExit1() async throws {
+        let fixture = ConfigFixture()
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: fixture.secretPath)
+        let (status, output) = try await runToExit(["run", "--config", fixture.configPath])
+        #expect(status == 1)
+        #expect(output.contains("not starting: 1 problem(s)"))
+        #expect(!output.contains("s3cret"))
+    }
+
+    @Test func sigtermShutsDownGracefullyAndTellsSystemd() async throws {
+        let fixture = ConfigFixture()
+        let notify = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let daemon = try ChildProcess(Paths.edgegwBinary, ["run", "--config", fixture.configPath],
+                                      environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.receive()?.hasPrefix("READY=1") == true)
+        #expect(daemon.text.contains("state store open"))
+        #expect(FileManager.default.fileExists(atPath: fixture.directory.file("state/edgegw.sqlite")))
+        daemon.signal(SIGTERM)
+        #expect(notify.receive() == "STOPPING=1")
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(daemon.text.contains("stopped"))
+        #expect(!daemon.text.contains("s3cret"))
+    }
+
+    @Test func sighupWithABrokenFileKeepsTheRunningConfig() async throws {
+        let fixture = ConfigFixture()
+        let notify = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let daemon = try ChildProcess(Paths.edgegwBinary, ["run", "--config", fixture.configPath],
+                                      environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.receive()?.hasPrefix("READY=1") == true)
+
+        fixture.directory.write("devices/meter-1.toml", "[device]\nnode_id = \"meter-1\"\nproduct = \"nope\"\n")
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForOutput("reload rejected: 1 problem(s); keeping the running configuration"))
+        #expect(daemon.text.contains("unknown product \"nope\""))
+        #expect(daemon.isRunning)
+
+        fixture.directory.write("devices/meter-1.toml", ConfigFixture.device)
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForOutput("configuration reloaded generation=2"))
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+    }
+
+    @Test func versionNamesTheLinkedLibraries() async throws {
+        let (status, output) = try await runToExit(["version"])
+        #expect(status == 0)
+        #expect(output.contains("libcoap 4.3.1 (GnuTLS, DTLS yes)"))
+        #expect(output.contains("libmodbus 3.1."))
+        #expect(output.contains("libmosquitto 2."))
+    }
+
+    @Test func systemdAcceptsTheUnit() async throws {
+        guard Paths.hasProgram("systemd-analyze") else { return }
+        let tmp = TemporaryDirectory()
+        let unit = try String(contentsOfFile: Paths.packageRoot + "/systemd/edgegw.service", encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/edgegw", with: Paths.edgegwBinary)
+        let path = tmp.write("edgegw.service", unit)
+        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", path])
+        let rc = await verify.waitForExit(timeout: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(rc == 0, "\(verify.text)")
     }
 }
