@@ -21,7 +21,7 @@ public struct LoadedConfig: Sendable {
         let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
             .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
         lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", ")))
-        lines.append("\(products.count) product(s): " + products.keys.sorted().joined(separator: ", "))
+        lines.append("\(products.count) product(s)" + (products.isEmpty ? "" : ": " + products.keys.sorted().joined(separator: ", ")))
         let bySource = Dictionary(grouping: devices, by: \.source)
         lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
         return lines
