@@ -26,10 +26,44 @@ extension KeyedDecodingContainer {
 
 extension KeyedEncodingContainer {
     mutating func encodeObject(_ object: JSONObject, forKey key: Key) throws {
-        try encode(JSONValue.object(object), forKey: key)
+        try encode(JSONValue.object(object).finiteForJSON, forKey: key)
     }
 
     mutating func encodeObjectIfPresent(_ object: JSONObject?, forKey key: Key) throws {
-        if let object { try encode(JSONValue.object(object), forKey: key) }
+        if let object { try encode(JSONValue.object(object).finiteForJSON, forKey: key) }
+    }
+
+    mutating func encodeValue(_ value: JSONValue, forKey key: Key) throws {
+        try encode(value.finiteForJSON, forKey: key)
+    }
+
+    mutating func encodeValueIfPresent(_ value: JSONValue?, forKey key: Key) throws {
+        if let value { try encode(value.finiteForJSON, forKey: key) }
+    }
+}
+
+extension JSONValue {
+    /// JSON has no NaN or infinity: a field device can still produce them (a float register with
+    /// all bits set), and one such value must not make a whole batch unencodable. They go out as null.
+    var finiteForJSON: JSONValue {
+        switch self {
+        case .double(let d) where !d.isFinite: return .null
+        case .object(let o) where o.pairs.contains(where: { $0.value.needsFiniteFix }):
+            var out = JSONObject()
+            for (k, v) in o.pairs { out[k] = v.finiteForJSON }
+            return .object(out)
+        case .array(let a) where a.contains(where: \.needsFiniteFix):
+            return .array(a.map(\.finiteForJSON))
+        default: return self
+        }
+    }
+
+    private var needsFiniteFix: Bool {
+        switch self {
+        case .double(let d): !d.isFinite
+        case .object(let o): o.pairs.contains { $0.value.needsFiniteFix }
+        case .array(let a): a.contains { $0.needsFiniteFix }
+        default: false
+        }
     }
 }

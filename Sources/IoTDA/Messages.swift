@@ -17,6 +17,14 @@ public struct MessageUp: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case objectDeviceId = "object_device_id", name, id, content }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(objectDeviceId, forKey: .objectDeviceId)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encodeValue(content, forKey: .content)
+    }
 }
 
 /// DOWN `…/sys/messages/down`. Asynchronous: no response is expected.
@@ -36,4 +44,12 @@ public struct MessageDown: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case objectDeviceId = "object_device_id", name, id, content }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(objectDeviceId, forKey: .objectDeviceId)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encodeValue(content, forKey: .content)
+    }
 }

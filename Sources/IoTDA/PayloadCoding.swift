@@ -40,9 +40,16 @@ public enum IoTDAJSON {
     /// bodies (HTTPS, log report) are bounded at 1 MB, so we bound the downlink the same way.
     public static let maxDownlinkPayloadBytes = 1_048_576
 
+    /// Compact JSON. Property reports keep the documents' field order and the order of their
+    /// property maps; everything else has its keys sorted, so equal values give equal bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        if let ordered = value as? OrderedJSONWritable {
+            var writer = JSONWriter()
+            ordered.write(to: &writer)
+            return writer.data
+        }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return try encoder.encode(value)
     }
 

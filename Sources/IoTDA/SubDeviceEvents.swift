@@ -198,7 +198,7 @@ public struct StartScan: Sendable, Equatable, Codable {
         try c.encodeIfPresent(protocolType, forKey: .protocolType)
         try c.encodeIfPresent(channel, forKey: .channel)
         try c.encodeIfPresent(parentDeviceId, forKey: .parentDeviceId)
-        try c.encodeIfPresent(scanSettings, forKey: .scanSettings)
+        try c.encodeValueIfPresent(scanSettings, forKey: .scanSettings)
     }
 }
 

@@ -118,3 +118,16 @@ import Testing
         #expect(UpgradeProgress(resultCode: .internalError, version: "v").resultCode == 255)
     }
 }
+
+@Suite struct NonFiniteValueTests {
+    @Test func nanAndInfinityGoOutAsNull() throws {
+        let report = BatchPropertyReport(devices: [DeviceProperties(deviceId: "c1", services: [
+            ServiceProperty(serviceId: "s", properties: ["ok": 1.5, "nan": .double(.nan), "inf": .double(.infinity),
+                                                         "nested": ["a": [.double(-.infinity), 2]]]),
+        ])])
+        let json = String(decoding: try IoTDAJSON.encode(report), as: UTF8.self)
+        #expect(json == #"{"devices":[{"device_id":"c1","services":[{"service_id":"s","properties":{"ok":1.5,"nan":null,"inf":null,"nested":{"a":[null,2]}}}]}]}"#)
+        let message = MessageUp(content: ["v": .double(.nan)])
+        #expect(String(decoding: try IoTDAJSON.encode(message), as: UTF8.self) == #"{"content":{"v":null}}"#)
+    }
+}

@@ -86,3 +86,22 @@ import Testing
         }
     }
 }
+
+@Suite struct PublicationTests {
+    let topics = IoTDATopics(deviceId: "gw_1")
+
+    @Test func pairsTopicAndPayload() throws {
+        let report = try topics.publication(BatchPropertyReport(devices: [DeviceProperties(deviceId: "c", services: [])]))
+        #expect(report.topic == "$oc/devices/gw_1/sys/gateway/sub_devices/properties/report")
+        #expect(String(decoding: report.payload, as: UTF8.self) == #"{"devices":[{"device_id":"c","services":[]}]}"#)
+        let response = try topics.publication(requestId: "r/9", CommandResponse(resultCode: 1, resultDesc: "unknown child"))
+        #expect(response.topic == "$oc/devices/gw_1/sys/commands/response/request_id=r/9")
+        #expect(String(decoding: response.payload, as: UTF8.self) == #"{"result_code":1,"result_desc":"unknown child"}"#)
+        #expect(try topics.publication(requestId: "7", PropertiesSetResponse()).topic.hasSuffix("/sys/properties/set/response/request_id=7"))
+        #expect(try topics.publication(requestId: "8", PropertiesGetResponse(services: [])).topic.hasSuffix("/sys/properties/get/response/request_id=8"))
+        #expect(try topics.publication(requestId: "9", ShadowGetRequest(objectDeviceId: "c")).topic.hasSuffix("/sys/shadow/get/request_id=9"))
+        #expect(try topics.publication(EventsMessage(services: [])).topic.hasSuffix("/sys/events/up"))
+        #expect(try topics.publication(MessageUp(content: "x")).topic.hasSuffix("/sys/messages/up"))
+        #expect(try topics.publication(PropertiesReport(services: [])).topic.hasSuffix("/sys/properties/report"))
+    }
+}
