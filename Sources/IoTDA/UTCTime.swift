@@ -22,7 +22,9 @@ public struct UTCDateTime: Sendable, Equatable {
     }
 
     public init(_ date: Date) {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Clamp to ±3e14 s (about ±9.5 million years) so that no Date can make the conversion trap.
+        let seconds = date.timeIntervalSince1970.isFinite ? min(max(date.timeIntervalSince1970, -3e14), 3e14) : 0
+        let totalMillis = Int64((seconds * 1000).rounded(.down))
         var days = totalMillis / 86_400_000
         var rest = totalMillis % 86_400_000
         if rest < 0 { rest += 86_400_000; days -= 1 }
@@ -116,7 +118,10 @@ public enum IoTDATime {
     }
 
     /// Milliseconds since 1970 (the time-sync fields).
-    public static func epochMillis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    public static func epochMillis(_ date: Date) -> Int64 {
+        let seconds = date.timeIntervalSince1970.isFinite ? min(max(date.timeIntervalSince1970, -3e14), 3e14) : 0
+        return Int64((seconds * 1000).rounded(.down))
+    }
 
     static func pad(_ value: Int, _ width: Int) -> String {
         let s = String(value)

@@ -29,3 +29,14 @@ import Testing
         }
     }
 }
+
+@Suite struct ExtremeDateTests {
+    @Test func extremeDatesDoNotTrap() {
+        for d in [Date.distantPast, Date.distantFuture, Date(timeIntervalSince1970: .infinity), Date(timeIntervalSince1970: .nan)] {
+            #expect(!IoTDATime.eventTime(d).isEmpty)
+            _ = ConnectTimestamp(d)
+            _ = IoTDATime.epochMillis(d)
+        }
+        #expect(IoTDATime.epochMillis(Date(timeIntervalSince1970: .nan)) == 0)
+    }
+}
