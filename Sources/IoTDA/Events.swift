@@ -37,6 +37,8 @@ public enum IoTDAEvent: Sendable, Equatable {
     case deleteSubDeviceNotify(SubDeviceNotify)
     case subDeviceSyncRequest(SubDeviceSyncRequest)
     case subDeviceUpdateStatus(SubDeviceStatusUpdate)
+    /// Not in the documents we hold (see `SubDeviceStatusResponse`).
+    case subDeviceUpdateStatusResponse(SubDeviceStatusResponse)
     case getProducts(GetProducts)
     case getProductsResponse(GetProductsResponse)
     case addSubDeviceRequest(AddSubDeviceRequest)
@@ -91,6 +93,7 @@ public enum IoTDAEvent: Sendable, Equatable {
         case .deleteSubDeviceNotify: return (S.subDeviceManager, "delete_sub_device_notify", .down)
         case .subDeviceSyncRequest: return (S.subDeviceManager, "sub_device_sync_request", .up)
         case .subDeviceUpdateStatus: return (S.subDeviceManager, "sub_device_update_status", .up)
+        case .subDeviceUpdateStatusResponse: return (S.subDeviceManager, "sub_device_update_status_response", .down)
         case .getProducts: return (S.subDeviceManager, "get_products", .up)
         case .getProductsResponse: return (S.subDeviceManager, "get_products_response", .down)
         case .addSubDeviceRequest: return (S.subDeviceManager, "add_sub_device_request", .up)
@@ -165,6 +168,8 @@ public struct EventService: Sendable, Equatable, Codable {
         case ("$sub_device_manager", "delete_sub_device_notify"): event = .deleteSubDeviceNotify(try paras(SubDeviceNotify.self))
         case ("$sub_device_manager", "sub_device_sync_request"): event = .subDeviceSyncRequest(try paras(SubDeviceSyncRequest.self))
         case ("$sub_device_manager", "sub_device_update_status"): event = .subDeviceUpdateStatus(try paras(SubDeviceStatusUpdate.self))
+        case ("$sub_device_manager", "sub_device_update_status_response"):
+            event = .subDeviceUpdateStatusResponse(try paras(SubDeviceStatusResponse.self))
         case ("$sub_device_manager", "get_products"): event = .getProducts(try paras(GetProducts.self))
         case ("$sub_device_manager", "get_products_response"): event = .getProductsResponse(try paras(GetProductsResponse.self))
         case ("$sub_device_manager", "add_sub_device_request"): event = .addSubDeviceRequest(try paras(AddSubDeviceRequest.self))
@@ -207,6 +212,7 @@ public struct EventService: Sendable, Equatable, Codable {
         case .addSubDeviceNotify(let p), .deleteSubDeviceNotify(let p): try c.encode(p, forKey: .paras)
         case .subDeviceSyncRequest(let p): try c.encode(p, forKey: .paras)
         case .subDeviceUpdateStatus(let p): try c.encode(p, forKey: .paras)
+        case .subDeviceUpdateStatusResponse(let p): try c.encode(p, forKey: .paras)
         case .getProducts(let p): try c.encode(p, forKey: .paras)
         case .getProductsResponse(let p): try c.encode(p, forKey: .paras)
         case .addSubDeviceRequest(let p): try c.encode(p, forKey: .paras)

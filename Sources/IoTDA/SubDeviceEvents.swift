@@ -151,6 +151,39 @@ public struct SubDeviceStatusUpdate: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey { case deviceStatuses = "device_statuses" }
 }
 
+/// DOWN `sub_device_update_status_response`. Not in the documents we hold: the English outline
+/// lists "Responding to a Request for Updating Child Device Statuses" without a schema; this is the
+/// shape public device SDKs decode. Read leniently so the answer to every status update is not an error.
+public struct SubDeviceStatusResponse: Sendable, Equatable, Codable {
+    public struct Accepted: Sendable, Equatable, Codable {
+        public var deviceId: String
+        public var status: String?
+
+        public init(deviceId: String, status: String? = nil) {
+            self.deviceId = deviceId
+            self.status = status
+        }
+
+        enum CodingKeys: String, CodingKey { case deviceId = "device_id", status }
+    }
+
+    public var successfulDevices: [Accepted]
+    public var failedDevices: [SubDeviceFailure]
+
+    public init(successfulDevices: [Accepted], failedDevices: [SubDeviceFailure]) {
+        self.successfulDevices = successfulDevices
+        self.failedDevices = failedDevices
+    }
+
+    enum CodingKeys: String, CodingKey { case successfulDevices = "successful_devices", failedDevices = "failed_devices" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        successfulDevices = try c.decodeIfPresent([Accepted].self, forKey: .successfulDevices) ?? []
+        failedDevices = try c.decodeIfPresent([SubDeviceFailure].self, forKey: .failedDevices) ?? []
+    }
+}
+
 /// UP `get_products`.
 public struct GetProducts: Sendable, Equatable, Codable {
     public var productIds: [String]
