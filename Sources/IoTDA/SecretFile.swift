@@ -1,7 +1,8 @@
 import Foundation
 
-/// Reads the device secret from a file that only its owner may read.
-public enum SecretFile {
+/// Reads the device secret from a file that only its owner may read (for `edgegw credentials`;
+/// internal so that it does not clash with the daemon's own reader in Config).
+enum SecretFile {
     /// A device secret is short; anything larger is the wrong file.
     public static let maxBytes = 4096
 

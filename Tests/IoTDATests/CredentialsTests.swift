@@ -114,37 +114,37 @@ import Testing
     }
 }
 
-@Suite struct ConnackCodeTests {
+@Suite struct ConnackReturnCodeTests {
     @Test func documentedTable() {
-        #expect(ConnackCode(code: 0) == .accepted)
-        #expect(ConnackCode(code: 1) == .unacceptableProtocolVersion)
-        #expect(ConnackCode(code: 2) == .identifierRejected)
-        #expect(ConnackCode(code: 3) == .serverUnavailable)
-        #expect(ConnackCode(code: 4) == .badUsernameOrPassword)
-        #expect(ConnackCode(code: 5) == .notAuthorized)
-        #expect(ConnackCode(code: 0x86) == .badUsernameOrPassword)
-        #expect(ConnackCode(code: 0x87) == .notAuthorized)
-        #expect(ConnackCode(code: 0x85) == .identifierRejected)
-        #expect(ConnackCode(code: 42) == .other(42))
-        for code in 0...5 { #expect(ConnackCode(code: code).code == code) }
+        #expect(ConnackReturnCode(code: 0) == .accepted)
+        #expect(ConnackReturnCode(code: 1) == .unacceptableProtocolVersion)
+        #expect(ConnackReturnCode(code: 2) == .identifierRejected)
+        #expect(ConnackReturnCode(code: 3) == .serverUnavailable)
+        #expect(ConnackReturnCode(code: 4) == .badUsernameOrPassword)
+        #expect(ConnackReturnCode(code: 5) == .notAuthorized)
+        #expect(ConnackReturnCode(code: 0x86) == .badUsernameOrPassword)
+        #expect(ConnackReturnCode(code: 0x87) == .notAuthorized)
+        #expect(ConnackReturnCode(code: 0x85) == .identifierRejected)
+        #expect(ConnackReturnCode(code: 42) == .other(42))
+        for code in 0...5 { #expect(ConnackReturnCode(code: code).code == code) }
     }
 
     @Test func permanentRefusalsBackOffLong() {
-        #expect(ConnackCode.badUsernameOrPassword.isPermanentRefusal)
-        #expect(ConnackCode.notAuthorized.isPermanentRefusal)
-        #expect(ConnackCode.identifierRejected.isPermanentRefusal)
-        #expect(!ConnackCode.serverUnavailable.isPermanentRefusal)
-        #expect(!ConnackCode.accepted.isPermanentRefusal)
+        #expect(ConnackReturnCode.badUsernameOrPassword.isPermanentRefusal)
+        #expect(ConnackReturnCode.notAuthorized.isPermanentRefusal)
+        #expect(ConnackReturnCode.identifierRejected.isPermanentRefusal)
+        #expect(!ConnackReturnCode.serverUnavailable.isPermanentRefusal)
+        #expect(!ConnackReturnCode.accepted.isPermanentRefusal)
     }
 
     @Test func diagnosesName() {
-        #expect(ConnackCode.badUsernameOrPassword.diagnosis(signType: .noTimestampCheck).contains("wrong device secret"))
-        #expect(!ConnackCode.badUsernameOrPassword.diagnosis(signType: .noTimestampCheck).contains("clock"))
-        #expect(ConnackCode.badUsernameOrPassword.diagnosis(signType: .timestampCheck).contains("clock"))
-        #expect(ConnackCode.identifierRejected.diagnosis(signType: .noTimestampCheck).contains("keepalive"))
-        #expect(ConnackCode.notAuthorized.diagnosis(signType: .timestampCheck).contains("clock"))
+        #expect(ConnackReturnCode.badUsernameOrPassword.diagnosis(signType: .noTimestampCheck).contains("wrong device secret"))
+        #expect(!ConnackReturnCode.badUsernameOrPassword.diagnosis(signType: .noTimestampCheck).contains("clock"))
+        #expect(ConnackReturnCode.badUsernameOrPassword.diagnosis(signType: .timestampCheck).contains("clock"))
+        #expect(ConnackReturnCode.identifierRejected.diagnosis(signType: .noTimestampCheck).contains("keepalive"))
+        #expect(ConnackReturnCode.notAuthorized.diagnosis(signType: .timestampCheck).contains("clock"))
         for code in [0, 1, 2, 3, 4, 5, 99] {
-            #expect(!ConnackCode(code: code).diagnosis(signType: .noTimestampCheck).isEmpty)
+            #expect(!ConnackReturnCode(code: code).diagnosis(signType: .noTimestampCheck).isEmpty)
         }
     }
 }
