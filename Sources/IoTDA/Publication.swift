@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// A topic and its encoded payload, ready for an MQTT publish (QoS 1, never retained).
 public struct Publication: Sendable, Equatable {
@@ -42,5 +43,23 @@ extension IoTDATopics {
 
     public func publication(requestId: String, _ request: ShadowGetRequest) throws -> Publication {
         Publication(topic: shadowGet(requestId: requestId), payload: try IoTDAJSON.encode(request))
+    }
+}
+
+extension IoTDATopics {
+    /// The failure answer to a downlink request, for when the payload is unusable, the child is
+    /// unknown or no handler answered in time. Nil for topics the platform expects no answer on
+    /// (messages, events, shadow responses).
+    public func failureResponse(to topic: DownlinkTopic, code: DownlinkResultCode, description: String) throws -> Publication? {
+        switch topic {
+        case .command(let id):
+            return try publication(requestId: id, CommandResponse(resultCode: code.rawValue, resultDesc: description))
+        case .propertiesSet(let id):
+            return try publication(requestId: id, PropertiesSetResponse(resultCode: code.rawValue, resultDesc: description))
+        case .propertiesGet(let id):
+            return try publication(requestId: id, PropertiesGetResponse.failure(DownlinkError(code, description)))
+        case .shadowGetResponse, .messagesDown, .eventsDown, .custom, .unknown:
+            return nil
+        }
     }
 }

@@ -105,3 +105,22 @@ import Testing
         #expect(try topics.publication(PropertiesReport(services: [])).topic.hasSuffix("/sys/properties/report"))
     }
 }
+
+@Suite struct FailureResponseTests {
+    let topics = IoTDATopics(deviceId: "gw_1")
+
+    @Test func answersEveryRequestTopic() throws {
+        let c = try #require(try topics.failureResponse(to: .command(requestId: "r1"), code: .unknownChild, description: "unknown child c_9"))
+        #expect(c.topic == "$oc/devices/gw_1/sys/commands/response/request_id=r1")
+        #expect(String(decoding: c.payload, as: UTF8.self) == #"{"result_code":1,"result_desc":"unknown child c_9"}"#)
+        let s = try #require(try topics.failureResponse(to: .propertiesSet(requestId: "r2"), code: .badRequest, description: "bad"))
+        #expect(s.topic == "$oc/devices/gw_1/sys/properties/set/response/request_id=r2")
+        #expect(String(decoding: s.payload, as: UTF8.self) == #"{"result_code":3,"result_desc":"bad"}"#)
+        let g = try #require(try topics.failureResponse(to: .propertiesGet(requestId: "r3"), code: .timeout, description: "late"))
+        #expect(g.topic == "$oc/devices/gw_1/sys/properties/get/response/request_id=r3")
+        #expect(String(decoding: g.payload, as: UTF8.self) == #"{"result_code":6,"result_desc":"late"}"#)
+        for t: DownlinkTopic in [.messagesDown, .eventsDown, .shadowGetResponse(requestId: "x"), .custom(name: "a"), .unknown(path: "b")] {
+            #expect(try topics.failureResponse(to: t, code: .badRequest, description: "x") == nil)
+        }
+    }
+}
