@@ -9,7 +9,8 @@ public enum CredentialsReport {
     /// - Parameters:
     ///   - time: `YYYYMMDDHH`, or nil for the UTC hour of `now`.
     ///   - signType: 0 or 1.
-    public static func lines(deviceId: String, secretFile: String, time: String?, signType: Int,
+    ///   - secret: the device secret (the CLI reads it with `Config.SecretFile`).
+    public static func lines(deviceId: String, secret: String, time: String?, signType: Int,
                              now: Date) throws(CredentialsReport.Error) -> [String] {
         guard let sign = SignType(rawValue: signType) else {
             throw Error(description: "--sign-type must be 0 (timestamp not checked) or 1 (timestamp checked), got \(signType)")
@@ -27,8 +28,6 @@ public enum CredentialsReport {
         } else {
             timestamp = ConnectTimestamp(now)
         }
-        let secret: String
-        do { secret = try SecretFile.read(secretFile) } catch { throw Error(description: error.description) }
         do {
             let c = try MQTTCredentials(deviceId: deviceId, secret: secret, signType: sign, timestamp: timestamp)
             return ["client_id: \(c.clientId)", "username: \(c.username)", "password: \(c.password)"]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import IoTDA
 
@@ -27,12 +28,19 @@ struct CredentialsCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let lines = try CredentialsReport.lines(deviceId: deviceId, secretFile: secretFile, time: time,
+            let secret = try SecretFile.read(secretFile)
+            let lines = try CredentialsReport.lines(deviceId: deviceId, secret: secret.value, time: time,
                                                     signType: signType, now: Date())
             for line in lines { print(line) }
-        } catch {
-            FileHandle.standardError.write(Data("edgegw credentials: \(error.description)\n".utf8))
-            throw ExitCode(1)
+        } catch let error as SecretFile.Problem {
+            fail(error.description)
+        } catch let error as CredentialsReport.Error {
+            fail(error.description)
         }
+    }
+
+    private func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("edgegw credentials: \(message)\n".utf8))
+        Self.exit(withError: ExitCode(1))
     }
 }

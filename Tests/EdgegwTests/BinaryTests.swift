@@ -111,3 +111,31 @@ import TestSupport
         #expect(rc == 0, "\(verify.text)")
     }
 }
+
+@Suite struct CredentialsCommandTests {
+    @Test func printsTheThreeConnectFields() async throws {
+        let dir = TemporaryDirectory()
+        let secret = dir.write("secret", "mySecret123\n", mode: 0o600)
+        let process = try ChildProcess(Paths.edgegwBinary, ["credentials", "--device-id", "60a87ffebaccd902c2f1abbb_0001",
+                                                            "--secret-file", secret, "--time", "2018072417"])
+        #expect(await process.waitForExit() == 0)
+        try? await Task.sleep(for: .milliseconds(50))
+        // python3 -c 'import hmac,hashlib;print(hmac.new(b"2018072417",b"mySecret123",hashlib.sha256).hexdigest())'
+        #expect(process.text == """
+            client_id: 60a87ffebaccd902c2f1abbb_0001_0_0_2018072417
+            username: 60a87ffebaccd902c2f1abbb_0001
+            password: 44e7b99f5b75f3628995dfa64fbb00c8e466621355c056617df9aefc6f292753
+
+            """)
+    }
+
+    @Test func refusesASecretOthersCanRead() async throws {
+        let dir = TemporaryDirectory()
+        let secret = dir.write("secret", "mySecret123\n", mode: 0o640)
+        let process = try ChildProcess(Paths.edgegwBinary, ["credentials", "--device-id", "gw", "--secret-file", secret])
+        #expect(await process.waitForExit() == 1)
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(process.text.contains("chmod 600"))
+        #expect(!process.text.contains("mySecret123"))
+    }
+}

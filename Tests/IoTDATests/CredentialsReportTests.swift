@@ -7,50 +7,22 @@ import TestSupport
     let now = Date(timeIntervalSince1970: 1_532_454_980) // 2018-07-24 17:56:20 UTC
 
     @Test func printsThreeLines() throws {
-        let dir = TemporaryDirectory()
-        let secret = dir.write("secret", "mySecret123\n", mode: 0o600)
-        let lines = try CredentialsReport.lines(deviceId: "60a87ffebaccd902c2f1abbb_0001", secretFile: secret, time: nil, signType: 0, now: now)
+        let secret = "mySecret123"
+        let lines = try CredentialsReport.lines(deviceId: "60a87ffebaccd902c2f1abbb_0001", secret: secret, time: nil, signType: 0, now: now)
         // python3 -c 'import hmac,hashlib;print(hmac.new(b"2018072417",b"mySecret123",hashlib.sha256).hexdigest())'
         #expect(lines == [
             "client_id: 60a87ffebaccd902c2f1abbb_0001_0_0_2018072417",
             "username: 60a87ffebaccd902c2f1abbb_0001",
             "password: 44e7b99f5b75f3628995dfa64fbb00c8e466621355c056617df9aefc6f292753",
         ])
-        let explicit = try CredentialsReport.lines(deviceId: "gw_1", secretFile: secret, time: "2019120219", signType: 1, now: now)
+        let explicit = try CredentialsReport.lines(deviceId: "gw_1", secret: secret, time: "2019120219", signType: 1, now: now)
         #expect(explicit[0] == "client_id: gw_1_0_1_2019120219")
     }
 
-    @Test func secretFileMustBePrivate() {
-        let dir = TemporaryDirectory()
-        for mode in [0o640, 0o604, 0o644, 0o660, 0o602] {
-            let path = dir.write("secret-\(mode)", "s\n", mode: mode)
-            do {
-                _ = try SecretFile.read(path)
-                Issue.record("mode \(String(mode, radix: 8)) accepted")
-            } catch {
-                #expect(error.description.contains("chmod 600"))
-                #expect(error.description.contains(String(format: "%04o", mode)))
-            }
-        }
-        #expect((try? SecretFile.read(dir.write("ro", "s", mode: 0o400))) == "s")
-    }
-
-    @Test func secretFileContents() throws {
-        let dir = TemporaryDirectory()
-        #expect(try SecretFile.read(dir.write("a", "abc\r\n", mode: 0o600)) == "abc")
-        #expect(try SecretFile.read(dir.write("b", "abc", mode: 0o600)) == "abc")
-        #expect(try SecretFile.read(dir.write("c", " a b \n\n", mode: 0o600)) == " a b ")
-        #expect(throws: SecretFile.Error.self) { try SecretFile.read(dir.write("d", "\n", mode: 0o600)) }
-        #expect(throws: SecretFile.Error.self) { try SecretFile.read(dir.write("e", String(repeating: "x", count: 5000), mode: 0o600)) }
-        #expect(throws: SecretFile.Error.self) { try SecretFile.read(dir.file("missing")) }
-        #expect(throws: SecretFile.Error.self) { try SecretFile.read(dir.path) }
-    }
-
     @Test func badArguments() {
-        let dir = TemporaryDirectory()
-        let secret = dir.write("secret", "s", mode: 0o600)
+        let secret = "s"
         func message(_ time: String?, _ sign: Int, _ id: String = "gw") -> String? {
-            do { _ = try CredentialsReport.lines(deviceId: id, secretFile: secret, time: time, signType: sign, now: now); return nil } catch { return error.description }
+            do { _ = try CredentialsReport.lines(deviceId: id, secret: secret, time: time, signType: sign, now: now); return nil } catch { return error.description }
         }
         #expect(message(nil, 2)?.contains("--sign-type") == true)
         #expect(message("2018-07-24", 0)?.contains("--time") == true)
