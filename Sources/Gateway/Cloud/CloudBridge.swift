@@ -1,0 +1,287 @@
+import Foundation
+import GatewayCore
+import IoTDA
+import Logging
+import Store
+
+/// Between the field and the cloud session: field reports and statuses go into the outbox as
+/// IoTDA payloads; downlink publishes are decoded and routed by `object_device_id` to the
+/// subsystem that owns the child; platform events drive `ChildSync`.
+///
+/// Everything the cloud should receive goes through the outbox, so it survives outages and
+/// restarts; the session only drains it.
+actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
+    /// Field reports gathered for at most this long go out in one gateway batch report.
+    static var reportBatchWindow: Duration { .milliseconds(200) }
+    /// Answer a command before the platform's 20 s window closes, leaving time for the trip.
+    static var downlinkAnswerWindow: Duration { CommandRequest.responseWindow - .seconds(1) }
+
+    private let topics: IoTDATopics
+    private let store: StateStore
+    private let outbox: Outbox
+    private let clock: C
+    private let logger: Logger
+    private var sync: ChildSync<C.Instant>
+    private var sources: [String: ChildSource]
+    private var handlers: [ChildSource: any DownlinkHandler] = [:]
+    private var pendingReports: [DeviceProperties] = []
+    private var pendingChildren = Set<String>()
+    private var reportFlushDue: C.Instant?
+    private(set) var counters = Counters()
+
+    struct Counters: Equatable {
+        var reports = 0
+        var batchMessages = 0
+        var downlinkRequests = 0
+        var downlinkRejected = 0
+        var downlinkTimeouts = 0
+        var badDownlink = 0
+    }
+
+    init(gatewayDeviceId: String, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: C, logger: Logger) {
+        topics = IoTDATopics(deviceId: gatewayDeviceId)
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.logger = logger
+        let version = (try? store.subDeviceVersion()) ?? nil
+        sync = ChildSync(gatewayDeviceId: gatewayDeviceId, version: version, children: children,
+                         makeEventId: { UUID().uuidString.lowercased() })
+        sources = Dictionary(children.map { ($0.nodeId, $0.source) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The subsystem that answers commands for children of `source`.
+    func register(_ handler: any DownlinkHandler, for source: ChildSource) {
+        handlers[source] = handler
+    }
+
+    /// The topics the session must subscribe to.
+    nonisolated var subscriptions: [String] { topics.downlinkSubscriptions }
+
+    // MARK: - Session events
+
+    func connected() {
+        logger.info("cloud connected: syncing children")
+        execute(sync.connected(now: clock.now))
+    }
+
+    func disconnected() {
+        sync.disconnected()
+    }
+
+    /// Timers; the service calls this every `CloudService.tickInterval`.
+    func tick() {
+        let now = clock.now
+        if let due = reportFlushDue, due <= now { flushReports() }
+        execute(sync.tick(now: now))
+    }
+
+    // MARK: - UplinkSink
+
+    func report(nodeId: String, services: [ServiceReport]) async {
+        guard let deviceId = sync.deviceId(of: nodeId) else {
+            logger.warning("report from unknown child \(nodeId) dropped")
+            return
+        }
+        counters.reports += 1
+        pendingReports.append(DeviceProperties(deviceId: deviceId, services: services.map(ServiceProperty.init)))
+        pendingChildren.insert(deviceId)
+        if pendingChildren.count >= BatchPropertyReport.maxDevicesPerReport {
+            flushReports()
+        } else if reportFlushDue == nil {
+            reportFlushDue = clock.now.advanced(by: Self.reportBatchWindow)
+        }
+    }
+
+    func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async {
+        execute(sync.statusChanged(nodeId: nodeId, status: status, now: clock.now))
+        try? store.setChildStatus(nodeId: nodeId, status: status, lastSeen: time)
+    }
+
+    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {
+        guard let deviceId = sync.deviceId(of: nodeId) else { return }
+        let message = EventsMessage(objectDeviceId: deviceId, .custom(serviceId: serviceId, eventType: eventType, paras: paras), at: time)
+        append(kind: .event, nodeId: nodeId) { try topics.publication(message) }
+    }
+
+    /// Writes pending field reports as gateway batch reports (≤100 children each).
+    func flushReports() {
+        reportFlushDue = nil
+        guard !pendingReports.isEmpty else { return }
+        let reports = BatchPropertyReport.split(pendingReports)
+        pendingReports.removeAll(keepingCapacity: true)
+        pendingChildren.removeAll(keepingCapacity: true)
+        var messages: [OutboxMessage] = []
+        for report in reports {
+            do {
+                let publication = try topics.publication(report)
+                messages.append(OutboxMessage(kind: .propertyReport, topic: publication.topic, payload: [UInt8](publication.payload)))
+            } catch {
+                logger.error("cannot encode a batch property report: \(error)")
+            }
+        }
+        do {
+            let result = try outbox.append(messages)
+            counters.batchMessages += result.ids.count
+            if result.droppedOldest > 0 || result.refused > 0 {
+                logger.warning("outbox full: dropped \(result.droppedOldest) oldest and refused \(result.refused) property reports")
+            }
+        } catch {
+            logger.error("cannot queue property reports: \(error)")
+        }
+    }
+
+    // MARK: - Downlink
+
+    /// A publish from the cloud. Never throws: bad input is logged and, where the protocol
+    /// has an answer, answered.
+    func received(topic: String, payload: Data) {
+        let kind: DownlinkTopic
+        do {
+            kind = try topics.classify(topic)
+        } catch {
+            counters.badDownlink += 1
+            logger.warning("ignoring a publish on an unexpected topic: \(error)")
+            return
+        }
+        let decoded: DownlinkPayload
+        do {
+            decoded = try DownlinkPayload.decode(topic: kind, payload: payload)
+        } catch {
+            counters.badDownlink += 1
+            logger.warning("bad downlink payload on \(topic): \(error)")
+            answerFailure(kind, .badRequest, "bad request: \(error)")
+            return
+        }
+        switch decoded {
+        case .command(let requestId, let request):
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
+                let outcome = await handler.command(request.childCommand(requestId: requestId, nodeId: nodeId))
+                return try self.topics.publication(requestId: requestId, CommandResponse(outcome))
+            }
+        case .propertiesSet(let requestId, let request):
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
+                let outcome = await handler.setProperties(requestId: requestId, nodeId: nodeId,
+                                                          services: request.services.map(\.serviceReport))
+                return try self.topics.publication(requestId: requestId, PropertiesSetResponse(outcome))
+            }
+        case .propertiesGet(let requestId, let request):
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
+                switch await handler.getProperties(requestId: requestId, nodeId: nodeId, serviceId: request.serviceId) {
+                case .success(let reports):
+                    return try self.topics.publication(requestId: requestId, PropertiesGetResponse(services: reports.map(ServiceProperty.init)))
+                case .failure(let error):
+                    return try self.topics.publication(requestId: requestId, PropertiesGetResponse.failure(error))
+                }
+            }
+        case .events(let events):
+            for error in events.errors {
+                counters.badDownlink += 1
+                logger.warning("bad event from the cloud: \(error)")
+            }
+            for event in events.events { receivedEvent(event) }
+        case .message(let message):
+            logger.info("message from the cloud for \(message.objectDeviceId ?? "the gateway") not delivered: field devices here take commands, not messages")
+        case .shadowGetResponse, .custom, .unknown:
+            logger.debug("ignoring \(topic)")
+        }
+    }
+
+    private func receivedEvent(_ event: EventService) {
+        switch event.event {
+        case .addSubDeviceNotify, .deleteSubDeviceNotify, .addSubDeviceResponse, .deleteSubDeviceResponse,
+             .subDeviceUpdateStatusResponse:
+            execute(sync.received(event, now: clock.now))
+        default:
+            logger.info("cloud event \(event.event.serviceId)/\(event.event.eventType) is not handled by this version")
+        }
+    }
+
+    /// Finds the child's subsystem and answers within the window, whatever the subsystem does.
+    private func route(_ kind: DownlinkTopic, requestId: String, objectDeviceId: String?,
+                       _ call: @escaping @Sendable (any DownlinkHandler, String) async throws -> Publication) {
+        counters.downlinkRequests += 1
+        guard let objectDeviceId, objectDeviceId != topics.deviceId else {
+            counters.downlinkRejected += 1
+            answerFailure(kind, .noHandler, "the gateway itself has no commands or properties; address a child with object_device_id")
+            return
+        }
+        guard let nodeId = sync.nodeId(ofDeviceId: objectDeviceId) else {
+            counters.downlinkRejected += 1
+            answerFailure(kind, .unknownChild, "unknown child device \(objectDeviceId)")
+            return
+        }
+        guard let source = sources[nodeId], let handler = handlers[source] else {
+            counters.downlinkRejected += 1
+            answerFailure(kind, .noHandler, "no handler for child \(nodeId) yet")
+            return
+        }
+        let clock = self.clock
+        let window = Self.downlinkAnswerWindow
+        Task {
+            let answer: Publication? = await withTaskGroup(of: Publication?.self) { group in
+                group.addTask { try? await call(handler, nodeId) }
+                group.addTask {
+                    try? await clock.sleep(for: window)
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            await self.finish(kind, requestId: requestId, nodeId: nodeId, answer: answer)
+        }
+    }
+
+    private func finish(_ kind: DownlinkTopic, requestId: String, nodeId: String, answer: Publication?) {
+        if let answer {
+            append(kind: .commandResponse, nodeId: nodeId) { answer }
+        } else {
+            counters.downlinkTimeouts += 1
+            answerFailure(kind, .timeout, "child \(nodeId) did not answer within 20 s")
+        }
+    }
+
+    private func answerFailure(_ kind: DownlinkTopic, _ code: DownlinkResultCode, _ description: String) {
+        append(kind: .commandResponse, nodeId: nil) {
+            guard let publication = try topics.failureResponse(to: kind, code: code, description: description) else {
+                throw NoAnswer()
+            }
+            return publication
+        }
+    }
+
+    private struct NoAnswer: Error {}
+
+    // MARK: - Executing actions
+
+    private func execute(_ actions: [ChildSync<C.Instant>.Action]) {
+        for action in actions {
+            switch action {
+            case .publish(let kind, let event, let nodeId, let eventId):
+                let message = EventsMessage(objectDeviceId: topics.deviceId, event, at: Date(), eventId: eventId)
+                append(kind: kind, nodeId: nodeId) { try topics.publication(message) }
+            case .saveDeviceId(let nodeId, let deviceId):
+                do { try store.setChildDeviceId(nodeId: nodeId, deviceId: deviceId) } catch { logger.error("\(error)") }
+            case .saveVersion(let version):
+                do { try store.setSubDeviceVersion(version) } catch { logger.error("\(error)") }
+            case .saveStatus(let nodeId, let status):
+                do { try store.setChildStatus(nodeId: nodeId, status: status, lastSeen: nil) } catch { logger.error("\(error)") }
+            case .log(.info, let text): logger.info("\(text)")
+            case .log(.warning, let text): logger.warning("\(text)")
+            case .log(.error, let text): logger.error("\(text)")
+            }
+        }
+    }
+
+    private func append(kind: OutboxKind, nodeId: String?, _ make: () throws -> Publication) {
+        do {
+            let publication = try make()
+            try outbox.append([OutboxMessage(kind: kind, topic: publication.topic, payload: [UInt8](publication.payload), nodeId: nodeId)])
+        } catch is NoAnswer {
+            return
+        } catch {
+            logger.error("cannot queue a \(kind) message: \(error)")
+        }
+    }
+}
