@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// A downlink publish, decoded by its topic. The session classifies the topic first
 /// (`IoTDATopics.classify`), so it still has the request_id to answer when the payload is bad.
@@ -49,13 +50,14 @@ public enum DownlinkPayload: Sendable, Equatable {
 /// Connection-level limits (spec §1).
 public enum ConnectionLimits {
     /// Keepalive the session accepts in configuration; outside it the platform answers CONNACK 2.
-    public static let keepaliveRange: ClosedRange<Int> = 30...1200
-    public static let defaultKeepalive = 120
+    /// One definition, in the config model that enforces it.
+    public static let keepaliveRange = GatewayConfig.Cloud.keepaliveRange
+    public static let defaultKeepalive = GatewayConfig.Cloud.defaultKeepalive
     /// The platform drops a silent connection after 1.5 × keepalive.
     public static let deadConnectionFactor = 1.5
     /// MQTT and MQTTS ports.
-    public static let mqttPort = 1883
-    public static let mqttsPort = 8883
+    public static let mqttPort = GatewayConfig.Cloud.defaultPlainPort
+    public static let mqttsPort = GatewayConfig.Cloud.defaultTLSPort
     /// Per-connection upstream flow-control alarm threshold: "3K/s" (UG 6.3), read as bytes.
     public static let upstreamAlarmBytesPerSecond = 3 * 1024
     /// Default message-report alarm for a whole resource space, when its switch is on (UG 6.3).

@@ -182,3 +182,17 @@ public final class Outbox: Sendable {
         }
     }
 }
+
+/// Whatever takes messages for the cloud: the outbox itself, or the pump in front of it
+/// (which also wakes its drain).
+public protocol OutboxWriting: Sendable {
+    @discardableResult
+    func append(_ messages: [OutboxMessage]) throws(StoreError) -> OutboxAppendResult
+}
+
+extension Outbox: OutboxWriting {
+    @discardableResult
+    public func append(_ messages: [OutboxMessage]) throws(StoreError) -> OutboxAppendResult {
+        try append(messages, now: Date())
+    }
+}

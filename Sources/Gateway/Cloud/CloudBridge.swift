@@ -18,7 +18,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
 
     private let topics: IoTDATopics
     private let store: StateStore
-    private let outbox: Outbox
+    private let outbox: any OutboxWriting
     private let clock: C
     private let logger: Logger
     private var sync: ChildSync<C.Instant>
@@ -38,7 +38,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
         var badDownlink = 0
     }
 
-    init(gatewayDeviceId: String, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: C, logger: Logger) {
+    init(gatewayDeviceId: String, store: StateStore, outbox: any OutboxWriting, children: [ChildDevice], clock: C, logger: Logger) {
         topics = IoTDATopics(deviceId: gatewayDeviceId)
         self.store = store
         self.outbox = outbox
