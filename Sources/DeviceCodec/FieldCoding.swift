@@ -15,6 +15,7 @@ extension ProductCodec {
     func decodeFields(of message: CodecMessage, _ bytes: [UInt8]) throws(DecodeError) -> DecodedFields {
         var cursor = ByteCursor(bytes)
         var integers: [String: Int64] = [:]
+        var offsets: [String: Int] = [:]
         var result = DecodedFields()
         for field in message.fields {
             let start = cursor.offset
@@ -26,12 +27,17 @@ extension ProductCodec {
                 let declared = integers[field.lengthField ?? ""] ?? 0
                 let maximum = min(field.length ?? Self.maximumFrameBytes, Self.maximumFrameBytes)
                 guard declared <= Int64(maximum) else {
-                    throw DecodeError(.lengthTooLarge(field: field.name, length: declared, maximum: maximum), offset: start)
+                    // Blame the byte that states the length.
+                    let at = offsets[field.lengthField ?? ""] ?? start
+                    throw DecodeError(.lengthTooLarge(field: field.name, length: declared, maximum: maximum), offset: at)
                 }
                 count = Int(declared)
             }
             let slice = try cursor.take(count)
-            if field.type.isInteger { integers[field.name] = field.type.integer(fromBigEndian: BigEndian.unsigned(slice)) }
+            if field.type.isInteger {
+                integers[field.name] = field.type.integer(fromBigEndian: BigEndian.unsigned(slice))
+                offsets[field.name] = start
+            }
 
             switch field.role {
             case .messageId, .constant, .length: continue

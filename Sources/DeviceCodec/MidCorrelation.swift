@@ -71,8 +71,11 @@ public struct CommandCorrelator: Sendable, Equatable {
 
     /// Gives a command its mid and waits for its response; nil when all 65,535 mids wait.
     public mutating func send(commandId: String, serviceId: String, command: String) -> UInt16? {
-        let waiting = pending
-        guard let mid = allocator.allocate(skipping: { waiting[$0] != nil }) else { return nil }
+        // A local allocator, so the check reads `pending` without copying it.
+        var allocator = self.allocator
+        let next = allocator.allocate(skipping: { pending[$0] != nil })
+        self.allocator = allocator
+        guard let mid = next else { return nil }
         pending[mid] = Pending(commandId: commandId, serviceId: serviceId, command: command)
         return mid
     }

@@ -131,7 +131,7 @@ import Testing
             try codec.encode(command: "CMD", paras: ["v": .string(longest + "x")], mid: 1)
         }
         // A length field above the declared maximum: rejected before reading on.
-        #expect(throws: DecodeError(.lengthTooLarge(field: "v", length: 301, maximum: 300), offset: 2)) {
+        #expect(throws: DecodeError(.lengthTooLarge(field: "v", length: 301, maximum: 300), offset: 0)) {
             try codec.decode(hex("012D") + [UInt8](repeating: 0x78, count: 301))
         }
     }
