@@ -22,7 +22,7 @@ extension ProductCodec {
         parser.checkDirection(downlink, .downlink)
         parser.checkPairs(uplink: uplink, downlink: downlink)
         parser.checkNames(uplink + downlink)
-        guard reader.diagnostics.all.count == before else { return nil }
+        guard reader.diagnostics.all.count == before, (uplink + downlink).allSatisfy(\.complete) else { return nil }
         return ProductCodec(productId: product.id, uplink: uplink.map(\.message), downlink: downlink.map(\.message))
     }
 }
@@ -32,6 +32,9 @@ struct ParsedMessage {
     var message: CodecMessage
     var reader: ConfigReader
     var fieldReaders: [ConfigReader]
+    /// False when a field could not be read: the message still takes part in the checks that
+    /// need only its header (names, message_id values), so one pass finds every problem.
+    var complete = true
 }
 
 /// Field names the platform refuses (its codecs are generated as Java): spec lwm2m-coap §6.3.
@@ -76,7 +79,8 @@ struct CodecParser {
             r.report("fields", "a message needs at least one field")
         }
         guard let name, let kind else {
-            fieldReaders.forEach { $0.finish() }
+            // Fields of a message whose kind is unknown cannot be checked; their keys are not
+            // flagged either, so the technician sees the one real problem.
             r.finish()
             return nil
         }
@@ -92,9 +96,11 @@ struct CodecParser {
             fieldReader.finish()
         }
         r.finish()
-        guard fields.count == fieldReaders.count else { return nil }
         let message = CodecMessage(name: name, kind: kind, messageId: messageId, serviceId: serviceId,
                                    command: command?.name, respondsTo: respondsTo, fields: fields, line: r.table.line)
+        guard fields.count == fieldReaders.count else {
+            return ParsedMessage(message: message, reader: r, fieldReaders: [], complete: false)
+        }
         var parsed = ParsedMessage(message: message, reader: r, fieldReaders: fieldReaders)
         checkLengthFields(&parsed)
         checkMessage(parsed, command: command)
@@ -408,18 +414,25 @@ struct CodecParser {
     func checkDirection(_ messages: [ParsedMessage], _ direction: CodecMessage.Direction) {
         let counted = direction == .uplink ? "reports and command responses" : "commands and report responses"
         if messages.count > 1 {
-            for parsed in messages where parsed.message.index(of: .messageId) == nil {
+            for parsed in messages where parsed.complete && parsed.message.index(of: .messageId) == nil {
                 parsed.reader.report(nil, "message \"\(parsed.message.name)\" has no messageId field, but the \(direction.rawValue) has \(messages.count) messages (\(counted) count together)",
                                      fix: "add { name = \"messageId\", type = \"int8u\" } at the same place in every \(direction.rawValue) message")
             }
-        } else if let only = messages.first, only.message.kind == .commandResponse || only.message.kind == .reportResponse {
-            _ = only   // a lone response is allowed: its partner direction has the messageId rule
         }
-        let withId = messages.filter { $0.message.index(of: .messageId) != nil }
+        var seen: [Int64: String] = [:]
+        for parsed in messages {
+            guard let id = parsed.message.messageId else { continue }
+            if let other = seen[id] {
+                parsed.reader.report("message_id", "message_id \(id) is also used by \"\(other)\"",
+                                     fix: "give each \(direction.rawValue) message its own message_id")
+            } else {
+                seen[id] = parsed.message.name
+            }
+        }
+        let withId = messages.filter { $0.complete && $0.message.index(of: .messageId) != nil }
         guard let reference = withId.first, let referenceIndex = reference.message.index(of: .messageId) else { return }
         let referenceField = reference.message.fields[referenceIndex]
         let referenceOffset = reference.message.fixedOffset(ofField: referenceIndex)
-        var seen: [Int64: String] = [:]
         for parsed in withId {
             guard let index = parsed.message.index(of: .messageId) else { continue }
             let field = parsed.message.fields[index]
@@ -430,12 +443,6 @@ struct CodecParser {
                     fix: "put messageId at the same place, with the same type, in every \(direction.rawValue) message")
             }
             if let id = parsed.message.messageId {
-                if let other = seen[id] {
-                    parsed.reader.report("message_id", "message_id \(id) is also used by \"\(other)\"",
-                                         fix: "give each \(direction.rawValue) message its own message_id")
-                } else {
-                    seen[id] = parsed.message.name
-                }
                 // The first two bytes of a business message must never be FF FE (PCP's marker).
                 if offset == 0, let size = field.type.scalarSize, size >= 2 {
                     let bytes = BigEndian.bytes(field.type.bitPattern(of: id), size: size)
@@ -461,7 +468,7 @@ struct CodecParser {
                 }
             }
         }
-        for response in uplink where response.message.kind == .commandResponse {
+        for response in uplink where response.message.kind == .commandResponse && response.complete {
             guard let command = downlink.first(where: {
                 $0.message.kind == .command && $0.message.command == response.message.command
                     && $0.message.serviceId == response.message.serviceId
@@ -470,7 +477,7 @@ struct CodecParser {
                                        fix: "add the command message, with mid at the same place")
                 continue
             }
-            guard let responseMid = response.message.index(of: .mid) else { continue }
+            guard command.complete, let responseMid = response.message.index(of: .mid) else { continue }
             guard let commandMid = command.message.index(of: .mid) else {
                 command.reader.report(nil, "command \"\(command.message.name)\" has a response but no mid field",
                                       fix: "add { name = \"mid\", type = \"int16u\" } at field #\(responseMid + 1), as in \"\(response.message.name)\"")

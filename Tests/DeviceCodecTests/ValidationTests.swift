@@ -540,4 +540,31 @@ import Testing
         decimals = 2 # <-- here
         """), "decimals applies to integer fields mapped to a decimal property")
     }
+
+    @Test func emptyCodecTableIsAMistake() {
+        expectRejected(productHeader() + "[codec] # <-- here\n", "the codec declares no message")
+    }
+
+    @Test func unknownKindIsOneProblemNotMany() {
+        let text = Self.codecText().replacingOccurrences(of: "kind = \"report_response\"", with: "kind = \"reply\" # <-- here")
+        expectRejected(text, "unknown value \"reply\"")
+        #expect(CodecFixture(text).diagnostics.count == 1)
+    }
+
+    @Test func everyProblemIsReportedInOnePass() {
+        let text = Self.codecText(report1Fields: """
+        [[codec.uplink.fields]]
+        name = "messageId"
+        type = "int8u"
+
+        [[codec.uplink.fields]]
+        name = "s"
+        type = "int16u"
+        default = "zz"
+        """).replacingOccurrences(of: "message_id = 2", with: "message_id = 1")
+        let problems = CodecFixture(text).diagnostics.map(\.problem)
+        #expect(problems.contains { $0.contains("cannot carry string property") })
+        #expect(problems.contains { $0.contains("is not hexadecimal") })
+        #expect(problems.contains { $0.contains("message_id 1 is also used") })
+    }
 }
