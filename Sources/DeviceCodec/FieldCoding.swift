@@ -133,10 +133,16 @@ extension ProductCodec {
                 chunks.append(field.defaultBytes ?? [UInt8](repeating: 0, count: field.fixedSize ?? 0))
             case .value(_, _, let property):
                 if let json = value(field) {
-                    if let expected = Self.expectedJSONType(json, property) {
+                    // Arrays and variants are Base64 text whatever the property type (the platform
+                    // lets int and decimal properties take them too): only text properties are
+                    // checked against the model here; the field checks the Base64.
+                    let modelChecks = !field.type.isBytes || [.string, .dateTime, .jsonObject].contains(property.type)
+                    if modelChecks, let expected = Self.expectedJSONType(json, property) {
                         throw EncodeError(.wrongType(expected: expected, found: json.typeName), path: fieldPath)
                     }
-                    if let reason = property.violation(of: json) { throw EncodeError(.outOfRange(reason), path: fieldPath) }
+                    if modelChecks, let reason = property.violation(of: json) {
+                        throw EncodeError(.outOfRange(reason), path: fieldPath)
+                    }
                     chunks.append(try encodeValue(field, json, property: property, path: fieldPath))
                 } else if let bytes = field.defaultBytes {
                     chunks.append(bytes)

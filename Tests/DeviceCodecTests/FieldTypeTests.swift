@@ -179,4 +179,13 @@ import Testing
         try Self.roundTrip(codec, .double(12.5), bytes: "31322E3500")
         #expect(throws: DecodeError(.notANumber(field: "v", text: "abc"), offset: 0)) { try codec.decode(hex("6162630000")) }
     }
+
+    @Test func arrayForAnIntPropertyIsStillBase64() throws {
+        // The platform's table lets int properties take arrays; the JSON value stays Base64.
+        let codec = try Self.codec(type: "array", propertyType: "int", extra: "length = 2")
+        try Self.roundTrip(codec, "AQI=", bytes: "0102")
+        #expect(throws: EncodeError(.wrongType(expected: "Base64 string", found: "integer"), path: "paras.v")) {
+            try codec.encode(command: "CMD", paras: ["v": 258], mid: 1)
+        }
+    }
 }

@@ -567,4 +567,36 @@ import Testing
         #expect(problems.contains { $0.contains("is not hexadecimal") })
         #expect(problems.contains { $0.contains("message_id 1 is also used") })
     }
+
+    @Test func requiredParametersNeedAField() {
+        let text = productHeader(properties: [], paras: [("p", "int")], responses: []).replacingOccurrences(
+            of: "name = \"p\"\ntype = \"int\"\n", with: "name = \"p\"\ntype = \"int\"\nrequired = true\n") + """
+        [[codec.downlink]]
+        name = "c"
+        kind = "command"
+        command = "CMD" # <-- here
+
+        [[codec.downlink.fields]]
+        name = "pad"
+        type = "int8u"
+        map = false
+        """
+        expectRejected(text, "required parameter \"p\" of command \"CMD\" has no field")
+    }
+
+    @Test func reportResponseAnswersDeclaredReports() {
+        expectRejected(Self.codecText(ack: "responds_to = [\"nope\"] # <-- here"), "\"nope\" is not a report message")
+    }
+
+    @Test func midOnlyInCommandsAndResponses() {
+        expectRejected(Self.codecText(report1Fields: """
+        [[codec.uplink.fields]]
+        name = "messageId"
+        type = "int8u"
+
+        [[codec.uplink.fields]]
+        name = "mid" # <-- here
+        type = "int16u"
+        """), "mid belongs only in commands and command responses")
+    }
 }
