@@ -210,6 +210,10 @@ struct CodecParser {
         switch role {
         case .messageId, .mid:
             if defaultText != nil { r.report("default", "\(name) takes its value from the message, not from a default", fix: "remove default") }
+            fallthrough
+        case .errcode:
+            if let targetKey, target != nil { r.report(targetKey, "\(name) is a special field and maps nothing", fix: "remove \(targetKey)") }
+            if serviceKey != nil { r.report("service", "\(name) is a special field and maps nothing", fix: "remove service") }
         default: break
         }
         if !mapped, let targetKey, target != nil { r.report(targetKey, "a field with map = false maps nothing", fix: "remove \(targetKey) or map") }

@@ -599,4 +599,13 @@ import Testing
         type = "int16u"
         """), "mid belongs only in commands and command responses")
     }
+
+    @Test func specialFieldsMapNothing() {
+        expectRejected(Self.codecText(report1Fields: """
+        [[codec.uplink.fields]]
+        name = "messageId"
+        type = "int8u"
+        property = "a" # <-- here
+        """), "messageId is a special field and maps nothing")
+    }
 }
