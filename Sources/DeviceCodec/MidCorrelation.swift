@@ -51,6 +51,12 @@ public struct CommandCorrelator: Sendable, Equatable {
         public var commandId: String
         public var serviceId: String
         public var command: String
+
+        public init(commandId: String, serviceId: String, command: String) {
+            self.commandId = commandId
+            self.serviceId = serviceId
+            self.command = command
+        }
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -90,6 +96,12 @@ public struct CommandCorrelator: Sendable, Equatable {
         let result = CommandResult(status: response.succeeded ? .successful : .failed,
                                    errcode: response.errcode, paras: response.paras)
         return .completed(commandId: waiting.commandId, result: result)
+    }
+
+    /// Waits again for a command sent before a restart with the mid it was sent with (the
+    /// store keeps it); new commands skip that mid.
+    public mutating func resume(mid: UInt16, commandId: String, serviceId: String, command: String) {
+        pending[mid] = Pending(commandId: commandId, serviceId: serviceId, command: command)
     }
 
     /// Stops waiting (the command timed out, expired or was cancelled); returns what waited.

@@ -99,4 +99,12 @@ import Testing
         #expect(correlator.forget(mid: mid)?.commandId == "a")
         #expect(correlator.receive(response(mid: mid)) == .unmatched(mid: mid))
     }
+
+    @Test func resumedCommandsAreMatchedAndTheirMidsSkipped() {
+        var correlator = CommandCorrelator()
+        correlator.resume(mid: 1, commandId: "before-restart", serviceId: "S", command: "SET_INTERVAL")
+        #expect(correlator.send(commandId: "new", serviceId: "S", command: "SET_INTERVAL") == 2)
+        #expect(correlator.receive(response(mid: 1)) == .completed(
+            commandId: "before-restart", result: CommandResult(status: .successful, errcode: 0, paras: ["r": 1])))
+    }
 }
