@@ -20,11 +20,11 @@ struct SplitMix64: RandomNumberGenerator {
 /// The decoder must never crash, must answer with a report or a typed error, and whatever it
 /// accepts must re-encode to a frame that decodes to the same values.
 @Suite struct DecoderFuzzTests {
-    /// Every run: about 7 s in a debug build on the 2-core build machine.
+    /// Every run: about 5 s in a debug build on the 2-core build machine.
     static let defaultIterations = 200_000
     static let seed: UInt64 = 0xED6E_6A7E_C0DE_C0DE
     /// `EDGEGW_FUZZ_ITERATIONS=1000000 swift test --filter DecoderFuzzTests` runs the long
-    /// campaign (1,000,000 inputs took 35 s in a debug build there), with its own seed.
+    /// campaign (1,000,000 inputs took 27 s in a debug build there), with its own seed.
     static let longRunIterations = ProcessInfo.processInfo.environment["EDGEGW_FUZZ_ITERATIONS"].flatMap(Int.init)
     static let longRunSeed: UInt64 = 0x5EED_0F_1000_0000
 
@@ -77,8 +77,9 @@ struct SplitMix64: RandomNumberGenerator {
                 #expect(error.offset >= 0 && error.offset <= max(input.count, ProductCodec.maximumFrameBytes))
                 tally.errorKinds.insert(Self.kindName(error.kind))
             }
-            // The device side decodes too (simulators): it must be as robust.
-            _ = try? codec.decodeDownlink(input)
+            // The device side decodes too (simulators): it must be as robust (every 4th input: it
+            // shares the field decoder, only message selection differs).
+            if index % 4 == 0 { _ = try? codec.decodeDownlink(input) }
         }
         let seconds = Date().timeIntervalSince(started)
         print("decoder fuzz (seed \(String(seed, radix: 16))): \(iterations) inputs in \(String(format: "%.1f", seconds)) s, decoded \(tally.decoded), RawData \(tally.rawData), rejected \(tally.rejected), error kinds \(tally.errorKinds.sorted())")
