@@ -41,9 +41,11 @@ public enum Daemon {
 
         let running = RunningConfig(loaded)
         let notifier = SystemdNotifier()
+        // Trap SIGHUP before anything can tell systemd we are ready to be reloaded.
+        let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
         let services: [any Service] = [
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
-            ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger),
+            ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),
         ]
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: Logger(label: "edgegw.lifecycle"))

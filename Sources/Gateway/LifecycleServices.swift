@@ -40,9 +40,10 @@ struct ReloadService: Service {
     let running: RunningConfig
     let notifier: SystemdNotifier
     let logger: Logger
+    /// Created before READY=1 is sent: SIGHUP's default action would kill the daemon.
+    let signals: UnixSignalsSequence
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             reload()
         }
