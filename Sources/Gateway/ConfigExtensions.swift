@@ -1,11 +1,15 @@
+import DeviceCodec
 import GatewayCore
 
 /// Parsers of the parts of product files that other modules own (the `[codec]` table).
 enum ProductFileExtensions {
-    static func parse(_ reader: ConfigReader, _ product: ProductModel?) {
-        // The codec's own parser arrives with the device-codec module; until then the table
-        // is accepted as it is.
-        reader.markKnown("codec")
+    /// The product's codec, if it declares one; problems go to the reader's diagnostics.
+    static func parse(_ reader: ConfigReader, _ product: ProductModel?) -> ProductCodec? {
+        guard let product else {
+            reader.markKnown("codec")
+            return nil
+        }
+        return ProductCodec.parse(reader: reader, product: product)
     }
 }
 

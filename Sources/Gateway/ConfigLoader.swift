@@ -1,4 +1,5 @@
 import Config
+import DeviceCodec
 import Foundation
 import GatewayCore
 
@@ -8,6 +9,8 @@ public struct LoadedConfig: Sendable {
     public var gateway: GatewayConfig
     public var deviceSecret: Secret
     public var products: [String: ProductModel]
+    /// Codecs of the binary products, by product id.
+    public var codecs: [String: ProductCodec]
     public var devices: [FieldDeviceEntry]
 
     /// A one-screen summary for `edgegw check` and the start-up log (never secrets).
@@ -21,7 +24,9 @@ public struct LoadedConfig: Sendable {
         let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
             .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
         lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", ")))
-        lines.append("\(products.count) product(s)" + (products.isEmpty ? "" : ": " + products.keys.sorted().joined(separator: ", ")))
+        lines.append("\(products.count) product(s)" + (products.isEmpty ? "" : ": " + products.keys.sorted().map {
+            codecs[$0] == nil ? $0 : "\($0) (binary codec)"
+        }.joined(separator: ", ")))
         let bySource = Dictionary(grouping: devices, by: \.source)
         lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
         return lines
@@ -67,7 +72,7 @@ public enum ConfigLoader {
             }
         }
 
-        let products = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? [:]
+        let (products, codecs) = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? ([:], [:])
         var devices: [FieldDeviceEntry] = []
         if let gateway {
             devices += loadDeviceFiles(directory: gateway.paths.devices, products: products, diagnostics: diagnostics)
@@ -75,7 +80,8 @@ public enum ConfigLoader {
         checkUniqueNodeIds(devices, diagnostics: diagnostics)
 
         guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
-        return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, devices: devices))
+        return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
+                                     devices: devices))
     }
 
     /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
@@ -85,8 +91,9 @@ public enum ConfigLoader {
             .map { (directory as NSString).appendingPathComponent($0) }
     }
 
-    static func loadProducts(directory: String, diagnostics: ConfigDiagnostics) -> [String: ProductModel] {
+    static func loadProducts(directory: String, diagnostics: ConfigDiagnostics) -> ([String: ProductModel], [String: ProductCodec]) {
         var products: [String: ProductModel] = [:]
+        var codecs: [String: ProductCodec] = [:]
         for file in tomlFiles(in: directory) {
             let document: ConfigDocument
             switch TOMLDocumentParser.load(path: file) {
@@ -95,7 +102,7 @@ public enum ConfigLoader {
             }
             let reader = ConfigReader(document: document, diagnostics: diagnostics)
             let product = ProductModel.parse(reader)
-            ProductFileExtensions.parse(reader, product)
+            let codec = ProductFileExtensions.parse(reader, product)
             reader.finish()
             guard let product else { continue }
             if let existing = products[product.id] {
@@ -105,8 +112,9 @@ public enum ConfigLoader {
                 continue
             }
             products[product.id] = product
+            if let codec { codecs[product.id] = codec }
         }
-        return products
+        return (products, codecs)
     }
 
     static func loadDeviceFiles(directory: String, products: [String: ProductModel],

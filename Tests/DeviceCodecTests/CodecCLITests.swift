@@ -2,15 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `edgegw codec` as a technician runs it. Enabled once the root command routes `codec`.
+/// `edgegw codec` as a technician runs it.
 enum CodecCLI {
-    static let binaryHasCodecCommand: Bool = {
-        guard FileManager.default.isExecutableFile(atPath: Paths.edgegwBinary) else { return false }
-        // The skeleton binary answers anything with its version: look for the subcommands.
-        guard let help = try? run(["codec", "--help"]) else { return false }
-        return help.status == 0 && help.stdout.contains("decode") && help.stdout.contains("encode")
-    }()
-
     struct Result {
         var status: Int32
         var stdout: String
@@ -34,8 +27,7 @@ enum CodecCLI {
 
 }
 
-@Suite(.enabled(if: CodecCLI.binaryHasCodecCommand, "edgegw does not route `codec` yet"))
-struct CodecCLITests {
+@Suite struct CodecCLITests {
     let product = CodecFixture.waterMeterPath
 
     @Test func decodesAReport() throws {

@@ -132,3 +132,27 @@ import TestSupport
         #expect(problems(fixture).first?.problem == "listeners coap and coaps both use port 5684")
     }
 }
+
+@Suite struct ProductCodecLoadingTests {
+    @Test func theSampleWaterMeterLoadsWithItsCodec() throws {
+        let fixture = ConfigFixture()
+        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
+        fixture.directory.write("products/water-meter.toml", sample)
+        let loaded = try ConfigLoader.load(path: fixture.configPath).get()
+        #expect(loaded.codecs["water-meter"] != nil)
+        #expect(loaded.codecs["power-meter"] == nil)
+        #expect(loaded.summary.contains { $0.contains("water-meter (binary codec)") })
+    }
+
+    @Test func aBrokenCodecIsReportedByTheLoaderWithItsLine() throws {
+        let fixture = ConfigFixture()
+        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
+        // An unknown key inside the codec must not pass silently.
+        fixture.directory.write("products/water-meter.toml", sample.replacingOccurrences(of: "[[codec.uplink]]", with: "[codec]\nbyte_order = \"little\"\n\n[[codec.uplink]]", options: [], range: sample.range(of: "[[codec.uplink]]")))
+        guard case .failure(let errors) = ConfigLoader.load(path: fixture.configPath) else {
+            Issue.record("a codec with an unknown key was accepted"); return
+        }
+        #expect(errors.diagnostics.contains { $0.keyPath == "codec.byte_order" && $0.line != nil && $0.file.hasSuffix("water-meter.toml") },
+                "\(errors)")
+    }
+}
