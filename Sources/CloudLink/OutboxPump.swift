@@ -180,8 +180,8 @@ public actor OutboxPump {
         var cursor: Int64 = 0
         var servedGeneration: UInt64?
 
-        // Acknowledged rows are deleted before every wait and before every read, so a reread
-        // after a reconnect never sends an acknowledged row again.
+        // Acknowledged rows are deleted before every read, so a reread after a reconnect never
+        // sends an acknowledged row again, and before every idle wait, so none linger.
         while !Task.isCancelled {
             guard let generation else {
                 flushDeletes()
@@ -196,7 +196,8 @@ public actor OutboxPump {
                 bucket = makeBucket(clock: clock)
             }
             if inFlight.count >= settings.window {
-                flushDeletes()
+                // PUBACKs keep coming while the window is full: delete in batches, not per row.
+                flushDeletes(minimum: max(1, settings.window / 4))
                 _ = await signals.next()
                 continue
             }
@@ -275,8 +276,8 @@ public actor OutboxPump {
         }
     }
 
-    private func flushDeletes() {
-        guard !acknowledgedIds.isEmpty else { return }
+    private func flushDeletes(minimum: Int = 1) {
+        guard acknowledgedIds.count >= minimum else { return }
         do {
             try outbox.delete(ids: acknowledgedIds)
             acknowledgedIds.removeAll(keepingCapacity: true)
