@@ -50,6 +50,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
+        // Benchmark of the cloud path (scripts/bench-cloud.sh).
+        .executableTarget(name: "edgegw-bench-cloud", dependencies: [
+            "CloudLink", "CMosquitto", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "edgegw", dependencies: [
             "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

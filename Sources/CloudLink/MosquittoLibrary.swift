@@ -8,4 +8,10 @@ public enum MosquittoLibrary {
         _ = mosquitto_lib_version(&major, &minor, &revision)
         return "\(major).\(minor).\(revision)"
     }
+
+    /// `mosquitto_lib_init` once per process (it sets up OpenSSL and the random source).
+    private static let initialized: Bool = mosquitto_lib_init() == Int32(MOSQ_ERR_SUCCESS.rawValue)
+
+    @discardableResult
+    static func initialize() -> Bool { initialized }
 }

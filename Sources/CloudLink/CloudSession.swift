@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+
+/// The gateway's MQTT link to the cloud: connects, subscribes, reconnects with backoff, and
+/// moves PUBLISHes both ways. Run it as a service (`run()` returns when its task is cancelled).
+///
+/// - `publish` hands one QoS 1 message to the live connection; its PUBACK arrives on
+///   `acknowledgements()` with the same receipt.
+/// - `incoming` carries every downlink PUBLISH (one consumer).
+/// - `stateChanges()` reports `.connected(generation:)` after CONNACK and all SUBACKs, and
+///   `.disconnected` when the link drops, so the gateway re-syncs after every connect.
+public final class CloudSession: CloudPublishing, Sendable {
+    public let settings: CloudSessionSettings
+    public let incoming: AsyncStream<CloudMessage>
+
+    private let credentials: @Sendable () throws -> CloudCredentials
+    private let clock: any Clock<Duration>
+    private let logger: Logger
+    private let incomingContinuation: AsyncStream<CloudMessage>.Continuation
+    private let states = Broadcast<CloudConnectionState>()
+    private let acks = Broadcast<CloudPublishReceipt>()
+    private let current = LockedValue(Current())
+
+    private struct Current {
+        var connection: MosquittoConnection?
+        var state: CloudConnectionState = .disconnected
+        var generation: UInt64 = 0
+        var statistics = CloudSessionStatistics()
+        var timestampChecked = false
+    }
+
+    /// - Parameters:
+    ///   - credentials: called before every connection attempt (the ClientId's hour changes).
+    ///   - clock: the backoff waits sleep on it (tests pass a `ManualClock`).
+    public init(settings: CloudSessionSettings, clock: any Clock<Duration> = ContinuousClock(),
+                logger: Logger = Logger(label: "edgegw.cloud"),
+                credentials: @escaping @Sendable () throws -> CloudCredentials) {
+        self.settings = settings
+        self.credentials = credentials
+        self.clock = clock
+        self.logger = logger
+        let (stream, continuation) = AsyncStream.makeStream(of: CloudMessage.self,
+                                                            bufferingPolicy: .bufferingOldest(max(1, settings.incomingBuffer)))
+        incoming = stream
+        incomingContinuation = continuation
+    }
+
+    public var state: CloudConnectionState { current.withLock { $0.state } }
+    public var statistics: CloudSessionStatistics { current.withLock { $0.statistics } }
+
+    public func stateChanges() -> AsyncStream<CloudConnectionState> {
+        states.subscribe(initial: state)
+    }
+
+    public func acknowledgements() -> AsyncStream<CloudPublishReceipt> {
+        acks.subscribe()
+    }
+
+    public func publish(topic: String, payload: [UInt8]) throws(CloudPublishError) -> CloudPublishReceipt {
+        let (connection, ready): (MosquittoConnection?, Bool) = current.withLock {
+            if case .connected = $0.state { return ($0.connection, true) }
+            return ($0.connection, false)
+        }
+        guard ready, let connection else { throw .notConnected }
+        let mid = try connection.publish(topic: topic, payload: payload)
+        return CloudPublishReceipt(generation: connection.generation, messageId: mid)
+    }
+
+    /// Connects, and reconnects after every loss, until the task is cancelled.
+    public func run() async {
+        for problem in settings.validate() {
+            logger.error("cloud settings: \(problem)")
+        }
+        await clock.driveSession(self)
+        states.finish()
+        acks.finish()
+        incomingContinuation.finish()
+    }
+
+    fileprivate func runLoop<C: Clock<Duration>>(clock: C) async {
+        var policy = settings.reconnect
+        while !Task.isCancelled {
+            let outcome = await attempt(clock: clock)
+            if Task.isCancelled { break }
+            let delay = policy.delay(after: outcome, random: Double.random(in: 0..<1))
+            log(outcome, delay: delay, failures: policy.consecutiveFailures)
+            do { try await clock.sleep(for: delay) } catch { break }
+        }
+    }
+
+    /// One connection attempt, from fresh credentials to the end of the link.
+    private func attempt<C: Clock<Duration>>(clock: C) async -> ConnectionOutcome {
+        let identity: CloudCredentials
+        do {
+            identity = try credentials()
+        } catch {
+            logger.error("cloud credentials unavailable: \(error)")
+            return .credentialsUnavailable
+        }
+        let generation: UInt64 = current.withLock {
+            $0.generation += 1
+            $0.statistics.connectAttempts += 1
+            $0.timestampChecked = identity.timestampChecked
+            return $0.generation
+        }
+        let connectedAt = LockedValue<C.Instant?>(nil)
+        let connection: MosquittoConnection
+        do {
+            connection = try MosquittoConnection(generation: generation, settings: settings, credentials: identity) {
+                [weak self] event in
+                guard let self else { return }
+                if case .ready = event { connectedAt.withLock { $0 = clock.now } }
+                self.handle(event, generation: generation)
+            }
+        } catch {
+            return .failed(reason: error.description)
+        }
+        current.withLock { $0.connection = connection }
+        logger.info("connecting to \(settings.host):\(settings.port) as \(identity.clientId)")
+
+        let end: MosquittoEnd = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<MosquittoEnd, Never>) in
+                let thread = Thread {
+                    continuation.resume(returning: connection.run())
+                }
+                thread.name = "edgegw-mqtt-\(generation)"
+                thread.start()
+            }
+        } onCancel: {
+            connection.stop()
+        }
+
+        let wasConnected: Bool = current.withLock {
+            $0.connection = nil
+            let was = $0.state != .disconnected
+            $0.state = .disconnected
+            return was
+        }
+        if wasConnected { states.yield(.disconnected) }
+        switch end {
+        case .refused(let code):
+            current.withLock { $0.statistics.refusals += 1 }
+            return .refused(code)
+        case .failed(let reason):
+            return .failed(reason: reason)
+        case .closed(let reason):
+            let since = connectedAt.withLock { $0 }
+            let upFor = since.map { $0.duration(to: clock.now) } ?? .zero
+            if Task.isCancelled {
+                logger.info("cloud session stopped after \(Self.format(upFor)) connected")
+            } else {
+                logger.warning("cloud link lost after \(Self.format(upFor)): \(reason)")
+            }
+            return .lost(connectedFor: upFor)
+        }
+    }
+
+    private func handle(_ event: MosquittoEvent, generation: UInt64) {
+        switch event {
+        case .ready:
+            current.withLock {
+                $0.state = .connected(generation: generation)
+                $0.statistics.connects += 1
+            }
+            logger.info("cloud connected (connection \(generation))")
+            states.yield(.connected(generation: generation))
+        case .acknowledged(let mid):
+            acks.yield(CloudPublishReceipt(generation: generation, messageId: mid))
+        case .message(let message):
+            if case .dropped = incomingContinuation.yield(message) {
+                current.withLock { $0.statistics.incomingDropped += 1 }
+                logger.error("downlink on \(message.topic) dropped: \(settings.incomingBuffer) messages wait for the gateway")
+            } else {
+                current.withLock { $0.statistics.incoming += 1 }
+            }
+        case .subscriptionRefused(let topic):
+            logger.error("the broker refused the subscription to \(topic)")
+        case .log(let level, let text):
+            // libmosquitto's own lines: errors and warnings only, the rest is packet tracing.
+            if level & 0x0C != 0 { logger.warning("libmosquitto: \(text)") } else { logger.trace("libmosquitto: \(text)") }
+        }
+    }
+
+    private func log(_ outcome: ConnectionOutcome, delay: Duration, failures: Int) {
+        let wait = "next attempt in \(Self.format(delay))"
+        switch outcome {
+        case .refused(let code):
+            let timestampChecked = current.withLock { $0.timestampChecked }
+            logger.error("cloud refused the connection (CONNACK \(code.rawValue)): \(code.diagnosis(timestampChecked: timestampChecked)); \(wait)")
+        case .failed(let reason):
+            logger.warning("cloud connection failed (\(failures) in a row): \(reason); \(wait)")
+        case .lost:
+            logger.info("cloud reconnecting; \(wait)")
+        case .credentialsUnavailable:
+            logger.error("cannot compute cloud credentials; \(wait)")
+        }
+    }
+
+    static func format(_ duration: Duration) -> String {
+        String(format: "%.1f s", duration.seconds)
+    }
+}
+
+/// Counts for `edgegw status` and tests.
+public struct CloudSessionStatistics: Sendable, Equatable {
+    /// CONNECTs attempted (a refusal counts as an attempt).
+    public var connectAttempts = 0
+    /// Connections that reached CONNACK 0 and all SUBACKs.
+    public var connects = 0
+    /// CONNACKs with a refusal code.
+    public var refusals = 0
+    /// Downlink PUBLISHes delivered to `incoming`.
+    public var incoming = 0
+    /// Downlink PUBLISHes dropped because `incoming` was full.
+    public var incomingDropped = 0
+
+    public init() {}
+}
+
+extension Clock where Duration == Swift.Duration {
+    /// Calling through a member opens the `any Clock` existential, so the loop is generic over the concrete clock.
+    fileprivate func driveSession(_ session: CloudSession) async { await session.runLoop(clock: self) }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import GatewayCore
+import Logging
+import Store
+import TestSupport
+import Testing
+@testable import CloudLink
+
+/// The outbox pump: durable outbox → session → real mosquitto → the recording platform.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OutboxPumpTests {
+    static let child = "child-1"
+
+    private func messages(_ range: ClosedRange<Int>, identity: TestIdentity, child: String = child) -> [OutboxMessage] {
+        range.map { seq in
+            OutboxMessage(kind: .propertyReport, topic: identity.topic("gateway/sub_devices/properties/report"),
+                          payload: SequencedPayload(child: child, seq: seq).bytes, nodeId: child)
+        }
+    }
+
+    private func deviceSettings(_ broker: MosquittoBroker) -> CloudSessionSettings {
+        var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain)
+        settings.reconnect = ReconnectPolicy(initialDelay: .milliseconds(100), maximumDelay: .milliseconds(400))
+        return settings
+    }
+
+    @Test func deliversEveryRowInOrderAndDeletesItOnPuback() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        try await broker.start()
+        defer { broker.stop() }
+        let platform = PlatformRecorder(port: broker.port)
+        #expect(await Eventually.wait { platform.isConnected() })
+
+        let directory = TemporaryDirectory()
+        let store = try StateStore(directory: directory.path)
+        let outbox = try Outbox(store: store)
+        let device = RunningSession(CloudSession(settings: deviceSettings(broker)) { identity.credentials })
+        let pump = OutboxPump(outbox: outbox, session: device.session, settings: .unshaped, store: store)
+        let pumping = Task { await pump.run() }
+
+        try pump.append(messages(1...300, identity: identity))
+        #expect(await Eventually.wait { platform.messages.count >= 300 })
+        // Appended after the first drain: the pump wakes on the append.
+        try pump.append(messages(301...310, identity: identity))
+        #expect(await Eventually.wait { pump.counters.acknowledged == 310 && outbox.count == 0 })
+        #expect(await Eventually.wait { platform.messages.count >= 310 })
+        #expect(platform.messages.sequences[Self.child] == Array(1...310))
+        let counters = pump.counters
+        #expect(counters.published == 310)
+        #expect(counters.replayed == 0 && counters.duplicates == 0 && counters.droppedByBound == 0)
+        #expect(try outbox.pending(limit: 10).isEmpty)
+
+        pumping.cancel()
+        await pumping.value
+        await device.stop()
+        await platform.stop()
+    }
+
+    @Test func shapingHoldsTheConfiguredMessagesPerSecond() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        try await broker.start()
+        defer { broker.stop() }
+        let platform = PlatformRecorder(port: broker.port)
+        #expect(await Eventually.wait { platform.isConnected() })
+
+        let directory = TemporaryDirectory()
+        let store = try StateStore(directory: directory.path)
+        let outbox = try Outbox(store: store)
+        try outbox.append(messages(1...400, identity: identity))
+        let device = RunningSession(CloudSession(settings: deviceSettings(broker)) { identity.credentials })
+        #expect(await Eventually.wait { device.isConnected() })
+        let rate = 40
+        let pump = OutboxPump(outbox: outbox, session: device.session,
+                              settings: OutboxPumpSettings(messagesPerSecond: rate, bytesPerSecond: 1_048_576), store: store)
+        let pumping = Task { await pump.run() }
+
+        #expect(await Eventually.wait { platform.messages.count >= 5 })
+        let startCount = platform.messages.count
+        let started = ContinuousClock.now
+        try await Task.sleep(for: .seconds(3))
+        let elapsed = (ContinuousClock.now - started).seconds
+        let delivered = Double(platform.messages.count - startCount)
+        let measured = delivered / elapsed
+        // The cap is the point: 400 queued rows must not go out at broker speed. The lower
+        // bound is loose, since other suites may load the machine's two cores meanwhile.
+        #expect(measured < Double(rate) * 1.25, "measured \(measured) msg/s")
+        #expect(measured > Double(rate) * 0.4, "measured \(measured) msg/s")
+
+        pumping.cancel()
+        await pumping.value
+        await device.stop()
+        await platform.stop()
+    }
+
+    @Test func brokerOutageLosesNothingAndKeepsOrder() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        try await broker.start()
+        defer { broker.stop() }
+        let platform = PlatformRecorder(port: broker.port)
+        #expect(await Eventually.wait { platform.isConnected() })
+
+        let directory = TemporaryDirectory()
+        let store = try StateStore(directory: directory.path)
+        let outbox = try Outbox(store: store)
+        // The gateway may connect only while the recorder listens, so that what the broker
+        // acknowledges is also recorded (a clean-session recorder misses what comes before it).
+        let gate = LockedValue(true)
+        struct Closed: Error {}
+        let device = RunningSession(CloudSession(settings: deviceSettings(broker)) {
+            guard gate.withLock({ $0 }) else { throw Closed() }
+            return identity.credentials
+        })
+        let pump = OutboxPump(outbox: outbox, session: device.session,
+                              settings: OutboxPumpSettings(messagesPerSecond: 200, bytesPerSecond: 1_048_576), store: store)
+        let pumping = Task { await pump.run() }
+
+        try pump.append(messages(1...400, identity: identity))
+        #expect(await Eventually.wait { pump.counters.acknowledged >= 100 })
+        gate.withLock { $0 = false }
+        await broker.kill()
+        #expect(await Eventually.wait { !device.isConnected() })
+        // Reports keep coming while the cloud is away.
+        try pump.append(messages(401...600, identity: identity))
+        try await Task.sleep(for: .seconds(1))
+        #expect(outbox.count >= 200)
+
+        try await broker.start()
+        #expect(await Eventually.wait { platform.isConnected() })
+        gate.withLock { $0 = true }
+        #expect(await Eventually.wait(timeout: .seconds(30)) { outbox.count == 0 })
+        #expect(await Eventually.wait { platform.messages.sequences[Self.child]?.firstOccurrences.count == 600 })
+
+        let sequence = platform.messages.sequences[Self.child] ?? []
+        #expect(sequence.firstOccurrences == Array(1...600))
+        let duplicatesSeen = sequence.count - Set(sequence).count
+        #expect(duplicatesSeen <= pump.counters.replayed)
+        #expect(pump.counters.acknowledged == 600)
+
+        pumping.cancel()
+        await pumping.value
+        await device.stop()
+        await platform.stop()
+    }
+
+    @Test func aSecondPumpOnTheSameDatabaseDeliversTheRest() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        try await broker.start()
+        defer { broker.stop() }
+        let platform = PlatformRecorder(port: broker.port)
+        #expect(await Eventually.wait { platform.isConnected() })
+        let directory = TemporaryDirectory()
+
+        // First life: torn down mid-drain.
+        do {
+            let store = try StateStore(directory: directory.path)
+            let outbox = try Outbox(store: store)
+            try outbox.append(messages(1...500, identity: identity) + messages(1...500, identity: identity, child: "child-2"))
+            let device = RunningSession(CloudSession(settings: deviceSettings(broker)) { identity.credentials })
+            let pump = OutboxPump(outbox: outbox, session: device.session,
+                                  settings: OutboxPumpSettings(messagesPerSecond: 400, bytesPerSecond: 1_048_576), store: store)
+            let pumping = Task { await pump.run() }
+            #expect(await Eventually.wait { pump.counters.acknowledged >= 150 })
+            await device.stop()
+            pumping.cancel()
+            await pumping.value
+            #expect(outbox.count > 0 && outbox.count < 1000)
+        }
+
+        // Second life: a new store, outbox, session and pump on the same files.
+        let store = try StateStore(directory: directory.path)
+        let outbox = try Outbox(store: store)
+        let remaining = outbox.count
+        #expect(remaining > 0)
+        let device = RunningSession(CloudSession(settings: deviceSettings(broker)) { identity.credentials })
+        let pump = OutboxPump(outbox: outbox, session: device.session, settings: .unshaped, store: store)
+        let pumping = Task { await pump.run() }
+        #expect(await Eventually.wait(timeout: .seconds(30)) { outbox.count == 0 })
+        #expect(await Eventually.wait { platform.messages.sequences["child-2"]?.firstOccurrences.count == 500 })
+
+        let sequences = platform.messages.sequences
+        var duplicatesSeen = 0
+        for child in [Self.child, "child-2"] {
+            let sequence = sequences[child] ?? []
+            #expect(sequence.firstOccurrences == Array(1...500), "\(child)")
+            duplicatesSeen += sequence.count - Set(sequence).count
+        }
+        #expect(pump.counters.acknowledged == remaining)
+        // Rows the first pump had sent without a PUBACK are counted as replays by the second.
+        #expect(duplicatesSeen <= pump.counters.replayed)
+
+        pumping.cancel()
+        await pumping.value
+        await device.stop()
+        await platform.stop()
+    }
+}

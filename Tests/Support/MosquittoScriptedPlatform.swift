@@ -1,0 +1,70 @@
+import Foundation
+
+/// scripts/scripted_platform.py on a `MosquittoBroker`: records what gateways publish,
+/// answers `$sub_device_manager` requests, and sends what `send(_:)` tells it.
+public final class MosquittoScriptedPlatform: @unchecked Sendable {
+    public struct Record: Decodable, Sendable {
+        public var topic: String
+        public var payload: String
+        public var problems: [String]
+    }
+
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var captured = Data()
+    public let recordFile: String
+
+    public init(broker: MosquittoBroker, username: String = "platform", password: String) throws {
+        recordFile = broker.directory.file("platform-records.jsonl")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["python3", Paths.packageRoot + "/scripts/scripted_platform.py", "--port", String(broker.port),
+                         "--username", username, "--password", password, "--record", recordFile]
+        if let caFile = broker.caFile { arguments += ["--ca-file", caFile, "--host", "localhost"] }
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.captured.append(data) }
+        }
+        try process.run()
+    }
+
+    /// What the script printed (connection notes, validation problems).
+    public var text: String { lock.withLock { String(decoding: captured, as: UTF8.self) } }
+
+    /// Waits until the script has connected and subscribed.
+    public func waitUntilConnected(timeout: Duration = .seconds(10)) async -> Bool {
+        await Eventually.wait(timeout: timeout) { self.text.contains("platform: connected") }
+    }
+
+    /// Sends one control line (see the script's docstring), e.g. `{"command": {...}}`.
+    public func send(_ json: String) {
+        input.fileHandleForWriting.write(Data((json + "\n").utf8))
+    }
+
+    /// Every message recorded so far, in arrival order.
+    public var records: [Record] {
+        guard let data = FileManager.default.contents(atPath: recordFile) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(Record.self, from: Data($0.utf8))
+        }
+    }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(3)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit {
+        stop()
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}

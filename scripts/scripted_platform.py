@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""A scripted stand-in for Huawei IoTDA on a real MQTT broker (tests and `make demo`).
+
+It connects to the broker as a privileged user, records every message gateways publish on
+`$oc/devices/+/sys/#` (one JSON line each in --record), checks each against the platform's
+rules (docs/cloudlink.md, spec §2), answers the `$sub_device_manager` requests the way the
+platform does, and sends what it is told on stdin:
+
+    {"publish": {"topic": "...", "payload": {...}}}
+    {"command": {"device_id": "GW", "object_device_id": "CHILD", "service_id": "s",
+                 "command_name": "c", "paras": {}}}
+    {"add_notify": {"device_id": "GW", "devices": [{"node_id": "n", "product_id": "p"}]}}
+    {"delete_notify": {"device_id": "GW", "device_ids": ["p_n"]}}
+
+CONNECT credentials are checked by the broker itself (password file made for the expected
+hour's HMAC password, ACL per device id): paho is a client and never sees other clients'
+CONNECT packets.
+"""
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as mqtt
+
+MAX_BATCH_CHILDREN = 100        # gateway batch property report (UG 2.1.2.8.2)
+MAX_STATUS_ENTRIES = 100        # sub_device_update_status (UG 2.1.2.7.4)
+MAX_MANAGED_DEVICES = 50        # add/delete/update request (UG 2.1.2.7.9/.11/.13)
+# Topics the platform itself publishes (spec §2.1): not recorded, not checked as uplink.
+DOWNLINK_PREFIXES = ("events/down", "messages/down", "commands/request_id=", "properties/set/request_id=",
+                     "properties/get/request_id=", "shadow/get/response/")
+
+
+def now_event_time():
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+class Platform:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.record = open(args.record, "a", buffering=1) if args.record else None
+        self.version = 0
+        # gateway device id -> {child device_id: DeviceInfo}
+        self.children = {}
+        # (version, kind, gateway, DeviceInfo) for sync requests
+        self.changes = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=f"scripted-platform-{uuid.uuid4().hex[:8]}",
+                                  protocol=mqtt.MQTTv311)
+        self.client.username_pw_set(args.username, args.password)
+        if args.ca_file:
+            self.client.tls_set(ca_certs=args.ca_file)
+        self.client.on_connect = self.on_connect
+        self.client.on_message = self.on_message
+
+    # --- wire ---
+
+    def on_connect(self, client, userdata, flags, reason_code, properties):
+        client.subscribe("$oc/devices/+/sys/#", qos=1)
+        print(f"platform: connected ({reason_code})", flush=True)
+
+    def publish(self, topic, payload):
+        data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload, separators=(",", ":"))
+        self.client.publish(topic, data, qos=1)
+
+    def on_message(self, client, userdata, message):
+        parts = message.topic.split("/")
+        gateway = parts[2] if len(parts) > 3 else ""
+        suffix = "/".join(parts[4:])
+        if suffix.startswith(DOWNLINK_PREFIXES):
+            return
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            body = None
+        problems = self.validate(suffix, body)
+        entry = {"time": time.time(), "topic": message.topic, "payload": message.payload.decode("utf-8", "replace"),
+                 "problems": problems}
+        with self.lock:
+            if self.record:
+                self.record.write(json.dumps(entry) + "\n")
+        if problems:
+            print(f"platform: {message.topic}: {'; '.join(problems)}", file=sys.stderr, flush=True)
+        if suffix == "events/up" and isinstance(body, dict):
+            for service in body.get("services") or []:
+                if isinstance(service, dict) and service.get("service_id") == "$sub_device_manager":
+                    self.answer(gateway, service)
+
+    # --- checks ---
+
+    def validate(self, suffix, body):
+        problems = []
+        if body is None:
+            return ["payload is not JSON"]
+        if not isinstance(body, dict):
+            return ["payload is not a JSON object"]
+        if suffix == "gateway/sub_devices/properties/report":
+            devices = body.get("devices")
+            if not isinstance(devices, list) or not devices:
+                problems.append("devices missing or empty")
+            else:
+                if len(devices) > MAX_BATCH_CHILDREN:
+                    problems.append(f"{len(devices)} children in one batch (max {MAX_BATCH_CHILDREN})")
+                for d in devices:
+                    if not isinstance(d, dict) or not isinstance(d.get("device_id"), str):
+                        problems.append("a device without device_id")
+                    elif not isinstance(d.get("services"), list):
+                        problems.append(f"{d['device_id']}: services missing")
+        elif suffix == "properties/report":
+            if not isinstance(body.get("services"), list):
+                problems.append("services missing")
+        elif suffix == "events/up":
+            services = body.get("services")
+            if not isinstance(services, list) or not services:
+                return ["services missing or empty"]
+            for s in services:
+                if not isinstance(s, dict) or not s.get("service_id") or not s.get("event_type"):
+                    problems.append("a service without service_id or event_type")
+                    continue
+                paras = s.get("paras") or {}
+                kind = s["event_type"]
+                if kind == "sub_device_update_status":
+                    statuses = paras.get("device_statuses") or []
+                    if not 1 <= len(statuses) <= MAX_STATUS_ENTRIES:
+                        problems.append(f"{len(statuses)} statuses (1-{MAX_STATUS_ENTRIES})")
+                    for st in statuses:
+                        if st.get("status") not in ("ONLINE", "OFFLINE"):
+                            problems.append(f"status {st.get('status')!r}")
+                elif kind in ("add_sub_device_request", "delete_sub_device_request", "update_sub_device_request"):
+                    devices = paras.get("devices") or []
+                    if not 1 <= len(devices) <= MAX_MANAGED_DEVICES:
+                        problems.append(f"{len(devices)} devices in {kind} (1-{MAX_MANAGED_DEVICES})")
+        elif suffix.startswith("commands/response/request_id=") or suffix.startswith("properties/set/response/request_id="):
+            if "result_code" not in body:
+                problems.append("result_code missing")
+        return problems
+
+    # --- $sub_device_manager ---
+
+    def answer(self, gateway, service):
+        kind = service.get("event_type")
+        paras = service.get("paras") or {}
+        event_id = service.get("event_id") or str(uuid.uuid4())
+        down = f"$oc/devices/{gateway}/sys/events/down"
+        if kind == "add_sub_device_request":
+            ok = []
+            for d in paras.get("devices") or []:
+                info = {"parent_device_id": gateway, "node_id": d.get("node_id"),
+                        "device_id": d.get("device_id") or f"{d.get('product_id')}_{d.get('node_id')}",
+                        "name": d.get("name"), "product_id": d.get("product_id"), "status": "INACTIVE"}
+                ok.append(info)
+                self.remember(gateway, "add", info)
+            self.publish(down, self.event(gateway, "add_sub_device_response", event_id,
+                                          {"successful_devices": ok, "failed_devices": []}))
+        elif kind == "delete_sub_device_request":
+            ok = []
+            for device_id in paras.get("devices") or []:
+                info = self.children.get(gateway, {}).get(device_id, {"parent_device_id": gateway, "device_id": device_id})
+                ok.append(device_id)
+                self.remember(gateway, "delete", info)
+            self.publish(down, self.event(gateway, "delete_sub_device_response", event_id,
+                                          {"successful_devices": ok, "failed_devices": []}))
+        elif kind == "sub_device_sync_request":
+            since = paras.get("version") or 0
+            added = [info for v, k, g, info in self.changes if g == gateway and k == "add" and v > since]
+            deleted = [info for v, k, g, info in self.changes if g == gateway and k == "delete" and v > since]
+            if added:
+                self.publish(down, self.event(gateway, "add_sub_device_notify", None,
+                                              {"devices": added, "version": self.version}))
+            if deleted:
+                self.publish(down, self.event(gateway, "delete_sub_device_notify", None,
+                                              {"devices": deleted, "version": self.version}))
+
+    def remember(self, gateway, kind, info):
+        with self.lock:
+            self.version += 1
+            if kind == "add":
+                self.children.setdefault(gateway, {})[info["device_id"]] = info
+            else:
+                self.children.get(gateway, {}).pop(info.get("device_id"), None)
+            self.changes.append((self.version, kind, gateway, info))
+
+    def event(self, gateway, kind, event_id, paras):
+        service = {"service_id": "$sub_device_manager", "event_type": kind, "event_time": now_event_time(),
+                   "paras": paras}
+        if event_id:
+            service["event_id"] = event_id
+        return {"object_device_id": gateway, "services": [service]}
+
+    # --- stdin control ---
+
+    def control(self, line):
+        order = json.loads(line)
+        if "publish" in order:
+            self.publish(order["publish"]["topic"], order["publish"]["payload"])
+        elif "command" in order:
+            c = order["command"]
+            body = {k: c[k] for k in ("object_device_id", "service_id", "command_name", "paras") if k in c}
+            request_id = c.get("request_id") or str(uuid.uuid4())
+            self.publish(f"$oc/devices/{c['device_id']}/sys/commands/request_id={request_id}", body)
+        elif "add_notify" in order:
+            n = order["add_notify"]
+            infos = []
+            for d in n["devices"]:
+                info = {"parent_device_id": n["device_id"], "node_id": d["node_id"],
+                        "device_id": d.get("device_id") or f"{d['product_id']}_{d['node_id']}",
+                        "product_id": d["product_id"], "status": "INACTIVE"}
+                self.remember(n["device_id"], "add", info)
+                infos.append(info)
+            self.publish(f"$oc/devices/{n['device_id']}/sys/events/down",
+                         self.event(n["device_id"], "add_sub_device_notify", None, {"devices": infos, "version": self.version}))
+        elif "delete_notify" in order:
+            n = order["delete_notify"]
+            infos = [{"parent_device_id": n["device_id"], "device_id": i} for i in n["device_ids"]]
+            for info in infos:
+                self.remember(n["device_id"], "delete", info)
+            self.publish(f"$oc/devices/{n['device_id']}/sys/events/down",
+                         self.event(n["device_id"], "delete_sub_device_notify", None, {"devices": infos, "version": self.version}))
+        print("platform: sent", flush=True)
+
+    def run(self):
+        self.client.connect(self.args.host, self.args.port, keepalive=60)
+        self.client.loop_start()
+        try:
+            for line in sys.stdin:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    self.control(line)
+                except (ValueError, KeyError, TypeError) as error:
+                    print(f"platform: bad control line {line!r}: {error}", file=sys.stderr, flush=True)
+            if self.args.stay:
+                while True:
+                    time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.client.loop_stop()
+
+
+def main():
+    # A parent that runs threads (a Swift test runner) may hand us a blocked SIGTERM: unblock it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--username", default="platform")
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--ca-file", help="CA of a TLS broker")
+    parser.add_argument("--record", help="append every received message as a JSON line here")
+    parser.add_argument("--stay", action="store_true", help="keep running after stdin closes")
+    Platform(parser.parse_args()).run()
+
+
+if __name__ == "__main__":
+    main()
