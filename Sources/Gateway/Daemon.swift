@@ -38,6 +38,20 @@ public enum Daemon {
             return 1
         }
         logger.info("state store open", metadata: ["path": "\(store.path)"])
+        let outbox: Outbox
+        let children: [ChildDevice]
+        do {
+            outbox = try Outbox(store: store, maxBytes: loaded.gateway.store.outboxMaxBytes)
+            children = try ChildRegistrySync.reconcile(store: store, configured: loaded.devices, logger: logger)
+        } catch {
+            logger.error("not starting: \(error)")
+            return 1
+        }
+        if outbox.count > 0 {
+            logger.info("outbox holds \(outbox.count) message(s) from before the restart; they go first")
+        }
+        let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children,
+                                 logger: Logger(label: "edgegw.cloud"))
 
         let running = RunningConfig(loaded)
         let notifier = SystemdNotifier()
@@ -46,6 +60,7 @@ public enum Daemon {
         let services: [any Service] = [
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
             ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),
+            cloud,
         ]
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: Logger(label: "edgegw.lifecycle"))
