@@ -17,7 +17,7 @@ public final class CloudSession: CloudPublishing, Sendable {
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let incomingContinuation: AsyncStream<CloudMessage>.Continuation
-    private let states = Broadcast<CloudConnectionState>()
+    private let states = Broadcast<CloudConnectionState>(replaysLatest: true, initial: .disconnected)
     private let acks = Broadcast<CloudPublishReceipt>()
     private let current = LockedValue(Current())
 
@@ -49,7 +49,7 @@ public final class CloudSession: CloudPublishing, Sendable {
     public var statistics: CloudSessionStatistics { current.withLock { $0.statistics } }
 
     public func stateChanges() -> AsyncStream<CloudConnectionState> {
-        states.subscribe(initial: state)
+        states.subscribe()
     }
 
     public func acknowledgements() -> AsyncStream<CloudPublishReceipt> {

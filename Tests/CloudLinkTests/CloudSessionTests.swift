@@ -92,6 +92,22 @@ import Testing
         await device.stop()
     }
 
+    @Test func tlsWithTheSystemTrustStoreNeverFallsBackToPlain() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser])
+        try await broker.start()
+        defer { broker.stop() }
+        // The default transport is TLS against the system store; a plain broker must not do.
+        let settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port))
+        #expect(settings.transport == .tls(caFile: nil))
+        let clock = ManualClock()
+        let device = RunningSession(CloudSession(settings: settings, clock: clock) { identity.credentials })
+        #expect(await Eventually.wait { clock.sleeperCount == 1 })
+        #expect(device.session.statistics.connectAttempts == 1)
+        #expect(device.session.statistics.connects == 0)
+        await device.stop()
+    }
+
     @Test func wrongPasswordIsRefusedWithoutHotLooping() async throws {
         let identity = TestIdentity()
         let broker = try MosquittoBroker(users: [identity.brokerUser])

@@ -15,7 +15,7 @@ final class ScriptedSession: CloudPublishing, Sendable {
     }
 
     private let state = LockedValue(State())
-    private let states = Broadcast<CloudConnectionState>()
+    private let states = Broadcast<CloudConnectionState>(replaysLatest: true, initial: .disconnected)
     private let acks = Broadcast<CloudPublishReceipt>()
 
     func publish(topic: String, payload: [UInt8]) throws(CloudPublishError) -> CloudPublishReceipt {
@@ -31,10 +31,7 @@ final class ScriptedSession: CloudPublishing, Sendable {
         return receipt
     }
 
-    func stateChanges() -> AsyncStream<CloudConnectionState> {
-        let current: CloudConnectionState = state.withLock { $0.connected ? .connected(generation: $0.generation) : .disconnected }
-        return states.subscribe(initial: current)
-    }
+    func stateChanges() -> AsyncStream<CloudConnectionState> { states.subscribe() }
 
     func acknowledgements() -> AsyncStream<CloudPublishReceipt> { acks.subscribe() }
 
