@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "CModbus", "GatewayCore", "TestSupport"]),
         .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "EdgegwTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
