@@ -1,0 +1,203 @@
+import Foundation
+import GatewayCore
+import Logging
+
+/// The Modbus southbound: polls every configured device (one thread per bus), reports values
+/// and status through an `UplinkSink`, and serves the cloud's writes as a `DownlinkHandler`.
+public final class ModbusService: DownlinkHandler, @unchecked Sendable {
+    private let settings: ModbusSettings
+    private let sink: any UplinkSink
+    private let logger: Logger
+    private let products: [String: ProductModel]
+    private let buses: [ModbusBus]
+    /// nodeId → (bus index, device index on that bus).
+    private let routes: [String: (bus: Int, device: Int)]
+    private let events: AsyncStream<ModbusBusEvent>
+    private let eventInput: AsyncStream<ModbusBusEvent>.Continuation
+    private let filters: Locked<[String: ReportFilter<ContinuousClock.Instant>]>
+    private let times: Locked<[String: Date]>
+
+    /// - Parameters:
+    ///   - devices: parsed device files (`ModbusDeviceConfig.parse`); devices with the same
+    ///     transport share a bus.
+    ///   - products: product models by id, for range checks and value types.
+    public init(settings: ModbusSettings, devices: [ModbusDeviceConfig], products: [String: ProductModel],
+                sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus")) {
+        self.settings = settings
+        self.sink = sink
+        self.logger = logger
+        self.products = products
+        (events, eventInput) = AsyncStream.makeStream(of: ModbusBusEvent.self, bufferingPolicy: .unbounded)
+        let input = eventInput
+        var grouped: [ModbusBusID: [ModbusDeviceConfig]] = [:]
+        for device in devices { grouped[device.busId, default: []].append(device) }
+        var buses: [ModbusBus] = []
+        var routes: [String: (bus: Int, device: Int)] = [:]
+        var filters: [String: ReportFilter<ContinuousClock.Instant>] = [:]
+        for busId in grouped.keys.sorted() {
+            guard let members = grouped[busId], let first = members.first else { continue }
+            let overrides = members.map(\.busOverrides)
+            let busSettings = ModbusBusSettings(
+                interRequestDelay: overrides.compactMap(\.interRequestDelay).max() ?? settings.interRequestDelay,
+                responseTimeout: overrides.compactMap(\.responseTimeout).max() ?? settings.responseTimeout,
+                health: .init(failuresBeforeOffline: settings.failuresBeforeOffline,
+                              initialBackoff: settings.retryBackoff, maxBackoff: settings.retryBackoffMax),
+                trace: settings.traceBuses.contains(busId))
+            for (index, device) in members.enumerated() {
+                routes[device.nodeId] = (buses.count, index)
+                filters[device.nodeId] = ReportFilter(
+                    fullReportInterval: settings.fullReportInterval,
+                    deadbands: Dictionary(device.points.map { ($0.name, $0.deadband) }, uniquingKeysWith: { a, _ in a }))
+            }
+            buses.append(ModbusBus(id: busId, transport: first.transport, devices: members, settings: busSettings,
+                                   logger: logger) { input.yield($0) })
+        }
+        self.buses = buses
+        self.routes = routes
+        self.filters = Locked(filters)
+        self.times = Locked([:])
+    }
+
+    /// The children this service serves, for the child registry and the platform's add/sync.
+    public var children: [ChildDevice] {
+        buses.flatMap(\.deviceConfigs).map {
+            ChildDevice(nodeId: $0.nodeId, productId: $0.productId, source: .modbus, status: .offline, name: $0.name)
+        }
+    }
+
+    /// The buses, by id.
+    public var busIds: [ModbusBusID] { buses.map(\.id) }
+
+    /// Polls until the task is cancelled; then stops every bus thread and returns.
+    public func run() async throws {
+        for bus in buses { bus.start() }
+        logger.info("modbus started", metadata: ["buses": "\(buses.count)", "devices": "\(routes.count)"])
+        await withTaskCancellationHandler {
+            for await event in events { await handle(event) }
+        } onCancel: {
+            for bus in buses { bus.stop() }
+            eventInput.finish()
+        }
+        for bus in buses {
+            bus.stop()
+            await bus.join()
+        }
+        logger.info("modbus stopped")
+    }
+
+    // MARK: - Reporting
+
+    private func handle(_ event: ModbusBusEvent) async {
+        switch event {
+        case .status(let nodeId, let status, let time):
+            await sink.statusChanged(nodeId: nodeId, status: status, at: time)
+        case .values(let nodeId, let values, let time):
+            guard let route = routes[nodeId] else { return }
+            let device = buses[route.bus].deviceConfigs[route.device]
+            let named = values.map { (point: device.points[$0.point].name, value: reportable($0.value, point: device.points[$0.point], device: device)) }
+            let now = ContinuousClock.now
+            let changed: [String] = filters.withLock { filters in
+                filters[nodeId]?.take(named, at: now) ?? []
+            }
+            times.withLock { $0[nodeId] = time }
+            guard !changed.isEmpty else { return }
+            let latest = filters.withLock { $0[nodeId]?.latestValues ?? [:] }
+            let reports = serviceReports(device: device, names: Set(changed), values: latest, time: time)
+            await sink.report(nodeId: nodeId, services: reports)
+        }
+    }
+
+    /// A bit reported to an int property goes as 0/1.
+    private func reportable(_ value: JSONValue, point: ModbusPoint, device: ModbusDeviceConfig) -> JSONValue {
+        guard case .bool(let b) = value,
+              products[device.productId]?.property(service: point.serviceId, name: point.property)?.type == .int
+        else { return value }
+        return .int(b ? 1 : 0)
+    }
+
+    /// Values grouped by service in the device file's point order.
+    private func serviceReports(device: ModbusDeviceConfig, names: Set<String>, values: [String: JSONValue],
+                                time: Date?) -> [ServiceReport] {
+        var order: [String] = []
+        var properties: [String: JSONObject] = [:]
+        for point in device.points where names.contains(point.name) {
+            guard let value = values[point.name] else { continue }
+            if properties[point.serviceId] == nil { order.append(point.serviceId); properties[point.serviceId] = JSONObject() }
+            properties[point.serviceId]?[point.property] = value
+        }
+        return order.map { ServiceReport(serviceId: $0, properties: properties[$0] ?? JSONObject(), eventTime: time) }
+    }
+
+    // MARK: - Diagnostics
+
+    public func diagnostics() -> ModbusDiagnostics {
+        ModbusDiagnostics(buses: buses.map { bus in
+            let stats = bus.stats.withLock { $0 }
+            return ModbusDiagnostics.Bus(id: bus.id, counters: stats.bus, trace: stats.trace, devices: bus.deviceConfigs.enumerated().map {
+                ModbusDiagnostics.Device(nodeId: $0.element.nodeId, unitId: $0.element.unitId,
+                                         health: stats.health[$0.offset].rawValue, counters: stats.devices[$0.offset])
+            })
+        })
+    }
+
+    /// Turns the hex trace of one bus on or off; false when there is no such bus.
+    @discardableResult
+    public func setTrace(bus id: ModbusBusID, enabled: Bool) -> Bool {
+        guard let bus = buses.first(where: { $0.id == id }) else { return false }
+        bus.setTrace(enabled)
+        return true
+    }
+
+    // MARK: - DownlinkHandler
+
+    public func handles(nodeId: String) async -> Bool { routes[nodeId] != nil }
+
+    public func command(_ command: ChildCommand) async -> DownlinkOutcome {
+        guard let route = routes[command.nodeId] else { return .failure(.unknownChild, "no Modbus device \(command.nodeId)") }
+        let device = buses[route.bus].deviceConfigs[route.device]
+        switch WritePlanner.command(command, device: device, product: products[device.productId]) {
+        case .failure(let rejection):
+            logger.warning("command rejected: \(rejection)", metadata: ["node": "\(command.nodeId)", "request": "\(command.requestId)"])
+            return .failure(.badRequest, rejection.description)
+        case .success(let writes):
+            return await perform(writes, route: route, nodeId: command.nodeId, requestId: command.requestId)
+        }
+    }
+
+    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+        guard let route = routes[nodeId] else { return .failure(.unknownChild, "no Modbus device \(nodeId)") }
+        let device = buses[route.bus].deviceConfigs[route.device]
+        switch WritePlanner.propertySet(services, device: device, product: products[device.productId]) {
+        case .failure(let rejection):
+            logger.warning("property set rejected: \(rejection)", metadata: ["node": "\(nodeId)", "request": "\(requestId)"])
+            return .failure(.badRequest, rejection.description)
+        case .success(let writes):
+            return await perform(writes, route: route, nodeId: nodeId, requestId: requestId)
+        }
+    }
+
+    public func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+        guard let route = routes[nodeId] else { return .failure(DownlinkError(.unknownChild, "no Modbus device \(nodeId)")) }
+        let device = buses[route.bus].deviceConfigs[route.device]
+        let latest = filters.withLock { $0[nodeId]?.latestValues ?? [:] }
+        guard !latest.isEmpty else { return .failure(DownlinkError(.deviceUnreachable, "no value has been read from \(nodeId) yet")) }
+        let time = times.withLock { $0[nodeId] }
+        var reports = serviceReports(device: device, names: Set(latest.keys), values: latest, time: time)
+        if let serviceId {
+            reports = reports.filter { $0.serviceId == serviceId }
+            if reports.isEmpty { return .failure(DownlinkError(.badRequest, "\(nodeId) has no values for service \(serviceId)")) }
+        }
+        return .success(reports)
+    }
+
+    private func perform(_ writes: [ModbusWrite], route: (bus: Int, device: Int), nodeId: String,
+                         requestId: String) async -> DownlinkOutcome {
+        switch await buses[route.bus].write(device: route.device, writes: writes) {
+        case .success:
+            logger.info("wrote \(writes.count) value(s)", metadata: ["node": "\(nodeId)", "request": "\(requestId)"])
+            return .success()
+        case .failure(let error):
+            return error.outcome
+        }
+    }
+}
