@@ -9,7 +9,7 @@ pair). Two optional roles:
   --control  a line protocol on stdin/stdout for tests (one reply line per command):
                set UNIT TABLE ADDRESS V1 [V2 ...]   -> ok
                get UNIT TABLE ADDRESS COUNT         -> values V1 V2 ...
-               requests                             -> requests [[unit, fc, address, count], ...] (JSON)
+               requests                             -> requests [[unit, fc, address, count, time], ...] (JSON)
                reset                                -> ok        (forgets the request log)
                mode UNIT ok|silent|badcrc           -> ok        (silent: no answer; badcrc: RTU answers
                                                                   with a broken CRC)
@@ -63,7 +63,7 @@ class RequestLog:
         if sending:
             self.sending_unit = pdu.dev_id
         else:
-            entry = [pdu.dev_id, pdu.function_code, getattr(pdu, "address", -1), getattr(pdu, "count", -1)]
+            entry = [pdu.dev_id, pdu.function_code, getattr(pdu, "address", -1), getattr(pdu, "count", -1), time.time()]
             with self.lock:
                 self.entries.append(entry)
         return pdu
@@ -101,6 +101,9 @@ async def run_meter(server, unit):
     """Changes the meter's values every second (map: etc/edgegw/devices/power-meter.toml)."""
     started = time.time()
     energy = 0.0
+    serial = b"PM100-000001".ljust(16, b"\0")
+    await server.async_setValues(unit, TABLE_FC["holding"], 10, [serial[i] << 8 | serial[i + 1] for i in range(0, 16, 2)])
+    await server.async_setValues(unit, TABLE_FC["holding"], 0, [100, 0, 0x0001, 0, 500])  # ct_ratio, -, running, -, power_limit
     while True:
         t = time.time() - started
         voltage = 230.0 + 3.0 * math.sin(t / 10.0)

@@ -86,6 +86,9 @@ public struct ModbusPoint: Sendable, Equatable {
     /// A change smaller than this is not reported on its own (the periodic full report still carries it).
     public var deadband: Double
     public var writable: Bool
+    /// False for a write-only point (a "reset" coil a command writes): never polled nor reported,
+    /// and tied to no property.
+    public var report: Bool
     /// Index into the device's poll groups.
     public var group: Int
     /// Line in the device file, for messages at run time.
@@ -94,7 +97,7 @@ public struct ModbusPoint: Sendable, Equatable {
     public init(name: String, serviceId: String, property: String, table: ModbusTable, address: Int,
                 type: ModbusDataType, order: ModbusByteOrder = .abcd, bit: Int = 0, length: Int = 1,
                 scale: Double = 1, offset: Double = 0, unit: String? = nil, deadband: Double = 0,
-                writable: Bool = false, group: Int = 0, line: Int? = nil) {
+                writable: Bool = false, report: Bool = true, group: Int = 0, line: Int? = nil) {
         self.name = name
         self.serviceId = serviceId
         self.property = property
@@ -109,6 +112,7 @@ public struct ModbusPoint: Sendable, Equatable {
         self.unit = unit
         self.deadband = deadband
         self.writable = writable
+        self.report = report
         self.group = group
         self.line = line
     }
@@ -207,6 +211,6 @@ public struct ModbusDeviceConfig: Sendable, Equatable {
 
     /// The writable point behind a product property.
     public func point(service: String, property: String) -> ModbusPoint? {
-        points.first { $0.serviceId == service && $0.property == property }
+        points.first { $0.report && $0.serviceId == service && $0.property == property }
     }
 }

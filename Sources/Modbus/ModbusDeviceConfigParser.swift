@@ -66,7 +66,7 @@ extension ModbusDeviceConfig {
                 pointReader.report("name", "point \"\(point.name)\" is already declared at line \(earlier.line ?? 0)")
                 continue
             }
-            if let earlier = points.first(where: { $0.serviceId == point.serviceId && $0.property == point.property }) {
+            if point.report, let earlier = points.first(where: { $0.report && $0.serviceId == point.serviceId && $0.property == point.property }) {
                 pointReader.report("property", "\(point.serviceId).\(point.property) is already mapped by point \"\(earlier.name)\"",
                                    fix: "map each property to one point")
                 continue
@@ -135,7 +135,8 @@ extension ModbusDeviceConfig {
                            maxReadRegisters: Int) -> ModbusPoint? {
         let before = reader.diagnostics.all.count
         let name = reader.nonEmptyString("name")
-        let serviceId = reader.nonEmptyString("service_id")
+        let report = reader.bool("report", default: true)
+        let serviceId = reader.nonEmptyString("service_id", required: report) ?? (report ? nil : "")
         let property = reader.nonEmptyString("property", required: false) ?? name
         let table = reader.choice("table", as: ModbusTable.self)
         let address = reader.int("address", required: true, range: 0...Int64(ModbusLimits.maxAddress),
@@ -192,7 +193,7 @@ extension ModbusDeviceConfig {
             }
         }
 
-        if let product, let serviceId, let property {
+        if report, let product, let serviceId, let property {
             if product.service(serviceId) == nil {
                 reader.report("service_id", "product \"\(product.id)\" has no service \"\(serviceId)\"",
                               fix: "use one of \(product.services.map { "\"\($0.id)\"" }.joined(separator: ", "))")
@@ -213,7 +214,8 @@ extension ModbusDeviceConfig {
               let address else { return nil }
         return ModbusPoint(name: name, serviceId: serviceId, property: property, table: table, address: Int(address),
                            type: type, order: order, bit: bit, length: length, scale: scale, offset: offset, unit: unit,
-                           deadband: deadband, writable: writable, group: groupIndex, line: reader.table.line)
+                           deadband: deadband, writable: writable, report: report, group: groupIndex,
+                           line: reader.table.line)
     }
 
     static func checkCompatible(type: ModbusDataType, property: ProductModel.Property, reader: ConfigReader) {

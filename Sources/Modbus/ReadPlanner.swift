@@ -59,7 +59,7 @@ public enum ReadPlanner {
         return device.pollGroups.indices.map { group in
             order.flatMap { table in
                 let points = device.points.enumerated()
-                    .filter { $0.element.group == group && $0.element.table == table }
+                    .filter { $0.element.report && $0.element.group == group && $0.element.table == table }
                     .map { (index: $0.offset, span: $0.element.span) }
                 return plan(table: table, points: points,
                             maxCount: table.holdsBits ? device.maxReadBits : device.maxReadRegisters,
