@@ -37,11 +37,37 @@ final class ModbusBus: @unchecked Sendable {
         var trace: Bool
     }
 
-    struct DeviceRuntime {
-        var config: ModbusDeviceConfig
-        var plans: [[ModbusReadRequest]]
+    /// One device as its bus thread keeps it.
+    final class DeviceState {
+        let config: ModbusDeviceConfig
+        let plans: [[ModbusReadRequest]]
         var nextDue: [ContinuousClock.Instant]
         var health: DeviceHealth<ContinuousClock.Instant>
+        /// Where each point sits: (address, registers or bits), by point index.
+        let spans: [(address: Int, count: Int)]
+        /// The raw words of the last good answer to each planned read (bits as 0/1), by [group][read].
+        let lastRaw: [[UnsafeMutablePointer<UInt16>]]
+        /// Whether a point has a decoded value; points whose words did not change are not decoded again.
+        var known: [Bool]
+        /// Whether every point of a planned read has a decoded value, by [group][read].
+        var complete: [[Bool]]
+
+        init(config: ModbusDeviceConfig, health: DeviceHealth<ContinuousClock.Instant>, now: ContinuousClock.Instant) {
+            self.config = config
+            self.plans = ReadPlanner.plan(device: config)
+            self.nextDue = plans.map { _ in now }
+            self.health = health
+            self.spans = config.points.map { ($0.address, $0.count) }
+            self.lastRaw = plans.map { $0.map { request in
+                let buffer = UnsafeMutablePointer<UInt16>.allocate(capacity: request.count)
+                buffer.initialize(repeating: 0, count: request.count)
+                return buffer
+            } }
+            self.known = config.points.map { _ in false }
+            self.complete = plans.map { $0.map { _ in false } }
+        }
+
+        deinit { for group in lastRaw { for buffer in group { buffer.deallocate() } } }
     }
 
     let id: ModbusBusID
@@ -63,7 +89,7 @@ final class ModbusBus: @unchecked Sendable {
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
 
     // Bus thread.
-    private var devices: [DeviceRuntime]
+    private let devices: [DeviceState]
     private var connection: ModbusConnection?
     private var traceOn = false
     private var lastRequestEnd: ContinuousClock.Instant?
@@ -80,11 +106,7 @@ final class ModbusBus: @unchecked Sendable {
         self.onEvent = onEvent
         self.traceWanted = settings.trace
         let now = ContinuousClock.now
-        self.devices = devices.map { config in
-            let plans = ReadPlanner.plan(device: config)
-            return DeviceRuntime(config: config, plans: plans, nextDue: plans.map { _ in now },
-                                 health: DeviceHealth(policy: settings.health))
-        }
+        self.devices = devices.map { DeviceState(config: $0, health: DeviceHealth(policy: settings.health), now: now) }
         self.stats = Locked(Stats(devices: devices.map { _ in ModbusCounters() },
                                   health: devices.map { _ in .unknown }, trace: settings.trace))
     }
@@ -236,14 +258,15 @@ final class ModbusBus: @unchecked Sendable {
 
     private func runCycle(device d: Int, group g: Int) {
         let start = clock.now
-        let config = devices[d].config
+        let state = devices[d]
+        let config = state.config
         var values: [(point: Int, value: JSONValue)] = []
         var answered = false
         var silent = false
-        for request in devices[d].plans[g] {
+        for (r, request) in state.plans[g].enumerated() {
             drainWrites()
             do {
-                try read(request, device: d, into: &values)
+                try read(request, device: d, group: g, index: r, into: &values)
                 answered = true
             } catch {
                 if error.slaveAnswered {
@@ -258,24 +281,23 @@ final class ModbusBus: @unchecked Sendable {
             }
         }
         let end = clock.now
-        let interval = config.pollGroups[g].interval
-        devices[d].nextDue[g] = max(start.advanced(by: interval), end)
+        state.nextDue[g] = max(start.advanced(by: config.pollGroups[g].interval), end)
         let time = Date()
-        if !values.isEmpty { onEvent(.values(nodeId: config.nodeId, values: values, time: time)) }
-        let action = (silent && !answered) ? devices[d].health.cycleFailed(at: end) : devices[d].health.cycleSucceeded(at: end)
-        let state = devices[d].health.state
-        stats.withLock { $0.health[d] = state }
+        let action = (silent && !answered) ? state.health.cycleFailed(at: end) : state.health.cycleSucceeded(at: end)
+        let health = state.health.state
+        stats.withLock { $0.health[d] = health }
         switch action {
         case .reportOnline?:
             logger.notice("device online", metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
             onEvent(.status(nodeId: config.nodeId, status: .online, time: time))
         case .reportOffline?:
-            logger.warning("device offline after \(devices[d].health.consecutiveFailures) failed cycles",
+            logger.warning("device offline after \(state.health.consecutiveFailures) failed cycles",
                            metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
             onEvent(.status(nodeId: config.nodeId, status: .offline, time: time))
         case nil:
             break
         }
+        if !values.isEmpty { onEvent(.values(nodeId: config.nodeId, values: values, time: time)) }
     }
 
     private func metadata(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest) -> Logger.Metadata {
@@ -318,13 +340,12 @@ final class ModbusBus: @unchecked Sendable {
             let wait = clock.now.duration(to: last.advanced(by: settings.interRequestDelay))
             if wait > .zero { Thread.sleep(forTimeInterval: Self.seconds(wait)) }
         }
-        stats.withLock { $0.bus.requests += 1; $0.devices[d].requests += 1 }
-        defer { lastRequestEnd = clock.now }
+        defer { if settings.interRequestDelay > .zero { lastRequestEnd = clock.now } }
         do {
             let connection = try ready()
             return try body(connection)
         } catch {
-            stats.withLock { $0.bus.record(error); $0.devices[d].record(error) }
+            stats.withLock { $0.bus.requests += 1; $0.devices[d].requests += 1; $0.bus.record(error); $0.devices[d].record(error) }
             switch error {
             case .timeout, .crc, .badResponse:
                 // A late or broken answer must not be taken for the next one.
@@ -336,9 +357,10 @@ final class ModbusBus: @unchecked Sendable {
         }
     }
 
-    private func read(_ request: ModbusReadRequest, device d: Int, into values: inout [(point: Int, value: JSONValue)]) throws(ModbusError) {
-        let config = devices[d].config
-        let unit = config.unitId
+    private func read(_ request: ModbusReadRequest, device d: Int, group g: Int, index r: Int,
+                      into values: inout [(point: Int, value: JSONValue)]) throws(ModbusError) {
+        let state = devices[d]
+        let unit = state.config.unitId
         let registers = registerBuffer, bits = bitBuffer
         try self.request(device: d) { (connection) throws(ModbusError) in
             if request.table.holdsBits {
@@ -349,31 +371,62 @@ final class ModbusBus: @unchecked Sendable {
         }
         let now = Date()
         stats.withLock {
-            $0.bus.responses += 1; $0.bus.itemsRead += request.count; $0.bus.lastGoodRead = now
-            $0.devices[d].responses += 1; $0.devices[d].itemsRead += request.count; $0.devices[d].lastGoodRead = now
+            $0.bus.requests += 1; $0.bus.responses += 1; $0.bus.itemsRead += request.count; $0.bus.lastGoodRead = now
+            $0.devices[d].requests += 1; $0.devices[d].responses += 1; $0.devices[d].itemsRead += request.count
+            $0.devices[d].lastGoodRead = now
         }
+        let last = state.lastRaw[g][r]
         if request.table.holdsBits {
-            if traceOn { trace(config, request, UnsafeBufferPointer(start: bits, count: request.count).map { $0 != 0 ? "1" : "0" }.joined()) }
-            for index in request.points {
-                let point = config.points[index]
-                values.append((index, PointCodec.decode(point: point, bit: bits[point.address - request.address] != 0)))
-            }
-        } else {
-            let words = Array(UnsafeBufferPointer(start: registers, count: request.count))
-            if traceOn { trace(config, request, words.map { String(format: "%04X", $0) }.joined(separator: " ")) }
-            for index in request.points {
-                let point = config.points[index]
-                let from = point.address - request.address
-                switch PointCodec.decode(point: point, registers: words[from..<min(words.count, from + point.count)]) {
-                case .success(let value): values.append((index, value))
-                case .failure(let error):
-                    logger.warning("point \(point.name) not decoded: \(error)", metadata: metadata(config, request))
-                }
+            for i in 0..<request.count { registers[i] = UInt16(bits[i]) }
+        }
+        if traceOn { trace(state.config, request, registers, bits: request.table.holdsBits) }
+        // Only points whose words changed since the last answer are decoded and reported.
+        var low = 0, high = request.count - 1
+        while low <= high, last[low] == registers[low] { low += 1 }
+        while high >= low, last[high] == registers[high] { high -= 1 }
+        let complete = state.complete[g][r]
+        if complete, low > high { return }
+        // Points are in address order: start at the first one that can reach `low`.
+        let points = request.points
+        var start = 0
+        if complete {
+            var upper = points.count
+            while start < upper {
+                let middle = (start + upper) / 2
+                let span = state.spans[points[middle]]
+                if span.address - request.address + span.count - 1 < low { start = middle + 1 } else { upper = middle }
             }
         }
+        var allKnown = true
+        for index in points[start...] {
+            let span = state.spans[index]
+            let from = span.address - request.address
+            if complete, from > high { break }
+            if state.known[index], from > high || from + span.count - 1 < low { continue }
+            let point = state.config.points[index]
+            if request.table.holdsBits {
+                values.append((index, PointCodec.decode(point: point, bit: registers[from] != 0)))
+                state.known[index] = true
+                continue
+            }
+            let words = UnsafeBufferPointer(start: registers + from, count: span.count)
+            switch PointCodec.decode(point: point, registers: Array(words)[...]) {
+            case .success(let value):
+                values.append((index, value))
+                state.known[index] = true
+            case .failure(let error):
+                state.known[index] = false
+                allKnown = false
+                logger.warning("point \(point.name) not decoded: \(error)", metadata: metadata(state.config, request))
+            }
+        }
+        if !complete, allKnown { state.complete[g][r] = true }
+        last.update(from: registers, count: request.count)
     }
 
-    private func trace(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest, _ data: String) {
+    private func trace(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest, _ words: UnsafeMutablePointer<UInt16>, bits: Bool) {
+        let buffer = UnsafeBufferPointer(start: words, count: request.count)
+        let data = bits ? buffer.map { $0 != 0 ? "1" : "0" }.joined() : buffer.map { String(format: "%04X", $0) }.joined(separator: " ")
         logger.notice("unit \(config.unitId) fc \(request.table.readFunction) address \(request.address) count \(request.count) -> \(data)",
                       metadata: ["bus": "\(id)"])
     }
@@ -395,7 +448,8 @@ final class ModbusBus: @unchecked Sendable {
         if case .success = result {
             // Read back soon, so the cloud sees the new value.
             let now = clock.now
-            for g in devices[job.device].nextDue.indices { devices[job.device].nextDue[g] = now }
+            let state = devices[job.device]
+            for g in state.nextDue.indices { state.nextDue[g] = now }
         }
         job.completion(result)
     }
@@ -415,6 +469,7 @@ final class ModbusBus: @unchecked Sendable {
             try request(device: d) { (c) throws(ModbusError) in
                 try c.readRegisters(unit: unit, table: .holding, address: address, count: 1, into: buffer)
             }
+            stats.withLock { $0.bus.requests += 1; $0.bus.responses += 1; $0.devices[d].requests += 1; $0.devices[d].responses += 1 }
             let mask = UInt16(1) << UInt16(bit)
             let updated = value ? (buffer[0] | mask) : (buffer[0] & ~mask)
             if multipleOnly {
@@ -423,7 +478,7 @@ final class ModbusBus: @unchecked Sendable {
                 try request(device: d) { (c) throws(ModbusError) in try c.writeRegister(unit: unit, address: address, value: updated) }
             }
         }
-        stats.withLock { $0.bus.responses += 1; $0.devices[d].responses += 1 }
+        stats.withLock { $0.bus.requests += 1; $0.bus.responses += 1; $0.devices[d].requests += 1; $0.devices[d].responses += 1 }
     }
 
     static func seconds(_ duration: Duration) -> Double {

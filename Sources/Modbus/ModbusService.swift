@@ -12,10 +12,13 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     private let buses: [ModbusBus]
     /// nodeId → (bus index, device index on that bus).
     private let routes: [String: (bus: Int, device: Int)]
-    private let events: AsyncStream<ModbusBusEvent>
-    private let eventInput: AsyncStream<ModbusBusEvent>.Continuation
+    private let events: AsyncStream<ServiceEvent>
+    private let eventInput: AsyncStream<ServiceEvent>.Continuation
+    private let pending = PendingValues()
     private let filters: Locked<[String: ReportFilter<ContinuousClock.Instant>]>
     private let times: Locked<[String: Date]>
+    /// nodeId → point name → index into the device's points, so reports cost what changed.
+    private let pointIndices: [String: [String: Int]]
 
     /// - Parameters:
     ///   - devices: parsed device files (`ModbusDeviceConfig.parse`); devices with the same
@@ -27,8 +30,9 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
         self.sink = sink
         self.logger = logger
         self.products = products
-        (events, eventInput) = AsyncStream.makeStream(of: ModbusBusEvent.self, bufferingPolicy: .unbounded)
+        (events, eventInput) = AsyncStream.makeStream(of: ServiceEvent.self, bufferingPolicy: .unbounded)
         let input = eventInput
+        let pending = pending
         var grouped: [ModbusBusID: [ModbusDeviceConfig]] = [:]
         for device in devices { grouped[device.busId, default: []].append(device) }
         var buses: [ModbusBus] = []
@@ -50,10 +54,22 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
                     deadbands: Dictionary(device.points.map { ($0.name, $0.deadband) }, uniquingKeysWith: { a, _ in a }))
             }
             buses.append(ModbusBus(id: busId, transport: first.transport, devices: members, settings: busSettings,
-                                   logger: logger) { input.yield($0) })
+                                   logger: logger) { event in
+                switch event {
+                case .status(let nodeId, let status, let time):
+                    input.yield(.status(nodeId: nodeId, status: status, time: time))
+                case .values(let nodeId, let values, let time):
+                    // Changes wait, merged per device, until the reporter takes them: memory stays
+                    // bounded by the number of points however slow the sink is.
+                    if pending.add(nodeId: nodeId, values: values, time: time) { input.yield(.valuesPending) }
+                }
+            })
         }
         self.buses = buses
         self.routes = routes
+        self.pointIndices = Dictionary(devices.map { device in
+            (device.nodeId, Dictionary(device.points.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a }))
+        }, uniquingKeysWith: { a, _ in a })
         self.filters = Locked(filters)
         self.times = Locked([:])
     }
@@ -73,7 +89,16 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
         for bus in buses { bus.start() }
         logger.info("modbus started", metadata: ["buses": "\(buses.count)", "devices": "\(routes.count)"])
         await withTaskCancellationHandler {
-            for await event in events { await handle(event) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.fullReports() }
+                for await event in events {
+                    await handle(event)
+                    // Changes that arrive meanwhile are merged into one report; the pause also
+                    // keeps a fast bus from waking this task once per cycle.
+                    if case .valuesPending = event { try? await Task.sleep(for: Self.reportCoalescing) }
+                }
+                group.cancelAll()
+            }
         } onCancel: {
             for bus in buses { bus.stop() }
             eventInput.finish()
@@ -87,25 +112,58 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
 
     // MARK: - Reporting
 
-    private func handle(_ event: ModbusBusEvent) async {
+    private func handle(_ event: ServiceEvent) async {
         switch event {
         case .status(let nodeId, let status, let time):
             await sink.statusChanged(nodeId: nodeId, status: status, at: time)
-        case .values(let nodeId, let values, let time):
-            guard let route = routes[nodeId] else { return }
-            let device = buses[route.bus].deviceConfigs[route.device]
-            let named = values.map { (point: device.points[$0.point].name, value: reportable($0.value, point: device.points[$0.point], device: device)) }
-            let now = ContinuousClock.now
-            let changed: [String] = filters.withLock { filters in
-                filters[nodeId]?.take(named, at: now) ?? []
-            }
-            times.withLock { $0[nodeId] = time }
-            guard !changed.isEmpty else { return }
-            let latest = filters.withLock { $0[nodeId]?.latestValues ?? [:] }
-            let reports = serviceReports(device: device, names: Set(changed), values: latest, time: time)
-            await sink.report(nodeId: nodeId, services: reports)
+        case .valuesPending:
+            for batch in pending.takeAll() { await report(batch.nodeId, batch.values, time: batch.time) }
         }
     }
+
+    private func report(_ nodeId: String, _ values: [(point: Int, value: JSONValue)], time: Date) async {
+        guard let route = routes[nodeId] else { return }
+        let device = buses[route.bus].deviceConfigs[route.device]
+        let named = values.map { (point: device.points[$0.point].name, value: reportable($0.value, point: device.points[$0.point], device: device)) }
+        let now = ContinuousClock.now
+        let (changed, latest): ([String], [String: JSONValue]) = filters.withLock { filters in
+            let changed = filters[nodeId]?.take(named, at: now) ?? []
+            return (changed, changed.isEmpty ? [:] : filters[nodeId]?.latestValues ?? [:])
+        }
+        times.withLock { $0[nodeId] = time }
+        guard !changed.isEmpty else { return }
+        await sink.report(nodeId: nodeId, services: serviceReports(device: device, names: changed, values: latest, time: time))
+    }
+
+    /// Values that did not change are not sent by the buses; the periodic full report of an
+    /// online device comes from here, with the time of its last good read.
+    private func fullReports() async {
+        let tick = min(settings.fullReportInterval, Self.fullReportTick)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            if Task.isCancelled { return }
+            let diagnostics = diagnostics()
+            for bus in diagnostics.buses {
+                for device in bus.devices where device.health == "online" {
+                    guard let route = routes[device.nodeId] else { continue }
+                    let config = buses[route.bus].deviceConfigs[route.device]
+                    let now = ContinuousClock.now
+                    let due: [String] = filters.withLock { $0[device.nodeId]?.take([], at: now) ?? [] }
+                    guard !due.isEmpty else { continue }
+                    let latest = filters.withLock { $0[device.nodeId]?.latestValues ?? [:] }
+                    let time = device.counters.lastGoodRead
+                    await sink.report(nodeId: device.nodeId,
+                                      services: serviceReports(device: config, names: due, values: latest, time: time))
+                }
+            }
+        }
+    }
+
+    /// Shortest time between two reports of changed values (they are merged meanwhile).
+    public static let reportCoalescing: Duration = .milliseconds(50)
+
+    /// How often the full-report timer looks for due devices.
+    static let fullReportTick: Duration = .seconds(1)
 
     /// A bit reported to an int property goes as 0/1.
     private func reportable(_ value: JSONValue, point: ModbusPoint, device: ModbusDeviceConfig) -> JSONValue {
@@ -116,11 +174,13 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     }
 
     /// Values grouped by service in the device file's point order.
-    private func serviceReports(device: ModbusDeviceConfig, names: Set<String>, values: [String: JSONValue],
+    private func serviceReports(device: ModbusDeviceConfig, names: [String], values: [String: JSONValue],
                                 time: Date?) -> [ServiceReport] {
+        let indices = pointIndices[device.nodeId] ?? [:]
         var order: [String] = []
         var properties: [String: JSONObject] = [:]
-        for point in device.points where names.contains(point.name) {
+        for index in names.compactMap({ indices[$0] }).sorted() {
+            let point = device.points[index]
             guard let value = values[point.name] else { continue }
             if properties[point.serviceId] == nil { order.append(point.serviceId); properties[point.serviceId] = JSONObject() }
             properties[point.serviceId]?[point.property] = value
@@ -182,7 +242,7 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
         let latest = filters.withLock { $0[nodeId]?.latestValues ?? [:] }
         guard !latest.isEmpty else { return .failure(DownlinkError(.deviceUnreachable, "no value has been read from \(nodeId) yet")) }
         let time = times.withLock { $0[nodeId] }
-        var reports = serviceReports(device: device, names: Set(latest.keys), values: latest, time: time)
+        var reports = serviceReports(device: device, names: Array(latest.keys), values: latest, time: time)
         if let serviceId {
             reports = reports.filter { $0.serviceId == serviceId }
             if reports.isEmpty { return .failure(DownlinkError(.badRequest, "\(nodeId) has no values for service \(serviceId)")) }
@@ -198,6 +258,44 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
             return .success()
         case .failure(let error):
             return error.outcome
+        }
+    }
+}
+
+/// What the reporter task works on.
+enum ServiceEvent: Sendable {
+    case status(nodeId: String, status: ChildStatus, time: Date)
+    /// `PendingValues` holds changes.
+    case valuesPending
+}
+
+/// Changed values from the bus threads, merged per device until the reporter takes them.
+final class PendingValues: @unchecked Sendable {
+    private let lock = NSLock()
+    private var order: [String] = []
+    private var byNode: [String: (values: [Int: JSONValue], time: Date)] = [:]
+
+    /// Adds one cycle's changes; true when the buffer was empty (the reporter needs waking).
+    func add(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date) -> Bool {
+        lock.withLock {
+            let wasEmpty = order.isEmpty
+            if byNode[nodeId] == nil {
+                order.append(nodeId)
+                byNode[nodeId] = ([:], time)
+            }
+            for (point, value) in values { byNode[nodeId]?.values[point] = value }
+            byNode[nodeId]?.time = time
+            return wasEmpty
+        }
+    }
+
+    func takeAll() -> [(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date)] {
+        lock.withLock {
+            defer { order.removeAll(); byNode.removeAll() }
+            return order.compactMap { node in
+                guard let entry = byNode[node] else { return nil }
+                return (node, entry.values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, entry.time)
+            }
         }
     }
 }
