@@ -93,6 +93,8 @@ final class ModbusBus: @unchecked Sendable {
     private var connection: ModbusConnection?
     private var traceOn = false
     private var lastRequestEnd: ContinuousClock.Instant?
+    private var cycleGoodReads = 0
+    private var cycleItemsRead = 0
     private let registerBuffer = UnsafeMutablePointer<UInt16>.allocate(capacity: ModbusLimits.maxReadRegisters)
     private let bitBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: ModbusLimits.maxReadBits)
 
@@ -285,7 +287,17 @@ final class ModbusBus: @unchecked Sendable {
         let time = Date()
         let action = (silent && !answered) ? state.health.cycleFailed(at: end) : state.health.cycleSucceeded(at: end)
         let health = state.health.state
-        stats.withLock { $0.health[d] = health }
+        let (goodReads, itemsRead) = (cycleGoodReads, cycleItemsRead)
+        cycleGoodReads = 0
+        cycleItemsRead = 0
+        stats.withLock {
+            $0.health[d] = health
+            if goodReads > 0 {
+                $0.bus.requests += goodReads; $0.bus.responses += goodReads; $0.bus.itemsRead += itemsRead; $0.bus.lastGoodRead = time
+                $0.devices[d].requests += goodReads; $0.devices[d].responses += goodReads; $0.devices[d].itemsRead += itemsRead
+                $0.devices[d].lastGoodRead = time
+            }
+        }
         switch action {
         case .reportOnline?:
             logger.notice("device online", metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
@@ -369,12 +381,9 @@ final class ModbusBus: @unchecked Sendable {
                 try connection.readRegisters(unit: unit, table: request.table, address: request.address, count: request.count, into: registers)
             }
         }
-        let now = Date()
-        stats.withLock {
-            $0.bus.requests += 1; $0.bus.responses += 1; $0.bus.itemsRead += request.count; $0.bus.lastGoodRead = now
-            $0.devices[d].requests += 1; $0.devices[d].responses += 1; $0.devices[d].itemsRead += request.count
-            $0.devices[d].lastGoodRead = now
-        }
+        // Counted once per cycle (see runCycle), to keep the lock off the per-request path.
+        cycleGoodReads += 1
+        cycleItemsRead += request.count
         let last = state.lastRaw[g][r]
         if request.table.holdsBits {
             for i in 0..<request.count { registers[i] = UInt16(bits[i]) }

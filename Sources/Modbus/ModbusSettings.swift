@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// The `[modbus]` table of edgegw.toml: defaults for every bus (a device file's `[transport]`
 /// may override the delay and the timeout of its bus).
 public struct ModbusSettings: Sendable, Equatable {
@@ -38,4 +40,30 @@ public struct ModbusSettings: Sendable, Equatable {
     public static let defaultRetryBackoff: Duration = .seconds(5)
     public static let defaultRetryBackoffMax: Duration = .seconds(300)
     public static let defaultFullReportInterval: Duration = .seconds(300)
+}
+
+extension ModbusSettings {
+    /// Reads the `[modbus]` table of edgegw.toml; absent keys keep their defaults, and every
+    /// problem goes to `reader.diagnostics`. Calls `reader.finish()`.
+    public static func parse(_ reader: ConfigReader) -> ModbusSettings {
+        var settings = ModbusSettings()
+        settings.interRequestDelay = .milliseconds(reader.int("inter_request_delay_ms", default: 0, range: 0...10_000))
+        settings.responseTimeout = .milliseconds(reader.int("response_timeout_ms", default: 1000, range: 1...60_000))
+        settings.failuresBeforeOffline = reader.int("failures_before_offline", default: defaultFailuresBeforeOffline, range: 1...100)
+        settings.retryBackoff = .milliseconds(reader.int("retry_backoff_ms", default: 5000, range: 10...3_600_000))
+        settings.retryBackoffMax = .milliseconds(reader.int("retry_backoff_max_ms", default: 300_000, range: 10...86_400_000))
+        if settings.retryBackoffMax < settings.retryBackoff {
+            reader.report("retry_backoff_max_ms", "is shorter than retry_backoff_ms", fix: "make it at least retry_backoff_ms")
+        }
+        settings.fullReportInterval = .seconds(reader.int("full_report_interval_s", default: 300, range: 1...86_400))
+        for bus in reader.stringArray("trace_buses", required: false) ?? [] {
+            if bus.hasPrefix("rtu:") || bus.hasPrefix("tcp:") {
+                settings.traceBuses.insert(ModbusBusID(bus))
+            } else {
+                reader.report("trace_buses", "\"\(bus)\" is not a bus id", fix: "use \"rtu:/dev/ttyUSB0\" or \"tcp:HOST:PORT\"")
+            }
+        }
+        reader.finish()
+        return settings
+    }
 }

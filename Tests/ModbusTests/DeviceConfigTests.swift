@@ -268,3 +268,39 @@ import TestSupport
         #expect(problems.contains { $0.hasPrefix("c.toml") && $0.contains("serial settings of /dev/ttyS1 differ") })
     }
 }
+
+@Suite struct ModbusSettingsTests {
+    @Test func modbusTableOfTheGatewayConfig() throws {
+        let diagnostics = ConfigDiagnostics()
+        guard case .success(let document) = TOMLDocumentParser.parse(text: """
+        [modbus]
+        inter_request_delay_ms = 5
+        response_timeout_ms = 250
+        failures_before_offline = 4
+        retry_backoff_ms = 2000
+        retry_backoff_max_ms = 60000
+        full_report_interval_s = 600
+        trace_buses = ["rtu:/dev/ttyUSB0"]
+        """, file: "edgegw.toml") else { Issue.record("bad TOML"); return }
+        let reader = try #require(ConfigReader(document: document, diagnostics: diagnostics).table("modbus"))
+        let settings = ModbusSettings.parse(reader)
+        #expect(diagnostics.all.isEmpty, "\(diagnostics.all)")
+        #expect(settings == ModbusSettings(interRequestDelay: .milliseconds(5), responseTimeout: .milliseconds(250),
+                                           failuresBeforeOffline: 4, retryBackoff: .seconds(2), retryBackoffMax: .seconds(60),
+                                           fullReportInterval: .seconds(600), traceBuses: [ModbusBusID("rtu:/dev/ttyUSB0")]))
+    }
+
+    @Test func defaultsAndMistakes() throws {
+        let diagnostics = ConfigDiagnostics()
+        guard case .success(let document) = TOMLDocumentParser.parse(text: """
+        [modbus]
+        timeout_ms = 250
+        trace_buses = ["ttyUSB0"]
+        """, file: "edgegw.toml") else { Issue.record("bad TOML"); return }
+        let reader = try #require(ConfigReader(document: document, diagnostics: diagnostics).table("modbus"))
+        let settings = ModbusSettings.parse(reader)
+        #expect(settings.responseTimeout == ModbusSettings.defaultResponseTimeout)
+        #expect(diagnostics.all.contains { $0.keyPath == "modbus.timeout_ms" && $0.line == 2 && $0.problem == "unknown key" })
+        #expect(diagnostics.all.contains { $0.keyPath == "modbus.trace_buses" && $0.line == 3 })
+    }
+}
