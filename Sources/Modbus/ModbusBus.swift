@@ -125,8 +125,11 @@ final class ModbusBus: @unchecked Sendable {
         defer { condition.unlock() }
         guard !started else { return }
         started = true
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "modbus \(id)"
+        let name = "modbus \(id)"
+        let thread = Thread { [self] in
+            Thread.current.name = name
+            self.loop()
+        }
         thread.start()
     }
 

@@ -79,3 +79,28 @@ import TestSupport
         #expect(diagnostics.counters.lastGoodRead == nil)
     }
 }
+
+extension ModbusRTUTests {
+    /// A pty cannot switch to RS-485 mode: the port is used as it is and the refusal logged.
+    @Test func rs485OnAPortWithoutItIsLoggedAndUsed() async throws {
+        let pty = try ModbusPtyPair()
+        defer { pty.stop() }
+        try #require(await pty.ready())
+        let peer = try ModbusPeer(rtu: pty.ends.1, units: [1])
+        defer { peer.stop() }
+        try #require(await peer.ready())
+        #expect(await peer.set(unit: 1, table: "holding", address: 3, [77]))
+        let device = ModbusDeviceConfig(
+            nodeId: "rs485-1", productId: "p", transport: .rtu(.init(device: pty.ends.0, baud: 19200, rs485: true)), unitId: 1,
+            pollGroups: [ModbusPollGroup(name: "g", interval: .milliseconds(200))], points: [point("v", address: 3, type: .uint16)])
+        let sink = RecordingSink()
+        let log = CapturedLog()
+        let service = ModbusService(settings: ModbusSettings(responseTimeout: .milliseconds(500)), devices: [device],
+                                    products: [:], sink: sink, logger: log.logger(level: .warning))
+        let task = Task { try await service.run() }
+        #expect(await Eventually.wait { sink.latest("rs485-1", service: "s", property: "v") == 77 })
+        task.cancel()
+        _ = try? await task.value
+        #expect(log.lines.contains { $0.contains("cannot switch \(pty.ends.0) to RS-485 mode") })
+    }
+}
