@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A Modbus slave (pymodbus 3.16.1) for edgegw's tests and `make demo`.
 
-Serves one or more unit ids over TCP or RTU (a serial device, e.g. one end of a socat pty
-pair). Two optional roles:
+Serves one or more unit ids over TCP, RTU (a serial device, e.g. one end of a socat pty
+pair) or RTU frames over TCP. Two optional roles:
 
   --meter    a simulated three-phase power meter whose values change every second; its
              register map matches etc/edgegw/devices/power-meter.toml.
@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from pymodbus import FramerType
 from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
@@ -164,6 +165,7 @@ async def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tcp", type=int, help="TCP port on 127.0.0.1")
     parser.add_argument("--rtu", help="serial device for RTU")
+    parser.add_argument("--rtu-over-tcp", type=int, help="TCP port on 127.0.0.1 carrying RTU frames")
     parser.add_argument("--baud", type=int, default=19200)
     parser.add_argument("--units", default="1", help="comma-separated unit ids served")
     parser.add_argument("--meter", action="store_true", help="simulate a power meter on the first unit")
@@ -176,11 +178,14 @@ async def main():
     if args.tcp:
         server = ModbusTcpServer(context, address=("127.0.0.1", args.tcp), ignore_missing_devices=True,
                                  trace_pdu=log.trace_pdu, trace_packet=log.trace_packet)
+    elif args.rtu_over_tcp:
+        server = ModbusTcpServer(context, address=("127.0.0.1", args.rtu_over_tcp), framer=FramerType.RTU,
+                                 ignore_missing_devices=True, trace_pdu=log.trace_pdu, trace_packet=log.trace_packet)
     elif args.rtu:
         server = ModbusSerialServer(context, port=args.rtu, baudrate=args.baud, ignore_missing_devices=True,
                                     trace_pdu=log.trace_pdu, trace_packet=log.trace_packet)
     else:
-        parser.error("give --tcp PORT or --rtu DEVICE")
+        parser.error("give --tcp PORT, --rtu DEVICE or --rtu-over-tcp PORT")
     await server.serve_forever(background=True)
     print("ready", flush=True)
     loop = asyncio.get_running_loop()

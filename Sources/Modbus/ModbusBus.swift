@@ -364,7 +364,7 @@ final class ModbusBus: @unchecked Sendable {
             switch error {
             case .timeout, .crc, .badResponse:
                 // A late or broken answer must not be taken for the next one.
-                if case .tcp = transport { connection?.close() } else { connection?.flush() }
+                if case .rtu = transport { connection?.flush() } else { connection?.close() }
             default:
                 break
             }

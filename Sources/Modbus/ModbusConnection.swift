@@ -17,6 +17,10 @@ final class ModbusConnection {
         switch transport {
         case .tcp(let host, let port):
             context = modbus_new_tcp_pi(host, String(port))
+        case .rtuOverTCP:
+            // libmodbus's RTU backend reads and writes whatever descriptor it is given: a TCP
+            // socket we open ourselves (`connect`) carries the RTU frames.
+            context = modbus_new_rtu("rtu-over-tcp", 9600, CChar(UInt8(ascii: "N")), 8, 1)
         case .rtu(let serial):
             let parity: CChar = switch serial.parity {
             case .none: CChar(UInt8(ascii: "N"))
@@ -36,7 +40,10 @@ final class ModbusConnection {
         modbus_free(context)
     }
 
+    private var responseTimeout: Duration = .seconds(1)
+
     func setResponseTimeout(_ timeout: Duration) {
+        responseTimeout = timeout
         let micros = max(1000, timeout.milliseconds * 1000)
         modbus_set_response_timeout(context, UInt32(micros / 1_000_000), UInt32(micros % 1_000_000))
     }
@@ -47,7 +54,12 @@ final class ModbusConnection {
     /// Opens the socket or serial port. Returns a warning for an RS-485 switch the port refused.
     func connect() throws(ModbusError) -> String? {
         if isConnected { return nil }
-        guard modbus_connect(context) == 0 else { throw .connection(Self.lastError()) }
+        if case .rtuOverTCP(let host, let port) = transport {
+            let socket = try TCPSocket.connect(host: host, port: port, timeout: responseTimeout)
+            modbus_set_socket(context, socket)
+        } else {
+            guard modbus_connect(context) == 0 else { throw .connection(Self.lastError()) }
+        }
         isConnected = true
         currentUnit = -1
         if case .rtu(let serial) = transport, serial.rs485 {

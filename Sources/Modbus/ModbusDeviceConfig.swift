@@ -6,6 +6,8 @@ import GatewayCore
 public enum ModbusTransport: Sendable, Equatable {
     case rtu(SerialSettings)
     case tcp(host: String, port: Int)
+    /// RTU frames (with CRC) over a TCP connection, as serial-to-Ethernet converters pass them.
+    case rtuOverTCP(host: String, port: Int)
 
     public struct SerialSettings: Sendable, Equatable {
         public enum Parity: String, Sendable, CaseIterable { case none, even, odd }
@@ -34,11 +36,12 @@ public enum ModbusTransport: Sendable, Equatable {
         switch self {
         case .rtu(let serial): ModbusBusID("rtu:\(serial.device)")
         case .tcp(let host, let port): ModbusBusID("tcp:\(host):\(port)")
+        case .rtuOverTCP(let host, let port): ModbusBusID("rtu-tcp:\(host):\(port)")
         }
     }
 }
 
-/// Names one bus: `rtu:/dev/ttyUSB0` or `tcp:10.0.0.5:502`.
+/// Names one bus: `rtu:/dev/ttyUSB0`, `tcp:10.0.0.5:502` or `rtu-tcp:10.0.0.6:4001`.
 public struct ModbusBusID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }

@@ -89,7 +89,11 @@ extension ModbusDeviceConfig {
                                   writeMultipleOnly: writeMultipleOnly, file: reader.file)
     }
 
-    enum TransportKind: String, CaseIterable { case rtu, tcp }
+    enum TransportKind: String, CaseIterable {
+        case rtu
+        case tcp
+        case rtuOverTCP = "rtu_over_tcp"
+    }
 
     /// Baud rates termios offers (`cfsetspeed`).
     static let baudRates: Set<Int> = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600]
@@ -105,10 +109,10 @@ extension ModbusDeviceConfig {
         }
         var transport: ModbusTransport?
         switch kind {
-        case .tcp:
+        case .tcp, .rtuOverTCP:
             let host = reader.nonEmptyString("host")
             let port = reader.int("port", default: 502, range: 1...65535)
-            if let host { transport = .tcp(host: host, port: port) }
+            if let host { transport = kind == .tcp ? .tcp(host: host, port: port) : .rtuOverTCP(host: host, port: port) }
         case .rtu:
             let device = reader.nonEmptyString("device", fix: "the serial port, e.g. device = \"/dev/ttyUSB0\"")
             let baud = reader.int("baud", default: 9600, range: 1200...921_600)

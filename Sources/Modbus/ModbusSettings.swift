@@ -57,10 +57,10 @@ extension ModbusSettings {
         }
         settings.fullReportInterval = .seconds(reader.int("full_report_interval_s", default: 300, range: 1...86_400))
         for bus in reader.stringArray("trace_buses", required: false) ?? [] {
-            if bus.hasPrefix("rtu:") || bus.hasPrefix("tcp:") {
+            if bus.hasPrefix("rtu:") || bus.hasPrefix("tcp:") || bus.hasPrefix("rtu-tcp:") {
                 settings.traceBuses.insert(ModbusBusID(bus))
             } else {
-                reader.report("trace_buses", "\"\(bus)\" is not a bus id", fix: "use \"rtu:/dev/ttyUSB0\" or \"tcp:HOST:PORT\"")
+                reader.report("trace_buses", "\"\(bus)\" is not a bus id", fix: "use \"rtu:/dev/ttyUSB0\", \"tcp:HOST:PORT\" or \"rtu-tcp:HOST:PORT\"")
             }
         }
         reader.finish()

@@ -86,6 +86,20 @@ import TestSupport
         #expect(device.pollGroups == [ModbusPollGroup(name: "default", interval: .seconds(5))])
     }
 
+    @Test func rtuOverTCPTransport() throws {
+        let (config, problems) = Self.parse(Self.header.replacingOccurrences(of: "kind = \"tcp\"", with: "kind = \"rtu_over_tcp\"\nport = 4001") + """
+        [[points]]
+        name = "voltage"
+        service_id = "meter"
+        table = "input"
+        address = 0
+        type = "float32"
+        """)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(try #require(config).transport == .rtuOverTCP(host: "127.0.0.1", port: 4001))
+        #expect(try #require(config).busId == ModbusBusID("rtu-tcp:127.0.0.1:4001"))
+    }
+
     /// Each bad file gives its problem on the right line.
     @Test(arguments: [
         // Two points share register 1 (line 13 is the second point's table header).

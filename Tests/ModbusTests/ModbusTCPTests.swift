@@ -227,3 +227,29 @@ import TestSupport
         #expect(result == .failure(DownlinkError(.deviceUnreachable, "no value has been read from gone-1 yet")))
     }
 }
+
+extension ModbusTCPTests {
+    /// RTU frames over TCP (a serial-to-Ethernet converter): reads, and CRC errors counted.
+    @Test func rtuOverTCP() async throws {
+        let port = FreePort.next()
+        let peer = try ModbusPeer(rtuOverTCPPort: port, units: [4])
+        defer { peer.stop() }
+        try #require(await peer.ready())
+        #expect(await peer.set(unit: 4, table: "holding", address: 8, [0xBEEF, 0x0001]))
+        let device = ModbusDeviceConfig(nodeId: "conv-4", productId: "p", transport: .rtuOverTCP(host: "localhost", port: Int(port)),
+                                        unitId: 4, pollGroups: [ModbusPollGroup(name: "g", interval: .milliseconds(100))],
+                                        points: [point("v", address: 8, type: .uint32, order: .cdab)])
+        #expect(device.busId == ModbusBusID("rtu-tcp:localhost:\(port)"))
+        let sink = RecordingSink()
+        let service = ModbusService(settings: ModbusSettings(responseTimeout: .milliseconds(300)), devices: [device],
+                                    products: [:], sink: sink, logger: Self.quietLogger())
+        await Self.running(service) {
+            #expect(await Eventually.wait { sink.latest("conv-4", service: "s", property: "v") == .int(0x0001_BEEF) })
+            await peer.mode(unit: 4, "badcrc")
+            #expect(await Eventually.wait { (service.diagnostics().device("conv-4")?.counters.crcErrors ?? 0) >= 2 })
+            await peer.mode(unit: 4, "ok")
+            #expect(await peer.set(unit: 4, table: "holding", address: 8, [0x0002, 0x0000]))
+            #expect(await Eventually.wait { sink.latest("conv-4", service: "s", property: "v") == 2 })
+        }
+    }
+}

@@ -11,13 +11,16 @@ public final class ModbusPeer: @unchecked Sendable {
     private var lines: [String] = []
     private var log = ""
 
-    /// A TCP slave on 127.0.0.1:`port`, or an RTU slave on the serial device `rtu`, serving `units`.
-    public init(tcpPort: UInt16? = nil, rtu: String? = nil, units: [Int], meter: Bool = false) throws {
+    /// A TCP slave on 127.0.0.1:`tcpPort`, an RTU slave on the serial device `rtu`, or RTU frames
+    /// over TCP on 127.0.0.1:`rtuOverTCPPort`, serving `units`.
+    public init(tcpPort: UInt16? = nil, rtu: String? = nil, rtuOverTCPPort: UInt16? = nil, units: [Int],
+                meter: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", "\(Paths.packageRoot)/scripts/modbus_sim.py", "--control",
                          "--units", units.map(String.init).joined(separator: ",")]
         if let tcpPort { arguments += ["--tcp", String(tcpPort)] }
         if let rtu { arguments += ["--rtu", rtu] }
+        if let rtuOverTCPPort { arguments += ["--rtu-over-tcp", String(rtuOverTCPPort)] }
         if meter { arguments.append("--meter") }
         process.arguments = arguments
         process.standardInput = input
