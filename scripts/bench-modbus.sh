@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 SECONDS_PER_PHASE="${1:-1}"
-ROUNDS="${2:-9}"
+ROUNDS="${2:-15}"
 WORK=.bench/modbus
 mkdir -p "$WORK"
 
@@ -24,6 +24,7 @@ cat > "$WORK/server.c" <<'C'
 
 int main(int argc, char **argv) {
     int port = argc > 1 ? atoi(argv[1]) : 1502;
+    int change_every = argc > 2 ? atoi(argv[2]) : 1;   /* 0: registers never change */
     modbus_t *ctx = modbus_new_tcp("127.0.0.1", port);
     modbus_mapping_t *map = modbus_mapping_new(0, 0, 1250, 0);
     if (ctx == NULL || map == NULL) return 1;
@@ -39,7 +40,7 @@ int main(int argc, char **argv) {
         for (;;) {
             int rc = modbus_receive(ctx, query);
             if (rc > 0) {
-                map->tab_registers[served % 1250] += 1;
+                if (change_every > 0 && served % change_every == 0) map->tab_registers[(served / change_every) % 1250] += 1;
                 served++;
                 modbus_reply(ctx, query, rc, map);
             }
@@ -54,11 +55,22 @@ cc -O2 -o "$WORK/server" "$WORK/server.c" $(pkg-config --cflags --libs libmodbus
 swift build -c release --product ModbusBench >/dev/null
 BIN="$(swift build -c release --show-bin-path)/ModbusBench"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-"$WORK/server" "$PORT" > "$WORK/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 50); do grep -q ready "$WORK/server.log" && break; sleep 0.1; done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+SERVER=""
+trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; fi' EXIT
 
-echo "Modbus benchmark: libmodbus $(pkg-config --modversion libmodbus) server on 127.0.0.1:$PORT, ${SECONDS_PER_PHASE}s per phase"
-"$BIN" 127.0.0.1 "$PORT" "$SECONDS_PER_PHASE" "$ROUNDS" | tee "$WORK/result.txt"
+# Two runs: one register changing per request (every poll decodes and reports changes), and
+# registers that never change (the polling path alone).
+for MODE in changing static; do
+    CHANGE_EVERY=1
+    [ "$MODE" = static ] && CHANGE_EVERY=0
+    PORT=$(free_port)
+    "$WORK/server" "$PORT" "$CHANGE_EVERY" > "$WORK/server.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 50); do grep -q ready "$WORK/server.log" && break; sleep 0.1; done
+    echo "== Modbus benchmark ($MODE registers): libmodbus $(pkg-config --modversion libmodbus) server on 127.0.0.1:$PORT, ${SECONDS_PER_PHASE}s phases, $ROUNDS rounds"
+    "$BIN" 127.0.0.1 "$PORT" "$SECONDS_PER_PHASE" "$ROUNDS" | tee "$WORK/result-$MODE.txt"
+    kill $SERVER 2>/dev/null || true
+    wait $SERVER 2>/dev/null || true
+    SERVER=""
+done

@@ -422,7 +422,7 @@ final class ModbusBus: @unchecked Sendable {
                 continue
             }
             let words = UnsafeBufferPointer(start: registers + from, count: span.count)
-            switch PointCodec.decode(point: point, registers: Array(words)[...]) {
+            switch PointCodec.decode(point: point, registers: words) {
             case .success(let value):
                 values.append((index, value))
                 state.known[index] = true

@@ -17,8 +17,8 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     private let pending = PendingValues()
     private let filters: Locked<[String: ReportFilter<ContinuousClock.Instant>]>
     private let times: Locked<[String: Date]>
-    /// nodeId → point name → index into the device's points, so reports cost what changed.
-    private let pointIndices: [String: [String: Int]]
+    /// nodeId → by point index: a bit point whose product property is an int (reported as 0/1).
+    private let reportsAsInt: [String: [Bool]]
 
     /// - Parameters:
     ///   - devices: parsed device files (`ModbusDeviceConfig.parse`); devices with the same
@@ -49,9 +49,8 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
                 trace: settings.traceBuses.contains(busId))
             for (index, device) in members.enumerated() {
                 routes[device.nodeId] = (buses.count, index)
-                filters[device.nodeId] = ReportFilter(
-                    fullReportInterval: settings.fullReportInterval,
-                    deadbands: Dictionary(device.points.map { ($0.name, $0.deadband) }, uniquingKeysWith: { a, _ in a }))
+                filters[device.nodeId] = ReportFilter(fullReportInterval: settings.fullReportInterval,
+                                                      deadbands: device.points.map(\.deadband))
             }
             buses.append(ModbusBus(id: busId, transport: first.transport, devices: members, settings: busSettings,
                                    logger: logger) { event in
@@ -67,8 +66,10 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
         }
         self.buses = buses
         self.routes = routes
-        self.pointIndices = Dictionary(devices.map { device in
-            (device.nodeId, Dictionary(device.points.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a }))
+        self.reportsAsInt = Dictionary(devices.map { device in
+            (device.nodeId, device.points.map {
+                products[device.productId]?.property(service: $0.serviceId, name: $0.property)?.type == .int
+            })
         }, uniquingKeysWith: { a, _ in a })
         self.filters = Locked(filters)
         self.times = Locked([:])
@@ -124,15 +125,16 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     private func report(_ nodeId: String, _ values: [(point: Int, value: JSONValue)], time: Date) async {
         guard let route = routes[nodeId] else { return }
         let device = buses[route.bus].deviceConfigs[route.device]
-        let named = values.map { (point: device.points[$0.point].name, value: reportable($0.value, point: device.points[$0.point], device: device)) }
+        let asInt = reportsAsInt[nodeId] ?? []
+        let converted = values.map { (point: $0.point, value: Self.reportable($0.value, asInt: asInt.indices.contains($0.point) && asInt[$0.point])) }
         let now = ContinuousClock.now
-        let (changed, latest): ([String], [String: JSONValue]) = filters.withLock { filters in
-            let changed = filters[nodeId]?.take(named, at: now) ?? []
-            return (changed, changed.isEmpty ? [:] : filters[nodeId]?.latestValues ?? [:])
+        let (changed, latest): ([Int], [JSONValue?]) = filters.withLock { filters in
+            let changed = filters[nodeId]?.take(converted, at: now) ?? []
+            return (changed, changed.isEmpty ? [] : filters[nodeId]?.latestValues ?? [])
         }
         times.withLock { $0[nodeId] = time }
         guard !changed.isEmpty else { return }
-        await sink.report(nodeId: nodeId, services: serviceReports(device: device, names: changed, values: latest, time: time))
+        await sink.report(nodeId: nodeId, services: serviceReports(device: device, points: changed, values: latest, time: time))
     }
 
     /// Values that did not change are not sent by the buses; the periodic full report of an
@@ -148,12 +150,14 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
                     guard let route = routes[device.nodeId] else { continue }
                     let config = buses[route.bus].deviceConfigs[route.device]
                     let now = ContinuousClock.now
-                    let due: [String] = filters.withLock { $0[device.nodeId]?.take([], at: now) ?? [] }
+                    let (due, latest): ([Int], [JSONValue?]) = filters.withLock { filters in
+                        let due = filters[device.nodeId]?.take([], at: now) ?? []
+                        return (due, due.isEmpty ? [] : filters[device.nodeId]?.latestValues ?? [])
+                    }
                     guard !due.isEmpty else { continue }
-                    let latest = filters.withLock { $0[device.nodeId]?.latestValues ?? [:] }
                     let time = device.counters.lastGoodRead
                     await sink.report(nodeId: device.nodeId,
-                                      services: serviceReports(device: config, names: due, values: latest, time: time))
+                                      services: serviceReports(device: config, points: due, values: latest, time: time))
                 }
             }
         }
@@ -166,22 +170,18 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     static let fullReportTick: Duration = .seconds(1)
 
     /// A bit reported to an int property goes as 0/1.
-    private func reportable(_ value: JSONValue, point: ModbusPoint, device: ModbusDeviceConfig) -> JSONValue {
-        guard case .bool(let b) = value,
-              products[device.productId]?.property(service: point.serviceId, name: point.property)?.type == .int
-        else { return value }
+    private static func reportable(_ value: JSONValue, asInt: Bool) -> JSONValue {
+        guard asInt, case .bool(let b) = value else { return value }
         return .int(b ? 1 : 0)
     }
 
-    /// Values grouped by service in the device file's point order.
-    private func serviceReports(device: ModbusDeviceConfig, names: [String], values: [String: JSONValue],
-                                time: Date?) -> [ServiceReport] {
-        let indices = pointIndices[device.nodeId] ?? [:]
+    /// Values grouped by service, in the device file's point order.
+    private func serviceReports(device: ModbusDeviceConfig, points: [Int], values: [JSONValue?], time: Date?) -> [ServiceReport] {
         var order: [String] = []
         var properties: [String: JSONObject] = [:]
-        for index in names.compactMap({ indices[$0] }).sorted() {
+        for index in points where device.points.indices.contains(index) && values.indices.contains(index) {
+            guard let value = values[index] else { continue }
             let point = device.points[index]
-            guard let value = values[point.name] else { continue }
             if properties[point.serviceId] == nil { order.append(point.serviceId); properties[point.serviceId] = JSONObject() }
             properties[point.serviceId]?[point.property] = value
         }
@@ -239,10 +239,11 @@ public final class ModbusService: DownlinkHandler, @unchecked Sendable {
     public func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
         guard let route = routes[nodeId] else { return .failure(DownlinkError(.unknownChild, "no Modbus device \(nodeId)")) }
         let device = buses[route.bus].deviceConfigs[route.device]
-        let latest = filters.withLock { $0[nodeId]?.latestValues ?? [:] }
-        guard !latest.isEmpty else { return .failure(DownlinkError(.deviceUnreachable, "no value has been read from \(nodeId) yet")) }
+        let latest = filters.withLock { $0[nodeId]?.latestValues ?? [] }
+        let known = latest.indices.filter { latest[$0] != nil }
+        guard !known.isEmpty else { return .failure(DownlinkError(.deviceUnreachable, "no value has been read from \(nodeId) yet")) }
         let time = times.withLock { $0[nodeId] }
-        var reports = serviceReports(device: device, names: Array(latest.keys), values: latest, time: time)
+        var reports = serviceReports(device: device, points: known, values: latest, time: time)
         if let serviceId {
             reports = reports.filter { $0.serviceId == serviceId }
             if reports.isEmpty { return .failure(DownlinkError(.badRequest, "\(nodeId) has no values for service \(serviceId)")) }
@@ -271,31 +272,42 @@ enum ServiceEvent: Sendable {
 
 /// Changed values from the bus threads, merged per device until the reporter takes them.
 final class PendingValues: @unchecked Sendable {
+    private struct Slot {
+        var values: [JSONValue?] = []
+        var changed: [Int] = []
+        var time = Date.distantPast
+    }
+
     private let lock = NSLock()
     private var order: [String] = []
-    private var byNode: [String: (values: [Int: JSONValue], time: Date)] = [:]
+    private var slots: [String: Slot] = [:]
 
     /// Adds one cycle's changes; true when the buffer was empty (the reporter needs waking).
     func add(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date) -> Bool {
-        lock.withLock {
-            let wasEmpty = order.isEmpty
-            if byNode[nodeId] == nil {
-                order.append(nodeId)
-                byNode[nodeId] = ([:], time)
-            }
-            for (point, value) in values { byNode[nodeId]?.values[point] = value }
-            byNode[nodeId]?.time = time
-            return wasEmpty
+        lock.lock()
+        defer { lock.unlock() }
+        let wasEmpty = order.isEmpty
+        if slots[nodeId] == nil { order.append(nodeId) }
+        var slot = slots.removeValue(forKey: nodeId) ?? Slot()
+        for (point, value) in values where point >= 0 {
+            if point >= slot.values.count { slot.values += [JSONValue?](repeating: nil, count: point - slot.values.count + 1) }
+            if slot.values[point] == nil { slot.changed.append(point) }
+            slot.values[point] = value
         }
+        slot.time = time
+        slots[nodeId] = slot
+        return wasEmpty
     }
 
     func takeAll() -> [(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date)] {
-        lock.withLock {
-            defer { order.removeAll(); byNode.removeAll() }
-            return order.compactMap { node in
-                guard let entry = byNode[node] else { return nil }
-                return (node, entry.values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, entry.time)
-            }
+        lock.lock()
+        let (order, slots) = (self.order, self.slots)
+        self.order.removeAll()
+        self.slots.removeAll()
+        lock.unlock()
+        return order.compactMap { node in
+            guard let slot = slots[node] else { return nil }
+            return (node, slot.changed.sorted().compactMap { point in slot.values[point].map { (point, $0) } }, slot.time)
         }
     }
 }

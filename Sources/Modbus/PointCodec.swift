@@ -31,29 +31,34 @@ public enum PointCodec {
     /// The value of a bit-table point.
     public static func decode(point: ModbusPoint, bit: Bool) -> JSONValue { .bool(bit) }
 
-    /// The value of a register point from exactly its registers, in the order they were read.
-    public static func decode(point: ModbusPoint, registers: ArraySlice<UInt16>) -> Result<JSONValue, DecodeError> {
+    /// The value of a register point from its registers, in the order they were read.
+    public static func decode<Words: RandomAccessCollection>(point: ModbusPoint, registers: Words) -> Result<JSONValue, DecodeError>
+    where Words.Element == UInt16 {
         let needed = point.type.registerCount(stringLength: point.length)
-        guard registers.count >= needed else { return .failure(.short(needed: needed, got: registers.count)) }
-        let words = Array(registers.prefix(needed))
+        guard registers.count >= needed, let first = registers.first else {
+            return .failure(.short(needed: needed, got: registers.count))
+        }
         switch point.type {
         case .bool:
-            return .success(.bool(words[0] != 0))
+            return .success(.bool(first != 0))
         case .bit:
-            return .success(.bool(words[0] & (1 << UInt16(point.bit)) != 0))
+            return .success(.bool(first & (1 << UInt16(point.bit)) != 0))
         case .string:
-            return .success(.string(decodeString(words, swapBytes: point.order.swapsBytes)))
+            return .success(.string(decodeString(Array(registers.prefix(needed)), swapBytes: point.order.swapsBytes)))
         case .int16, .uint16, .int32, .uint32, .int64, .uint64, .float32, .float64:
-            let raw = bigEndianBits(words, order: point.order)
-            return number(raw: raw, point: point)
+            return number(raw: bigEndianBits(registers, count: needed, order: point.order), point: point)
         }
     }
 
-    /// The registers as one big-endian integer of 16 × count bits, after undoing the byte order.
-    static func bigEndianBits(_ words: [UInt16], order: ModbusByteOrder) -> UInt64 {
-        var ordered = order.swapsWords ? Array(words.reversed()) : words
-        if order.swapsBytes { ordered = ordered.map { $0.byteSwapped } }
-        return ordered.reduce(UInt64(0)) { ($0 << 16) | UInt64($1) }
+    /// The first `count` registers as one big-endian integer of 16 × count bits, after undoing the byte order.
+    static func bigEndianBits<Words: RandomAccessCollection>(_ words: Words, count: Int, order: ModbusByteOrder) -> UInt64
+    where Words.Element == UInt16 {
+        var bits: UInt64 = 0
+        for i in 0..<count {
+            let word = words[words.index(words.startIndex, offsetBy: order.swapsWords ? count - 1 - i : i)]
+            bits = (bits << 16) | UInt64(order.swapsBytes ? word.byteSwapped : word)
+        }
+        return bits
     }
 
     static func number(raw: UInt64, point: ModbusPoint) -> Result<JSONValue, DecodeError> {

@@ -2,40 +2,43 @@ import GatewayCore
 
 /// Decides which values of one device go to the cloud: a value that moved by at least its
 /// point's deadband (any change when the deadband is 0), and every value at each periodic
-/// full report. Pure, with time passed in.
+/// full report. Pure, with time passed in. Points are named by their index in the device.
 public struct ReportFilter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     public let fullReportInterval: Duration
-    /// Deadband by point name.
-    private let deadbands: [String: Double]
-    private var reported: [String: JSONValue] = [:]
-    private var latest: [String: JSONValue] = [:]
+    /// Deadband by point index.
+    private let deadbands: [Double]
+    private var reported: [JSONValue?]
+    private var latest: [JSONValue?]
     private var lastFullReport: Instant?
 
-    public init(fullReportInterval: Duration, deadbands: [String: Double]) {
+    public init(fullReportInterval: Duration, deadbands: [Double]) {
         self.fullReportInterval = fullReportInterval
         self.deadbands = deadbands
+        self.reported = deadbands.map { _ in nil }
+        self.latest = deadbands.map { _ in nil }
     }
 
-    /// The newest value of every point read so far.
-    public var latestValues: [String: JSONValue] { latest }
+    /// The newest value of every point, nil where none was read yet.
+    public var latestValues: [JSONValue?] { latest }
 
-    /// Takes one cycle's values (point name → value) and returns the names to report now.
-    public mutating func take(_ values: [(point: String, value: JSONValue)], at now: Instant) -> [String] {
-        for (point, value) in values { latest[point] = value }
+    /// Takes one batch of new values and returns the points to report now, in index order.
+    public mutating func take(_ values: [(point: Int, value: JSONValue)], at now: Instant) -> [Int] {
+        for (point, value) in values where latest.indices.contains(point) { latest[point] = value }
         let fullDue = lastFullReport.map { now >= $0.advanced(by: fullReportInterval) } ?? true
-        let names: [String]
+        var points: [Int] = []
         if fullDue {
             lastFullReport = now
-            names = Array(latest.keys)
+            points = latest.indices.filter { latest[$0] != nil }
         } else {
-            names = values.map(\.point).filter { name in
-                guard let value = latest[name] else { return false }
-                guard let previous = reported[name] else { return true }
-                return Self.moved(from: previous, to: value, deadband: deadbands[name] ?? 0)
+            for (point, _) in values where latest.indices.contains(point) {
+                guard let value = latest[point] else { continue }
+                if let previous = reported[point], !Self.moved(from: previous, to: value, deadband: deadbands[point]) { continue }
+                points.append(point)
             }
+            points = Array(Set(points)).sorted()
         }
-        for name in names { reported[name] = latest[name] }
-        return names
+        for point in points { reported[point] = latest[point] }
+        return points
     }
 
     static func moved(from old: JSONValue, to new: JSONValue, deadband: Double) -> Bool {
