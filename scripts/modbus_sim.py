@@ -11,8 +11,9 @@ pair) or RTU frames over TCP. Two optional roles:
                get UNIT TABLE ADDRESS COUNT         -> values V1 V2 ...
                requests                             -> requests [[unit, fc, address, count, time], ...] (JSON)
                reset                                -> ok        (forgets the request log)
-               mode UNIT ok|silent|badcrc           -> ok        (silent: no answer; badcrc: RTU answers
-                                                                  with a broken CRC)
+               mode UNIT ok|silent|badcrc|wrongunit|short -> ok  (silent: no answer; badcrc: RTU answers
+                                                   with a broken CRC; wrongunit: RTU answers as another
+                                                   unit; short: answers lose their last 3 bytes)
                quit                                 -> bye
              TABLE is coil, discrete, holding or input; ADDRESS is the protocol address (0-based).
 
@@ -81,7 +82,22 @@ class RequestLog:
             return b""
         if mode == "badcrc" and len(data) > 2:
             return data[:-1] + bytes([data[-1] ^ 0xFF])
+        if mode == "wrongunit" and len(data) > 2:
+            # An RTU answer from another unit, with a valid CRC.
+            frame = bytes([(data[0] + 1) % 248]) + data[1:-2]
+            return frame + crc16(frame)
+        if mode == "short" and len(data) > 4:
+            return data[:-3]
         return data
+
+
+def crc16(frame):
+    crc = 0xFFFF
+    for byte in frame:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return bytes([crc & 0xFF, crc >> 8])
 
     def take(self):
         with self.lock:
@@ -143,8 +159,8 @@ def control_loop(server, loop, log, stop):
             elif words[0] == "requests":
                 reply = "requests " + json.dumps(log.take())
             elif words[0] == "mode":
-                if words[2] not in ("ok", "silent", "badcrc"):
-                    raise ValueError("mode is ok, silent or badcrc")
+                if words[2] not in ("ok", "silent", "badcrc", "wrongunit", "short"):
+                    raise ValueError("mode is ok, silent, badcrc, wrongunit or short")
                 log.modes[int(words[1])] = words[2]
                 reply = "ok"
             elif words[0] == "reset":

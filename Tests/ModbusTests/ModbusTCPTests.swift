@@ -241,12 +241,22 @@ extension ModbusTCPTests {
                                         points: [point("v", address: 8, type: .uint32, order: .cdab)])
         #expect(device.busId == ModbusBusID("rtu-tcp:localhost:\(port)"))
         let sink = RecordingSink()
-        let service = ModbusService(settings: ModbusSettings(responseTimeout: .milliseconds(300)), devices: [device],
-                                    products: [:], sink: sink, logger: Self.quietLogger())
+        let settings = ModbusSettings(responseTimeout: .milliseconds(300), retryBackoff: .milliseconds(100),
+                                      retryBackoffMax: .milliseconds(400))
+        let service = ModbusService(settings: settings, devices: [device], products: [:], sink: sink, logger: Self.quietLogger())
         await Self.running(service) {
             #expect(await Eventually.wait { sink.latest("conv-4", service: "s", property: "v") == .int(0x0001_BEEF) })
+            // Broken answers of every kind are counted; none brings the device down for long.
             await peer.mode(unit: 4, "badcrc")
             #expect(await Eventually.wait { (service.diagnostics().device("conv-4")?.counters.crcErrors ?? 0) >= 2 })
+            await peer.mode(unit: 4, "wrongunit")
+            #expect(await Eventually.wait { (service.diagnostics().device("conv-4")?.counters.badResponses ?? 0) >= 1 })
+            await peer.mode(unit: 4, "short")
+            let before = service.diagnostics().device("conv-4")?.counters ?? ModbusCounters()
+            #expect(await Eventually.wait {
+                let now = service.diagnostics().device("conv-4")?.counters ?? ModbusCounters()
+                return now.timeouts + now.badResponses + now.crcErrors > before.timeouts + before.badResponses + before.crcErrors
+            })
             await peer.mode(unit: 4, "ok")
             #expect(await peer.set(unit: 4, table: "holding", address: 8, [0x0002, 0x0000]))
             #expect(await Eventually.wait { sink.latest("conv-4", service: "s", property: "v") == 2 })

@@ -91,7 +91,8 @@ public final class ModbusPeer: @unchecked Sendable {
 
     public func resetRequests() async { _ = await send("reset") }
 
-    /// `ok`, `silent` (no answer) or `badcrc` (RTU answers with a broken CRC).
+    /// `ok`, `silent` (no answer), `badcrc` (RTU answers with a broken CRC), `wrongunit` (RTU
+    /// answers as another unit) or `short` (answers lose their last 3 bytes).
     public func mode(unit: Int, _ mode: String) async { _ = await send("mode \(unit) \(mode)") }
 
     public func stop() {
