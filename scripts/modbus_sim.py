@@ -50,6 +50,16 @@ def build_context(units):
     return ModbusServerContext(devices=devices, single=False)
 
 
+def crc16(frame):
+    """Modbus RTU CRC, low byte first."""
+    crc = 0xFFFF
+    for byte in frame:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return bytes([crc & 0xFF, crc >> 8])
+
+
 class RequestLog:
     """Every request the server saw, for tests that count reads; also silences or breaks the
     answers of units, so that a unit can die and come back without restarting the peer."""
@@ -90,14 +100,6 @@ class RequestLog:
             return data[:-3]
         return data
 
-
-def crc16(frame):
-    crc = 0xFFFF
-    for byte in frame:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes([crc & 0xFF, crc >> 8])
 
     def take(self):
         with self.lock:

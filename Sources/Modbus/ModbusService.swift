@@ -4,7 +4,7 @@ import Logging
 
 /// The Modbus southbound: polls every configured device (one thread per bus), reports values
 /// and status through an `UplinkSink`, and serves the cloud's writes as a `DownlinkHandler`.
-public final class ModbusService: DownlinkHandler, @unchecked Sendable {
+public final class ModbusService: DownlinkHandler, Sendable {
     private let settings: ModbusSettings
     private let sink: any UplinkSink
     private let logger: Logger

@@ -263,3 +263,25 @@ extension ModbusTCPTests {
         }
     }
 }
+
+extension ModbusTCPTests {
+    /// The bus leaves the configured silence between two requests, also within one cycle.
+    @Test func interRequestDelayIsKept() async throws {
+        let (peer, port) = try await Self.startPeer()
+        defer { peer.stop() }
+        let device = ModbusDeviceConfig(nodeId: "slow-1", productId: "p", transport: .tcp(host: "127.0.0.1", port: Int(port)),
+                                        busOverrides: ModbusBusOverrides(interRequestDelay: .milliseconds(150)),
+                                        unitId: 1, pollGroups: [ModbusPollGroup(name: "g", interval: .milliseconds(10))],
+                                        points: [point("a", address: 0, type: .uint16), point("b", address: 500, type: .uint16),
+                                                 point("c", table: .input, address: 0, type: .uint16)])
+        let service = ModbusService(settings: ModbusSettings(), devices: [device], products: [:], sink: RecordingSink(),
+                                    logger: Self.quietLogger())
+        await Self.running(service) {
+            #expect(await Eventually.wait { (service.diagnostics().device("slow-1")?.counters.requests ?? 0) >= 7 })
+        }
+        let times = try #require(await peer.requests()).map(\.time)
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(gaps.count >= 6)
+        #expect(gaps.allSatisfy { $0 >= 0.14 }, "\(gaps)")
+    }
+}
