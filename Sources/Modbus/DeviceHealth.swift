@@ -1,3 +1,11 @@
+/// Whether a Modbus slave answers: unknown until its first cycle, then online or offline.
+public enum ModbusHealthState: String, Sendable, Equatable {
+    /// Not read yet since start.
+    case unknown
+    case online
+    case offline
+}
+
 /// Whether a slave answers, decided from poll cycles; pure, with time passed in.
 ///
 /// A cycle fails when the slave did not answer at all (timeout, broken frame, lost link);
@@ -5,12 +13,7 @@
 /// the slave is offline and polled only at retry times that back off from `initialBackoff`
 /// to `maxBackoff`, so a dead slave costs the bus one timeout per retry, not one per cycle.
 public struct DeviceHealth<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
-    public enum State: String, Sendable, Equatable {
-        /// Not read yet since start.
-        case unknown
-        case online
-        case offline
-    }
+    public typealias State = ModbusHealthState
 
     public enum Action: Sendable, Equatable {
         case reportOnline

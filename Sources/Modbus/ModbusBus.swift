@@ -51,6 +51,7 @@ final class ModbusBus: @unchecked Sendable {
         var known: [Bool]
         /// Whether every point of a planned read has a decoded value, by [group][read].
         var complete: [[Bool]]
+        var overrunLogged = false
 
         init(config: ModbusDeviceConfig, health: DeviceHealth<ContinuousClock.Instant>, now: ContinuousClock.Instant) {
             self.config = config
@@ -286,7 +287,14 @@ final class ModbusBus: @unchecked Sendable {
             }
         }
         let end = clock.now
-        state.nextDue[g] = max(start.advanced(by: config.pollGroups[g].interval), end)
+        let interval = config.pollGroups[g].interval
+        state.nextDue[g] = max(start.advanced(by: interval), end)
+        // A cycle longer than its interval means the bus cannot keep up: say so once per device.
+        if interval > .zero, start.duration(to: end) > interval, !state.overrunLogged {
+            state.overrunLogged = true
+            logger.warning("poll group \(config.pollGroups[g].name) took \(start.duration(to: end)), longer than its interval \(interval); the bus is overloaded",
+                           metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
+        }
         let time = Date()
         let action = (silent && !answered) ? state.health.cycleFailed(at: end) : state.health.cycleSucceeded(at: end)
         let health = state.health.state

@@ -44,7 +44,7 @@ public struct ModbusDiagnostics: Sendable, Equatable {
     public struct Device: Sendable, Equatable {
         public var nodeId: String
         public var unitId: Int
-        public var health: String
+        public var health: ModbusHealthState
         public var counters: ModbusCounters
     }
 

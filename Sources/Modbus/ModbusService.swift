@@ -146,7 +146,7 @@ public final class ModbusService: DownlinkHandler, Sendable {
             if Task.isCancelled { return }
             let diagnostics = diagnostics()
             for bus in diagnostics.buses {
-                for device in bus.devices where device.health == "online" {
+                for device in bus.devices where device.health == .online {
                     guard let route = routes[device.nodeId] else { continue }
                     let config = buses[route.bus].deviceConfigs[route.device]
                     let now = ContinuousClock.now
@@ -195,7 +195,7 @@ public final class ModbusService: DownlinkHandler, Sendable {
             let stats = bus.stats.withLock { $0 }
             return ModbusDiagnostics.Bus(id: bus.id, counters: stats.bus, trace: stats.trace, devices: bus.deviceConfigs.enumerated().map {
                 ModbusDiagnostics.Device(nodeId: $0.element.nodeId, unitId: $0.element.unitId,
-                                         health: stats.health[$0.offset].rawValue, counters: stats.devices[$0.offset])
+                                         health: stats.health[$0.offset], counters: stats.devices[$0.offset])
             })
         })
     }

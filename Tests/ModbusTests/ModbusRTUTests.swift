@@ -74,7 +74,7 @@ import TestSupport
         let deadProbes = requests.filter { $0.unit == 7 && $0.time >= window.timeIntervalSince1970 }.count
         #expect(deadProbes <= 4, "\(deadProbes) probes of the dead unit")
         let diagnostics = try #require(service.diagnostics().device("dead-7"))
-        #expect(diagnostics.health == "offline")
+        #expect(diagnostics.health == .offline)
         #expect(diagnostics.counters.timeouts >= 2)
         #expect(diagnostics.counters.lastGoodRead == nil)
     }

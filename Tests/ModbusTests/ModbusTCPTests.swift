@@ -202,7 +202,7 @@ import TestSupport
             #expect(await sink.waitForStatus("flaky-1", .online))
             await peer.mode(unit: 1, "silent")
             #expect(await sink.waitForStatus("flaky-1", .offline))
-            #expect(service.diagnostics().device("flaky-1")?.health == "offline")
+            #expect(service.diagnostics().device("flaky-1")?.health == .offline)
             #expect((service.diagnostics().device("flaky-1")?.counters.timeouts ?? 0) >= 2)
             await peer.mode(unit: 1, "ok")
             #expect(await sink.waitForStatus("flaky-1", .online, count: 2))

@@ -84,3 +84,27 @@ import Testing
         #expect(PointCodec.decode(point: point(type: .float32), registers: [UInt16(nan >> 16), UInt16(nan & 0xFFFF)]) == .failure(.notFinite))
     }
 }
+
+/// Whatever a slave sends, decoding gives a value or a typed error, never a crash, and text
+/// reaching the cloud is printable ASCII.
+@Suite struct PointCodecRandomInputTests {
+    @Test func randomRegistersNeverBreakDecoding() {
+        var rng = SplitMix(seed: 0xF1E1D)
+        for _ in 0..<20_000 {
+            let type = ModbusDataType.allCases[Int(rng.next() % UInt64(ModbusDataType.allCases.count))]
+            let order = ModbusByteOrder.allCases[Int(rng.next() % 4)]
+            let length = 1 + Int(rng.next() % 8)
+            let p = point(type: type, order: order, bit: Int(rng.next() % 16), length: length,
+                          scale: [1, 0.1, -3, 1e-6][Int(rng.next() % 4)], offset: [0, 5, -1e9][Int(rng.next() % 3)])
+            let words = (0..<Int(rng.next() % 10)).map { _ in UInt16(truncatingIfNeeded: rng.next()) }
+            switch PointCodec.decode(point: p, registers: words[...]) {
+            case .success(.string(let text)):
+                #expect(text.utf8.allSatisfy { $0 == 0x09 || (0x20..<0x7F).contains($0) || $0 == 0x7F })
+            case .success(.double(let value)):
+                #expect(value.isFinite)
+            case .success, .failure:
+                break
+            }
+        }
+    }
+}
