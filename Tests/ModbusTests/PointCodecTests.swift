@@ -35,7 +35,7 @@ import Testing
 
     @Test func uint64AboveInt64MaxBecomesADouble() {
         let p = point(type: .uint64)
-        #expect(PointCodec.decode(point: p, registers: [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF]) == .success(.double(18_446_744_073_709_551_615)))
+        #expect(PointCodec.decode(point: p, registers: [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF]) == .success(.double(Double(UInt64.max))))
     }
 
     @Test func scaleAndOffset() {
