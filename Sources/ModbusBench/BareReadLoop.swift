@@ -3,8 +3,8 @@ import Foundation
 
 /// The reference: a plain libmodbus loop reading `count` holding registers as fast as it can.
 enum BareReadLoop {
-    /// Registers per second, or nil when the server cannot be reached.
-    static func run(host: String, port: Int, count: Int, seconds: Double) -> Double? {
+    /// Registers per second and CPU per register, or nil when the server cannot be reached.
+    static func run(host: String, port: Int, count: Int, seconds: Double) -> PhaseResult? {
         guard let context = modbus_new_tcp_pi(host, String(port)) else { return nil }
         defer { modbus_free(context) }
         modbus_set_slave(context, 1)
@@ -13,6 +13,7 @@ enum BareReadLoop {
         let buffer = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
         defer { buffer.deallocate() }
         var registers = 0
+        let cpuStart = CPUTime.now()
         let start = Date()
         var elapsed = 0.0
         while elapsed < seconds {
@@ -22,6 +23,7 @@ enum BareReadLoop {
             }
             elapsed = Date().timeIntervalSince(start)
         }
-        return Double(registers) / elapsed
+        let cpu = CPUTime.now() - cpuStart
+        return PhaseResult(registersPerSecond: Double(registers) / elapsed, cpuPerThousand: cpu * 1e9 / Double(registers))
     }
 }

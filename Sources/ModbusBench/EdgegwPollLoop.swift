@@ -16,7 +16,7 @@ final class CountingSink: UplinkSink, @unchecked Sendable {
 /// edgegw's path: a ModbusService polling one device whose map is `reads` × `count` uint16
 /// registers with no pause between cycles; registers/s from the bus counters.
 enum EdgegwPollLoop {
-    static func run(host: String, port: Int, count: Int, reads: Int, seconds: Double) async -> Double? {
+    static func run(host: String, port: Int, count: Int, reads: Int, seconds: Double) async -> PhaseResult? {
         let points = (0..<(count * reads)).map { address in
             ModbusPoint(name: "r\(address)", serviceId: "bench", property: "r\(address)", table: .holding,
                         address: address, type: .uint16)
@@ -32,13 +32,15 @@ enum EdgegwPollLoop {
         // Warm up: connect and report once before the clock starts.
         try? await Task.sleep(for: .milliseconds(300))
         let before = service.diagnostics().buses.first?.counters.itemsRead ?? 0
+        let cpuStart = CPUTime.now()
         let start = Date()
         try? await Task.sleep(for: .seconds(seconds))
         let after = service.diagnostics().buses.first?.counters.itemsRead ?? 0
+        let cpu = CPUTime.now() - cpuStart
         let elapsed = Date().timeIntervalSince(start)
         task.cancel()
         _ = try? await task.value
         guard after > before else { return nil }
-        return Double(after - before) / elapsed
+        return PhaseResult(registersPerSecond: Double(after - before) / elapsed, cpuPerThousand: cpu * 1e9 / Double(after - before))
     }
 }

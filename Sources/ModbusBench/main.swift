@@ -22,7 +22,7 @@ func median(_ values: [Double]) -> Double {
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
-func bare() -> Double {
+func bare() -> PhaseResult {
     guard let rate = BareReadLoop.run(host: host, port: port, count: registersPerRead, seconds: seconds) else {
         print("bare libmodbus loop could not read from \(host):\(port)")
         exit(1)
@@ -30,18 +30,25 @@ func bare() -> Double {
     return rate
 }
 
-var bareRates = [bare()]
+let first = bare()
+var bareRates = [first.registersPerSecond]
+var bareCPU = [first.cpuPerThousand]
 var edgegwRates: [Double] = []
+var edgegwCPU: [Double] = []
 var ratios: [Double] = []
 for round in 1...rounds {
-    guard let e = await EdgegwPollLoop.run(host: host, port: port, count: registersPerRead, reads: readsPerCycle, seconds: seconds) else {
+    guard let phase = await EdgegwPollLoop.run(host: host, port: port, count: registersPerRead, reads: readsPerCycle, seconds: seconds) else {
         print("edgegw polling could not read from \(host):\(port)")
         exit(1)
     }
-    let after = bare()
+    let e = phase.registersPerSecond
+    let afterPhase = bare()
+    let after = afterPhase.registersPerSecond
     let reference = (bareRates[bareRates.count - 1] + after) / 2
     bareRates.append(after)
+    bareCPU.append(afterPhase.cpuPerThousand)
     edgegwRates.append(e)
+    edgegwCPU.append(phase.cpuPerThousand)
     ratios.append(e / reference)
     print("round \(round): edgegw \(format(e)) registers/s, bare libmodbus around it \(format(reference)) registers/s, ratio \(String(format: "%.3f", e / reference))")
 }
@@ -49,3 +56,5 @@ let bareMedian = median(bareRates)
 print("bare libmodbus: median \(format(bareMedian)) registers/s (\(format(bareMedian / Double(registersPerRead))) requests/s of \(registersPerRead))")
 print("edgegw polling: median \(format(median(edgegwRates))) registers/s (\(readsPerCycle) reads of \(registersPerRead) per cycle, \(registersPerRead * readsPerCycle) uint16 points)")
 print(String(format: "ratio edgegw/bare: %.3f (median of %d rounds; goal >= 0.9)", median(ratios), rounds))
+print(String(format: "CPU per 1000 registers (this process, user+system): bare %.1f us, edgegw %.1f us (medians); cost ratio bare/edgegw %.3f",
+             median(bareCPU), median(edgegwCPU), median(bareCPU) / median(edgegwCPU)))
