@@ -55,6 +55,11 @@ let package = Package(
             "CloudLink", "CMosquitto", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Modbus benchmark: edgegw's polling path against a bare libmodbus loop (scripts/bench-modbus.sh).
+        .executableTarget(name: "ModbusBench", dependencies: [
+            "Modbus", "CModbus", "GatewayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "edgegw", dependencies: [
             "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -72,7 +77,10 @@ let package = Package(
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CCoAP", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "ModbusTests", dependencies: ["Modbus", "CModbus", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "ModbusTests", dependencies: [
+            "Modbus", "CModbus", "GatewayCore", "Config", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport"]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),

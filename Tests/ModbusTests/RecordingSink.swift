@@ -1,0 +1,74 @@
+import Foundation
+import GatewayCore
+import Logging
+import TestSupport
+
+/// An `UplinkSink` that keeps everything it is given, for tests to wait on.
+final class RecordingSink: UplinkSink, @unchecked Sendable {
+    struct Report { var nodeId: String; var services: [ServiceReport] }
+    struct Status: Equatable { var nodeId: String; var status: ChildStatus }
+
+    private let lock = NSLock()
+    private var reportsStore: [Report] = []
+    private var statusesStore: [Status] = []
+
+    var reports: [Report] { lock.withLock { reportsStore } }
+    var statuses: [Status] { lock.withLock { statusesStore } }
+
+    func report(nodeId: String, services: [ServiceReport]) async {
+        lock.withLock { reportsStore.append(Report(nodeId: nodeId, services: services)) }
+    }
+
+    func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async {
+        lock.withLock { statusesStore.append(Status(nodeId: nodeId, status: status)) }
+    }
+
+    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {}
+
+    func statuses(of nodeId: String) -> [ChildStatus] { statuses.filter { $0.nodeId == nodeId }.map(\.status) }
+
+    /// The newest value reported for a property of a child.
+    func latest(_ nodeId: String, service: String, property: String) -> JSONValue? {
+        for report in reports.reversed() where report.nodeId == nodeId {
+            for s in report.services where s.serviceId == service {
+                if let value = s.properties[property] { return value }
+            }
+        }
+        return nil
+    }
+
+    func waitForStatus(_ nodeId: String, _ status: ChildStatus, count: Int = 1, timeout: Duration = .seconds(20)) async -> Bool {
+        await Eventually.wait(timeout: timeout) { self.statuses(of: nodeId).filter { $0 == status }.count >= count }
+    }
+
+    func waitForReport(_ nodeId: String, timeout: Duration = .seconds(20)) async -> Bool {
+        await Eventually.wait(timeout: timeout) { self.reports.contains { $0.nodeId == nodeId } }
+    }
+}
+
+/// Keeps log lines, for tests of the hex trace.
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var store: [String] = []
+    var lines: [String] { lock.withLock { store } }
+    func append(_ line: String) { lock.withLock { store.append(line) } }
+
+    func logger(level: Logger.Level = .info) -> Logger {
+        var logger = Logger(label: "edgegw.modbus.test") { _ in CapturingHandler(log: self) }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+struct CapturingHandler: LogHandler {
+    let log: CapturedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        log.append("\(event.level) \(event.message) \(event.metadata ?? [:])")
+    }
+}
