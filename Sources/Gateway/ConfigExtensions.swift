@@ -1,5 +1,6 @@
 import DeviceCodec
 import GatewayCore
+import Modbus
 
 /// Parsers of the parts of product files that other modules own (the `[codec]` table).
 enum ProductFileExtensions {
@@ -13,22 +14,14 @@ enum ProductFileExtensions {
     }
 }
 
-/// Parsers of device files by kind.
+/// Parsers of device files by kind. Every file in the devices folder is a Modbus device.
 enum DeviceFileParsers {
-    /// Until the Modbus device schema is wired, a device file is `[device]` with
-    /// `node_id`, `product` and an optional `name`.
-    static func parse(_ reader: ConfigReader, products: [String: ProductModel]) -> [FieldDeviceEntry] {
-        guard let device = reader.table("device", required: true) else { return [] }
-        let nodeId = device.nonEmptyString("node_id")
-        let productId = device.nonEmptyString("product")
-        let name = device.string("name", required: false)
-        if let productId, products[productId] == nil {
-            device.report("product", "unknown product \"\(productId)\"",
-                          fix: "define it in the products folder, or use one of: \(products.keys.sorted().joined(separator: ", "))")
-        }
-        device.finish()
-        guard let nodeId, let productId else { return [] }
-        return [FieldDeviceEntry(nodeId: nodeId, productId: productId, name: name, source: .modbus,
-                                 file: reader.file, line: device.line(of: "node_id"))]
+    /// Parses one device file; its reader is finished by the parser.
+    static func parse(_ reader: ConfigReader, products: [String: ProductModel]) -> (FieldDeviceEntry, ModbusDeviceConfig)? {
+        let line = reader.line(of: "node_id")
+        guard let device = ModbusDeviceConfig.parse(reader: reader, products: products) else { return nil }
+        let entry = FieldDeviceEntry(nodeId: device.nodeId, productId: device.productId, name: device.name,
+                                     source: .modbus, file: reader.file, line: line)
+        return (entry, device)
     }
 }

@@ -2,6 +2,7 @@ import Config
 import DeviceCodec
 import Foundation
 import GatewayCore
+import Modbus
 
 /// Everything the daemon runs on, read and validated as a whole.
 public struct LoadedConfig: Sendable {
@@ -12,6 +13,9 @@ public struct LoadedConfig: Sendable {
     /// Codecs of the binary products, by product id.
     public var codecs: [String: ProductCodec]
     public var devices: [FieldDeviceEntry]
+    /// `[modbus]`: bus defaults.
+    public var modbus: ModbusSettings
+    public var modbusDevices: [ModbusDeviceConfig]
 
     /// A one-screen summary for `edgegw check` and the start-up log (never secrets).
     public var summary: [String] {
@@ -55,6 +59,8 @@ public enum ConfigLoader {
         let base = (path as NSString).deletingLastPathComponent
         let root = ConfigReader(document: document, diagnostics: diagnostics)
         let gateway = GatewayConfig.parse(root, baseDirectory: base.isEmpty ? "." : base)
+        let modbus = root.table("modbus").map(ModbusSettings.parse) ?? ModbusSettings()
+        root.finish()
 
         var secret: Secret?
         if let gateway {
@@ -74,14 +80,19 @@ public enum ConfigLoader {
 
         let (products, codecs) = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? ([:], [:])
         var devices: [FieldDeviceEntry] = []
+        var modbusDevices: [ModbusDeviceConfig] = []
         if let gateway {
-            devices += loadDeviceFiles(directory: gateway.paths.devices, products: products, diagnostics: diagnostics)
+            for (entry, device) in loadDeviceFiles(directory: gateway.paths.devices, products: products, diagnostics: diagnostics) {
+                devices.append(entry)
+                modbusDevices.append(device)
+            }
+            ModbusDeviceConfig.validateTogether(modbusDevices, diagnostics: diagnostics)
         }
         checkUniqueNodeIds(devices, diagnostics: diagnostics)
 
         guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
         return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
-                                     devices: devices))
+                                     devices: devices, modbus: modbus, modbusDevices: modbusDevices))
     }
 
     /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
@@ -118,8 +129,8 @@ public enum ConfigLoader {
     }
 
     static func loadDeviceFiles(directory: String, products: [String: ProductModel],
-                                diagnostics: ConfigDiagnostics) -> [FieldDeviceEntry] {
-        var entries: [FieldDeviceEntry] = []
+                                diagnostics: ConfigDiagnostics) -> [(FieldDeviceEntry, ModbusDeviceConfig)] {
+        var entries: [(FieldDeviceEntry, ModbusDeviceConfig)] = []
         for file in tomlFiles(in: directory) {
             let document: ConfigDocument
             switch TOMLDocumentParser.load(path: file) {
@@ -127,8 +138,7 @@ public enum ConfigLoader {
             case .failure(let d): diagnostics.report(d); continue
             }
             let reader = ConfigReader(document: document, diagnostics: diagnostics)
-            entries += DeviceFileParsers.parse(reader, products: products)
-            reader.finish()
+            if let parsed = DeviceFileParsers.parse(reader, products: products) { entries.append(parsed) }
         }
         return entries
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Logging
+import Modbus
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -52,6 +53,13 @@ public enum Daemon {
         }
         let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children,
                                  logger: Logger(label: "edgegw.cloud"))
+        var fieldServices: [any Service] = []
+        if !loaded.modbusDevices.isEmpty {
+            let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
+                                       sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"))
+            await cloud.bridge.register(modbus, for: .modbus)
+            fieldServices.append(ModbusRunner(service: modbus))
+        }
 
         let running = RunningConfig(loaded)
         let notifier = SystemdNotifier()
@@ -61,7 +69,7 @@ public enum Daemon {
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
             ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),
             cloud,
-        ]
+        ] + fieldServices
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: Logger(label: "edgegw.lifecycle"))
         configuration.maximumGracefulShutdownDuration = .seconds(loaded.gateway.limits.shutdownSeconds)

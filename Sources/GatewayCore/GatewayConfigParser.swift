@@ -2,6 +2,7 @@ import Foundation
 
 extension GatewayConfig {
     /// Reads `edgegw.toml`'s tree; relative paths are resolved against `baseDirectory`.
+    /// Tables other modules own (`[modbus]`) are left to them: the caller calls `root.finish()`.
     /// Every problem goes to `reader.diagnostics`; the result is valid only when none were
     /// added. It is still returned when the essentials could be read, so the files it names
     /// are checked too and a technician sees every problem in one pass.
@@ -93,8 +94,6 @@ extension GatewayConfig {
             devices: resolve(pathsReader?.nonEmptyString("devices", required: false) ?? "devices"),
             nbiotDevices: pathsReader?.nonEmptyString("nbiot_devices", required: false).map(resolve))
         pathsReader?.finish()
-
-        root.finish()
         guard let deviceId, let secretFile, let host else { return nil }
         return GatewayConfig(
             gateway: Identity(deviceId: deviceId, secretFile: resolve(secretFile)),

@@ -307,17 +307,13 @@ extension ModbusDeviceConfig {
         return ModbusCommandMapping(serviceId: serviceId, name: name, paras: paras, constants: constants)
     }
 
-    /// Devices that share a serial port must agree on its settings; two devices on one bus may
-    /// not share a unit id, and node ids must be unique. Reports with each device's file.
+    /// Devices that share a serial port must agree on its settings, and two devices on one bus
+    /// may not share a unit id. Reports with each device's file. (Unique node ids across every
+    /// kind of field device are the config loader's check.)
     public static func validateTogether(_ devices: [ModbusDeviceConfig], diagnostics: ConfigDiagnostics) {
-        var nodes: [String: ModbusDeviceConfig] = [:]
         var units: [String: ModbusDeviceConfig] = [:]
         var serial: [ModbusBusID: ModbusDeviceConfig] = [:]
         for device in devices {
-            if let other = nodes[device.nodeId] {
-                diagnostics.report(file: device.file, line: nil, keyPath: "node_id",
-                                   problem: "node_id \"\(device.nodeId)\" is also used by \(other.file)")
-            } else { nodes[device.nodeId] = device }
             let unitKey = "\(device.busId.rawValue)#\(device.unitId)"
             if let other = units[unitKey] {
                 diagnostics.report(file: device.file, line: nil, keyPath: "unit_id",

@@ -23,13 +23,13 @@ import TestSupport
 
     @Test func checkListsEveryProblemAndExits1() async throws {
         let fixture = ConfigFixture(extra: "\n[limits]\nshutdown_secnds = 5\n")
-        fixture.directory.write("devices/meter-2.toml", ConfigFixture.device)
+        fixture.directory.write("devices/meter-2.toml", ConfigFixture.device(unitId: 2))
         try FileManager.default.setAttributes([.posixPermissions: 0o604], ofItemAtPath: fixture.secretPath)
         let (status, output) = try await runToExit(["check", "--config", fixture.configPath])
         #expect(status == 1)
         #expect(output.contains("edgegw.toml:"))
         #expect(output.contains("limits.shutdown_secnds: unknown key (fix: did you mean `shutdown_seconds`?)"))
-        #expect(output.contains("meter-2.toml:2: node_id: node_id \"meter-1\" is already used"))
+        #expect(output.contains("meter-2.toml:1: node_id: node_id \"meter-1\" is already used"))
         #expect(output.contains("gateway.secret_file: secret file"))
         #expect(output.contains("3 problems found"))
         #expect(!output.contains("Fatal error"))
@@ -77,10 +77,10 @@ import TestSupport
                                       environment: ["NOTIFY_SOCKET": notify.path])
         #expect(notify.receive()?.hasPrefix("READY=1") == true)
 
-        fixture.directory.write("devices/meter-1.toml", "[device]\nnode_id = \"meter-1\"\nproduct = \"nope\"\n")
+        fixture.directory.write("devices/meter-1.toml", ConfigFixture.device.replacingOccurrences(of: "\"power-meter\"", with: "\"nope\""))
         daemon.signal(SIGHUP)
         #expect(await daemon.waitForOutput("reload rejected: 1 problem(s); keeping the running configuration"))
-        #expect(daemon.text.contains("unknown product \"nope\""))
+        #expect(daemon.text.contains("no product model \"nope\" was loaded"))
         #expect(daemon.isRunning)
 
         fixture.directory.write("devices/meter-1.toml", ConfigFixture.device)

@@ -118,6 +118,6 @@ final class CloudSite: @unchecked Sendable {
         let state = site.fixture.directory.file("state")
         #expect(await Eventually.wait(timeout: .seconds(10)) { (try? Outbox(store: StateStore(directory: state)).count) == 0 })
         second.signal(SIGTERM)
-        #expect(await second.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(await second.waitForExit(timeout: .seconds(15)) == 0, "\(second.text.suffix(3000))")
     }
 }

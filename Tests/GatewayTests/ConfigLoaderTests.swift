@@ -66,12 +66,13 @@ import TestSupport
 
     @Test func duplicateNodeIdAcrossDeviceFiles() {
         let fixture = ConfigFixture()
-        fixture.directory.write("devices/meter-2.toml", ConfigFixture.device)
+        fixture.directory.write("devices/meter-2.toml", ConfigFixture.device(unitId: 2))
         let p = problems(fixture)
         #expect(p.count == 1)
         #expect(p.first?.file.hasSuffix("meter-2.toml") == true)
+        #expect(p.first?.line == 1)
         #expect(p.first?.problem.contains("node_id \"meter-1\" is already used") == true)
-        #expect(p.first?.problem.contains("meter-1.toml:2") == true)
+        #expect(p.first?.problem.contains("meter-1.toml:1") == true)
     }
 
     @Test func secretReadableByOthersIsRefused() throws {
@@ -106,13 +107,14 @@ import TestSupport
         let fixture = ConfigFixture()
         fixture.directory.write("devices/meter-1.toml", ConfigFixture.device.replacingOccurrences(of: "power-meter", with: "pwr-meter"))
         let p = problems(fixture)
-        #expect(p.first?.problem == "unknown product \"pwr-meter\"")
-        #expect(p.first?.fix?.contains("power-meter") == true)
+        #expect(p.first?.problem == "no product model \"pwr-meter\" was loaded")
+        #expect(p.first?.keyPath == "product_id")
+        #expect(p.first?.line == 2)
     }
 
     @Test func everyProblemOfEveryFileIsCollected() {
         let fixture = ConfigFixture(extra: "\n[paths]\nproduct = \"p\"\n")
-        fixture.directory.write("devices/meter-2.toml", "[device]\nnode_id = 5\n")
+        fixture.directory.write("devices/meter-2.toml", "node_id = 5\n")
         try? FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: fixture.secretPath)
         let p = problems(fixture)
         #expect(p.count >= 4, "\(p)")

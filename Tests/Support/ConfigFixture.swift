@@ -30,12 +30,37 @@ public final class ConfigFixture: @unchecked Sendable {
           access = "RW"
         """
 
-    public static let device = """
-        [device]
-        node_id = "meter-1"
-        product = "power-meter"
-        name = "Meter 1"
+    /// A Modbus TCP meter; `port` is where a test's slave listens (nothing listens by default).
+    public static func device(nodeId: String = "meter-1", port: Int = 1, unitId: Int = 1) -> String {
         """
+        node_id = "\(nodeId)"
+        product_id = "power-meter"
+        name = "Meter 1"
+        unit_id = \(unitId)
+
+        [transport]
+        kind = "tcp"
+        host = "127.0.0.1"
+        port = \(port)
+
+        [[points]]
+        name = "voltage"
+        service_id = "Energy"
+        table = "input"
+        address = 0
+        type = "float32"
+
+        [[points]]
+        name = "relay"
+        service_id = "Energy"
+        table = "coil"
+        address = 0
+        type = "bool"
+        writable = true
+        """
+    }
+
+    public static let device = device()
 
     public init(cloudPort: Int = 1883, stateDirectory: String? = nil, extra: String = "") {
         directory.write("secrets/device_secret", "s3cret-for-tests\n", mode: 0o600)
