@@ -85,10 +85,28 @@ class Platform:
                 self.record.write(json.dumps(entry) + "\n")
         if problems:
             print(f"platform: {message.topic}: {'; '.join(problems)}", file=sys.stderr, flush=True)
+        if self.args.show:
+            self.show(suffix, body)
         if suffix == "events/up" and isinstance(body, dict):
             for service in body.get("services") or []:
                 if isinstance(service, dict) and service.get("service_id") == "$sub_device_manager":
                     self.answer(gateway, service)
+
+    def show(self, suffix, body):
+        """One readable line per uplink message, for `make demo`."""
+        if not isinstance(body, dict):
+            return
+        if suffix == "gateway/sub_devices/properties/report":
+            for device in body.get("devices") or []:
+                for service in device.get("services") or []:
+                    values = ", ".join(f"{k}={v}" for k, v in (service.get("properties") or {}).items())
+                    print(f"cloud <- {device.get('device_id')} {service.get('service_id')}: {values}", flush=True)
+        elif suffix == "events/up":
+            for service in body.get("services") or []:
+                paras = json.dumps(service.get("paras"), separators=(",", ":"))
+                print(f"cloud <- event {service.get('event_type')} {paras[:160]}", flush=True)
+        elif suffix.startswith("commands/response/"):
+            print(f"cloud <- command response {suffix.split('=', 1)[-1]}: {json.dumps(body, separators=(',', ':'))}", flush=True)
 
     # --- checks ---
 
@@ -254,6 +272,7 @@ def main():
     parser.add_argument("--ca-file", help="CA of a TLS broker")
     parser.add_argument("--record", help="append every received message as a JSON line here")
     parser.add_argument("--stay", action="store_true", help="keep running after stdin closes")
+    parser.add_argument("--show", action="store_true", help="print one line per message a gateway sends")
     Platform(parser.parse_args()).run()
 
 

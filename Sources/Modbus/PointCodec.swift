@@ -71,14 +71,28 @@ public enum PointCodec {
         case .uint32: let v = UInt32(truncatingIfNeeded: raw); integer = Int64(v); real = Double(v)
         case .int64: let v = Int64(bitPattern: raw); integer = v; real = Double(v)
         case .uint64: integer = raw <= UInt64(Int64.max) ? Int64(raw) : nil; real = Double(raw)
-        case .float32: integer = nil; real = Double(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
+        case .float32:
+            // The float's shortest decimal form: 230.1 as the meter meant it, not 230.10000610351562.
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: raw))
+            integer = nil
+            real = Double(f.description) ?? Double(f)
         case .float64: integer = nil; real = Double(bitPattern: raw)
         default: integer = nil; real = 0
         }
         if point.isUnscaled, let integer { return .success(.int(integer)) }
-        let value = real * point.scale + point.offset
+        let value = scaled(real, by: point.scale) + point.offset
         guard value.isFinite else { return .failure(.notFinite) }
         return .success(.double(value))
+    }
+
+    /// `raw × scale`; a scale of 0.1, 0.01, … divides by 10, 100, …, so 5005 × 0.01 is 50.05 and
+    /// not 50.050000000000004.
+    static func scaled(_ raw: Double, by scale: Double) -> Double {
+        if scale > 0, scale < 1 {
+            let divisor = (1 / scale).rounded()
+            if abs(divisor * scale - 1) < 1e-12 { return raw / divisor }
+        }
+        return raw * scale
     }
 
     /// ASCII text up to the first NUL, trailing spaces dropped; other bytes become "?".

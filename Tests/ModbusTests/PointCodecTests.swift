@@ -78,6 +78,19 @@ import Testing
         #expect(PointCodec.decode(point: point(type: .string, length: 1), registers: [0x41FF]) == .success(.string("A?")))
     }
 
+    @Test func float32ReachesTheCloudAsTheMeterMeantIt() {
+        let bits = Float(230.1).bitPattern
+        #expect(PointCodec.decode(point: point(type: .float32), registers: [UInt16(bits >> 16), UInt16(bits & 0xFFFF)])
+            == .success(.double(230.1)))
+    }
+
+    @Test func decimalScalesGiveTheNearestDecimal() {
+        #expect(PointCodec.scaled(5005, by: 0.01) == 50.05)
+        #expect(PointCodec.scaled(2301, by: 0.1) == 230.1)
+        #expect(PointCodec.scaled(7, by: 2.5) == 17.5)
+        #expect(PointCodec.scaled(3, by: 0.3) == 3 * 0.3)
+    }
+
     @Test func shortReadsAndNaNAreErrors() {
         #expect(PointCodec.decode(point: point(type: .float64), registers: [1, 2]) == .failure(.short(needed: 4, got: 2)))
         let nan = Float.nan.bitPattern
