@@ -1,3 +1,4 @@
+import GatewayCore
 /// Fans one sequence of values out to any number of AsyncStreams. `yield` never blocks,
 /// so it is safe from libmosquitto's loop thread.
 ///
@@ -12,11 +13,11 @@ final class Broadcast<Element: Sendable>: Sendable {
     }
 
     private let replaysLatest: Bool
-    private let state: LockedValue<State>
+    private let state: Locked<State>
 
     init(replaysLatest: Bool = false, initial: Element? = nil) {
         self.replaysLatest = replaysLatest
-        state = LockedValue(State(latest: initial))
+        state = Locked(State(latest: initial))
     }
 
     func subscribe() -> AsyncStream<Element> {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import Logging
 
 /// The gateway's MQTT link to the cloud: connects, subscribes, reconnects with backoff, and
@@ -19,7 +20,7 @@ public final class CloudSession: CloudPublishing, Sendable {
     private let incomingContinuation: AsyncStream<CloudMessage>.Continuation
     private let states = Broadcast<CloudConnectionState>(replaysLatest: true, initial: .disconnected)
     private let acks = Broadcast<CloudPublishReceipt>()
-    private let current = LockedValue(Current())
+    private let current = Locked(Current())
 
     private struct Current {
         var connection: MosquittoConnection?
@@ -103,7 +104,7 @@ public final class CloudSession: CloudPublishing, Sendable {
             $0.timestampChecked = identity.timestampChecked
             return $0.generation
         }
-        let connectedAt = LockedValue<C.Instant?>(nil)
+        let connectedAt = Locked<C.Instant?>(nil)
         let connection: MosquittoConnection
         do {
             connection = try MosquittoConnection(generation: generation, settings: settings, credentials: identity) {

@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import GatewayCore
 
 /// What one connection reports, in the order libmosquitto saw it.
 enum MosquittoEvent: Sendable {
@@ -37,12 +38,12 @@ final class MosquittoConnection: @unchecked Sendable {
     private let onEvent: @Sendable (MosquittoEvent) -> Void
     /// Guards the handle against destroy while another thread publishes. Held only around
     /// libmosquitto calls that do not call back into us (threaded mode queues and returns).
-    private let handle: LockedValue<OpaquePointer?>
+    private let handle: Locked<OpaquePointer?>
     /// Touched only on the loop thread (callbacks run there).
     private var connack: Int32?
     private var pendingSubscriptions: [Int32: String] = [:]
     private var isReady = false
-    private let stopRequested = LockedValue(false)
+    private let stopRequested = Locked(false)
 
     init(generation: UInt64, settings: CloudSessionSettings, credentials: CloudCredentials,
          onEvent: @escaping @Sendable (MosquittoEvent) -> Void) throws(CloudSessionError) {
@@ -51,7 +52,7 @@ final class MosquittoConnection: @unchecked Sendable {
         self.settings = settings
         self.credentials = credentials
         self.onEvent = onEvent
-        handle = LockedValue(nil)
+        handle = Locked(nil)
         // Clean session: the outbox replays what was not acknowledged, and subscriptions are
         // renewed on every CONNACK, so no broker-side session is needed.
         guard let mosq = mosquitto_new(credentials.clientId, true, nil) else {

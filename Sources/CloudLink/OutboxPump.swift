@@ -75,7 +75,7 @@ public actor OutboxPump {
 
     private nonisolated let signal: AsyncStream<Void>
     private nonisolated let signalContinuation: AsyncStream<Void>.Continuation
-    private nonisolated let counterState = LockedValue(OutboxPumpCounters())
+    private nonisolated let counterState = Locked(OutboxPumpCounters())
 
     private var generation: UInt64?
     private var inFlight: [CloudPublishReceipt: Int64] = [:]

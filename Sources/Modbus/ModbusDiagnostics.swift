@@ -56,17 +56,3 @@ public struct ModbusDiagnostics: Sendable, Equatable {
 
     public func bus(_ id: ModbusBusID) -> Bus? { buses.first { $0.id == id } }
 }
-
-/// A value behind a lock, shared between a bus thread and readers on other threads.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}

@@ -65,7 +65,7 @@ public final class Outbox: Sendable {
 
     private let store: StateStore
     public let maxBytes: Int
-    private let totals: Mutex<Totals>
+    private let totals: Locked<Totals>
 
     struct Totals {
         var count: Int
@@ -81,7 +81,7 @@ public final class Outbox: Sendable {
             let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(payload)), 0) AS b FROM outbox")
             return ((row?["n"] as Int?) ?? 0, (row?["b"] as Int?) ?? 0)
         }
-        totals = Mutex(Totals(count: count, bytes: bytes, dropped: 0, refused: 0))
+        totals = Locked(Totals(count: count, bytes: bytes, dropped: 0, refused: 0))
     }
 
     public var count: Int { totals.withLock { $0.count } }

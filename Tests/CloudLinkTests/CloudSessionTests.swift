@@ -114,7 +114,7 @@ import Testing
         try await broker.start()
         defer { broker.stop() }
         let wrong = TestIdentity(deviceId: identity.deviceId, secret: "not-the-secret", hour: identity.hour)
-        let attempts = LockedValue(0)
+        let attempts = Locked(0)
         let clock = ManualClock()
         let settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain)
         let device = RunningSession(CloudSession(settings: settings, clock: clock) {

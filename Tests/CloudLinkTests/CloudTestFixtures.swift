@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import IoTDA
 import Logging
 import TestSupport
@@ -30,7 +31,7 @@ final class PlatformRecorder: Sendable {
     static var user: MosquittoBroker.User { .platform(password: password) }
 
     let session: CloudSession
-    private let received = LockedValue<[CloudMessage]>([])
+    private let received = Locked<[CloudMessage]>([])
     private let task: Task<Void, Never>
     private let consumer: Task<Void, Never>
 
@@ -116,7 +117,7 @@ extension Array where Element == Int {
 
 /// Collects a stream of downlink messages so tests can wait for them with a timeout.
 final class MessageCollector: Sendable {
-    private let received = LockedValue<[CloudMessage]>([])
+    private let received = Locked<[CloudMessage]>([])
     private let task: Task<Void, Never>
 
     init(_ stream: AsyncStream<CloudMessage>) {

@@ -106,7 +106,7 @@ import Testing
         let outbox = try Outbox(store: store)
         // The gateway may connect only while the recorder listens, so that what the broker
         // acknowledges is also recorded (a clean-session recorder misses what comes before it).
-        let gate = LockedValue(true)
+        let gate = Locked(true)
         struct Closed: Error {}
         let device = RunningSession(CloudSession(settings: deviceSettings(broker)) {
             guard gate.withLock({ $0 }) else { throw Closed() }

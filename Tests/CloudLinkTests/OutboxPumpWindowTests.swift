@@ -14,7 +14,7 @@ final class ScriptedSession: CloudPublishing, Sendable {
         var connected = false
     }
 
-    private let state = LockedValue(State())
+    private let state = Locked(State())
     private let states = Broadcast<CloudConnectionState>(replaysLatest: true, initial: .disconnected)
     private let acks = Broadcast<CloudPublishReceipt>()
 
