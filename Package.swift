@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "edgegw", targets: ["edgegw"]),
+        .executable(name: "edgegw-nbiot-sim", targets: ["edgegw-nbiot-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +36,12 @@ let package = Package(
         .target(name: "LwM2M", dependencies: [
             "GatewayCore", "CCoAP", "DeviceCodec", "PCP",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
+        .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"]),
+        .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
+            "LwM2MSimulator", "LwM2M", "GatewayCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "Modbus", dependencies: [
             "GatewayCore", "CModbus",
@@ -66,7 +73,7 @@ let package = Package(
         .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore", "TestSupport"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
-        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CCoAP", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "TestSupport"]),
         .testTarget(name: "ModbusTests", dependencies: ["Modbus", "CModbus", "GatewayCore", "TestSupport"]),
         .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport"]),
