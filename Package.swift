@@ -42,6 +42,7 @@ let package = Package(
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
             "LwM2MSimulator", "LwM2M", "GatewayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Modbus", dependencies: [
             "GatewayCore", "CModbus",

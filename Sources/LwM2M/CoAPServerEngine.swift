@@ -60,6 +60,9 @@ final class CoAPServerEngine {
     private let wakeWrite: Int32
     private let stopRequested = Locked(false)
 
+    /// A flood of bad identities must not flood the log.
+    private var unknownIdentityLog = LogRateLimit(perWindow: 10, window: .seconds(10))
+
     private let pskBytes: UnsafeMutablePointer<UInt8>
     private let pskBin: UnsafeMutablePointer<coap_bin_const_t>
 
@@ -303,7 +306,11 @@ final class CoAPServerEngine {
         let name = String(decoding: identity, as: UTF8.self)
         guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
             counters.unknownIdentities += 1
-            logger.warning("lwm2m DTLS handshake refused: unknown PSK identity", metadata: ["identity": "\(name.prefix(64))"])
+            if unknownIdentityLog.allow(at: clock.now) {
+                logger.warning("lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
+                    "identity": "\(name.prefix(64))", "refused_total": "\(counters.unknownIdentities)",
+                ])
+            }
             return nil
         }
         counters.identitiesAccepted += 1
@@ -369,7 +376,9 @@ final class CoAPServerEngine {
         } catch {
             counters.registrationsRefused += 1
             logger.warning("lwm2m register refused", metadata: ["reason": "\(error)", "address": "\(address(of: session))"])
-            reply(.badRequest(error.description), response: response)
+            if case .objectListTooLong = error { reply(.requestTooLarge(error.description), response: response) } else {
+                reply(.badRequest(error.description), response: response)
+            }
             return
         }
         let device = parsed.endpoint.flatMap { directory.device(nodeId: $0) }
@@ -473,6 +482,9 @@ final class CoAPServerEngine {
             addDiagnostic(response, text)
         case .notFound:
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND)
+        case .requestTooLarge(let text):
+            coap_pdu_set_code(response, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE)
+            addDiagnostic(response, text)
         }
     }
 

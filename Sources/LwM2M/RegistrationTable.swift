@@ -43,6 +43,8 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         case badRequest(String)
         case forbidden(String)
         case notFound
+        /// 4.13: the object list is longer than `RegistrationRequest.maxObjectListBytes`.
+        case requestTooLarge(String)
     }
 
     public enum Action: Sendable, Equatable {

@@ -34,6 +34,8 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     public enum Event: Sendable, Equatable {
         /// 2.01 Created; `location` is e.g. "rd/1a".
         case registered(device: Int, location: String)
+        /// Any answer to the Register (also 4.04 from a server without /rd), timed from the first ClientHello.
+        case registerAnswered(device: Int, code: String, sinceStart: Duration)
         case registerRefused(device: Int, code: String)
         case updated(device: Int, code: String)
         case deregistered(device: Int, code: String)
@@ -437,6 +439,8 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
         let text = "\(code >> 5).\(String(format: "%02d", code & 0x1F))"
         switch label {
         case "register":
+            let now = ContinuousClock.now
+            continuation.yield(.registerAnswered(device: index, code: text, sinceStart: (state.sessionStartedAt ?? now).duration(to: now)))
             if text == "2.01" {
                 var iterator = coap_opt_iterator_t()
                 var segments: [String] = []
