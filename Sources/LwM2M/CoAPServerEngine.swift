@@ -45,6 +45,7 @@ final class CoAPServerEngine {
     private var establishedByAddress: [String: OpaquePointer] = [:]
     /// Sessions that got a key and have not finished their handshake.
     private var handshaking: Set<UInt64> = []
+    private var lastHandshakeScan: ContinuousClock.Instant?
     private var pending: [TokenKey: PendingKind] = [:]
     private var observeToken: [String: TokenKey] = [:]
     private var registrationResources: [String: OpaquePointer] = [:]
@@ -195,12 +196,19 @@ final class CoAPServerEngine {
                    pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
         while !stopRequested.withLock({ $0 }) {
             drainCommands()
-            // One datagram per pass: peek first so a reconnect from a known address replaces the old session.
-            checkForReconnects()
-            coap_io_process(context, UInt32.max)
+            // libcoap reads one datagram per pass. Peek first, so a reconnect from a known address
+            // replaces the old session; flush right after, so the Observe follows its 2.01 at once.
+            var passes = 0
+            repeat {
+                checkForReconnects()
+                coap_io_process(context, UInt32.max)
+                flushAfterReply()
+                passes += 1
+            } while passes < Self.passesPerWakeup && Self.readable(coapFD)
             checkHandshakes()
-            flushAfterReply()
             expireRegistrations()
+            flushAfterReply()
+            trimMemoryAfterBurst()
             publishCounters()
             fds[0].revents = 0
             fds[1].revents = 0
@@ -213,6 +221,29 @@ final class CoAPServerEngine {
         coap_free_context(context)
         self.context = nil
         publishCounters()
+    }
+
+    /// Handshakes leave freed buffers behind that glibc keeps; give them back once a burst is over.
+    private var trimmedAfterBurst = true
+    private func trimMemoryAfterBurst() {
+        if !handshaking.isEmpty { trimmedAfterBurst = false; return }
+        guard !trimmedAfterBurst else { return }
+        trimmedAfterBurst = true
+        Self.mallocTrim?(0)
+    }
+
+    /// glibc's `malloc_trim` (malloc.h is not in the Glibc module).
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
+
+    /// Datagrams handled before the loop's own bookkeeping runs again.
+    static let passesPerWakeup = 64
+
+    private static func readable(_ fd: Int32) -> Bool {
+        var single = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&single, 1, 0) > 0
     }
 
     private func pollTimeoutMilliseconds() -> Int32 {
@@ -343,7 +374,12 @@ final class CoAPServerEngine {
 
     /// libcoap 4.3.1 raises no DTLS_CONNECTED for server sessions: look at the sessions still in handshake.
     private func checkHandshakes() {
+        // A walk over every session in handshake on every datagram would cost O(n) per packet in a
+        // storm: look at most every 50 ms (requests mark their session established at once anyway).
         guard !handshaking.isEmpty else { return }
+        let now = clock.now
+        if let last = lastHandshakeScan, last.duration(to: now) < .milliseconds(50) { return }
+        lastHandshakeScan = now
         for number in handshaking {
             guard let session = sessions[number] else { handshaking.remove(number); continue }
             if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(number, session) }
@@ -370,6 +406,7 @@ final class CoAPServerEngine {
         } ?? ""
         let body = payload(of: request)
         let peer = peerNumber(session)
+        noteEstablished(peer, session)
         let parsed: RegistrationRequest
         do {
             parsed = try RegistrationRequest.parse(query: queryText, body: body)

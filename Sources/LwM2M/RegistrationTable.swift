@@ -79,8 +79,21 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
     public func registration(nodeId: String) -> Registration? { byNodeId[nodeId] }
     public func registration(id: String) -> Registration? { nodeIdByRegistration[id].flatMap { byNodeId[$0] } }
 
-    /// The earliest lifetime end, for the caller's timer.
-    public var nextExpiry: Instant? { byNodeId.values.map(\.expiresAt).min() }
+    /// The earliest lifetime end, for the caller's timer (kept up to date: the loop asks on every pass).
+    public private(set) var nextExpiry: Instant?
+
+    private mutating func noteExpiry(_ instant: Instant) {
+        if let current = nextExpiry, current <= instant { return }
+        nextExpiry = instant
+    }
+
+    private mutating func recomputeNextExpiry() {
+        nextExpiry = byNodeId.values.lazy.map(\.expiresAt).min()
+    }
+
+    /// A retransmitted Register (same peer, same endpoint, within this window) gets the same answer
+    /// and no second Observe.
+    public static var retransmissionWindow: Duration { .seconds(30) }
 
     /// A Register. `device` is the directory's entry for `request.endpoint` (nil if unknown).
     public mutating func register(_ request: RegistrationRequest, device: NBIoTDevice?, transport: Transport,
@@ -100,6 +113,10 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
             configured = nil
         }
 
+        if let current = byNodeId[endpoint], current.peer == peer, current.transport == transport,
+           current.registeredAt.duration(to: now) < Self.retransmissionWindow, current.lifetime == (request.lifetime ?? defaultLifetime) {
+            return [.reply(.created(registrationId: current.id))]
+        }
         var actions: [Action] = []
         let wasRegistered = byNodeId[endpoint] != nil
         if let old = byNodeId[endpoint] {
@@ -118,6 +135,7 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
             registeredAt: now, expiresAt: now.advanced(by: .seconds(lifetime)))
         byNodeId[endpoint] = registration
         nodeIdByRegistration[id] = endpoint
+        if wasRegistered { recomputeNextExpiry() } else { noteExpiry(registration.expiresAt) }
         actions.append(.addRegistrationResource(registrationId: id))
         actions.append(.reply(.created(registrationId: id)))
         actions.append(.observe(nodeId: endpoint, registrationId: id, path: resources.uplink, peer: peer))
@@ -146,6 +164,7 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
             registration.transport = transport
         }
         byNodeId[nodeId] = registration
+        recomputeNextExpiry()
         actions.append(.reply(.changed))
         // A new session has no observation yet: subscribe again on it.
         if moved {
@@ -165,12 +184,15 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         }
         byNodeId[nodeId] = nil
         nodeIdByRegistration[registrationId] = nil
+        recomputeNextExpiry()
         return [.removeRegistrationResource(registrationId: registrationId), .reply(.deleted),
                 .offline(nodeId: nodeId, reason: .deregistered)]
     }
 
     /// Ends every registration whose lifetime has passed without an Update.
     public mutating func expire(at now: Instant) -> [Action] {
+        guard let next = nextExpiry, next <= now else { return [] }
+        defer { recomputeNextExpiry() }
         let due = byNodeId.values.filter { $0.expiresAt <= now }.sorted { $0.expiresAt < $1.expiresAt }
         var actions: [Action] = []
         for registration in due {

@@ -68,6 +68,18 @@ struct Storm: AsyncParsableCommand {
     var expectObserve = false
     @Option(help: "Keep the sessions open this many seconds after the storm (to measure the server's memory).")
     var hold: Double = 0
+    @Option(help: "Index of the first device (to split a storm over processes).") var offset = 0
+    @Option(help: "Write one line per device: answer_ms observe_ms (-1 = none).") var raw: String?
+
+    /// libcoap 4.3.1's GnuTLS layer select()s on each client session's own socket, so a process
+    /// aborts once descriptors pass FD_SETSIZE (1024): larger storms run in several processes.
+    static let maxDevicesPerProcess = 900
+
+    func validate() throws {
+        guard options.devices <= Self.maxDevicesPerProcess else {
+            throw ValidationError("at most \(Self.maxDevicesPerProcess) devices per process (libcoap's GnuTLS client uses select()); use --offset and several processes")
+        }
+    }
 
     func run() async throws {
         raiseFileLimit()
@@ -93,8 +105,9 @@ struct Storm: AsyncParsableCommand {
         var owners: [(Int, Int)] = []
         for index in 0..<options.devices {
             let shard = index % shards
-            let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: index),
-                                                    psk: Array(StormDevices.psk(seed: options.seed, index: index).utf8)))
+            let global = offset + index
+            let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
+                                                    psk: Array(StormDevices.psk(seed: options.seed, index: global).utf8)))
             owners.append((shard, local))
         }
         let start = ContinuousClock.now
@@ -114,6 +127,10 @@ struct Storm: AsyncParsableCommand {
         for collector in collectors { collector.cancel() }
         let answers = await answered.answers
         let observes = await answered.observes
+        if let raw {
+            let lines = await answered.perDevice(count: options.devices, owners: owners)
+            try lines.joined(separator: "\n").appending("\n").write(toFile: raw, atomically: true, encoding: .utf8)
+        }
         let finished = expectObserve ? observes.count : answers.count
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("devices=\(options.devices) finished=\(finished) failures=\(options.devices - finished) elapsed_s=\(String(format: "%.2f", seconds)) handshakes_per_s=\(String(format: "%.0f", Double(answers.count) / max(seconds, 0.001)))")
@@ -133,12 +150,26 @@ actor StormTally {
     func answer(_ shard: Int, _ device: Int, _ code: String, _ since: Duration) {
         guard seen.insert(shard << 32 | device).inserted else { return }
         answers.append(since)
+        answerByDevice[shard << 32 | device] = since
         codes[code, default: 0] += 1
     }
 
     func observe(_ shard: Int, _ device: Int, _ since: Duration) {
         guard observed.insert(shard << 32 | device).inserted else { return }
         observes.append(since)
+        observeByDevice[shard << 32 | device] = since
+    }
+
+    private var answerByDevice: [Int: Duration] = [:]
+    private var observeByDevice: [Int: Duration] = [:]
+
+    func perDevice(count: Int, owners: [(Int, Int)]) -> [String] {
+        owners.map { shard, local in
+            let key = shard << 32 | local
+            let answer = answerByDevice[key].map(LatencySummary.ms) ?? "-1"
+            let observe = observeByDevice[key].map(LatencySummary.ms) ?? "-1"
+            return "\(answer) \(observe)"
+        }
     }
 
     var answeredCount: Int { answers.count }
@@ -182,6 +213,8 @@ struct Serve: AsyncParsableCommand {
                 source.resume()
             }
         }
+        // Keeps the sources (and so the continuation) alive until here.
+        for source in signals { source.cancel() }
         FileHandle.standardOutput.write(Data("COUNTERS \(server.counters)\nKERNEL udp RcvbufErrors=\(LwM2MServer.kernelUDPReceiveBufferErrors ?? -1)\n".utf8))
         server.stop()
         drain.cancel()

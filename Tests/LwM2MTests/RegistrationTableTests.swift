@@ -126,6 +126,32 @@ import Testing
         #expect(table.count == 1)
     }
 
+    @Test func retransmittedRegisterGetsTheSameAnswerAndNoSecondObserve() throws {
+        var table = Table()
+        _ = table.register(try request("ep=861234567890123&lt=300"), device: meter, transport: identity, peer: PeerID(1), address: "a", at: clock.now)
+        clock.advance(by: .seconds(2))
+        #expect(table.register(try request("ep=861234567890123&lt=300"), device: meter, transport: identity, peer: PeerID(1),
+                               address: "a", at: clock.now) == [.reply(.created(registrationId: "1"))])
+        // Later, the same session registering again is a real re-registration.
+        clock.advance(by: Table.retransmissionWindow)
+        let again = table.register(try request("ep=861234567890123&lt=300"), device: meter, transport: identity, peer: PeerID(1),
+                                   address: "a", at: clock.now)
+        #expect(again.contains(.observe(nodeId: "861234567890123", registrationId: "2", path: "/19/0/0", peer: PeerID(1))))
+    }
+
+    @Test func nextExpiryFollowsTheRegistrations() throws {
+        var table = Table()
+        _ = table.register(try request("ep=861234567890123&lt=60"), device: meter, transport: identity, peer: PeerID(1), address: "a", at: clock.now)
+        var other = meter
+        other.nodeId = "861234567890124"
+        other.pskIdentity = "861234567890124"
+        _ = table.register(try request("ep=861234567890124&lt=30"), device: other, transport: .dtls(identity: "861234567890124"),
+                           peer: PeerID(2), address: "b", at: clock.now)
+        #expect(table.nextExpiry == clock.now.advanced(by: .seconds(30)))
+        _ = table.deregister(registrationId: "2", transport: .dtls(identity: "861234567890124"), at: clock.now)
+        #expect(table.nextExpiry == clock.now.advanced(by: .seconds(60)))
+    }
+
     @Test func deregister() throws {
         var table = Table()
         _ = table.register(try request("ep=861234567890123"), device: meter, transport: identity, peer: PeerID(1), address: "a", at: clock.now)
