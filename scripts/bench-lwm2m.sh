@@ -12,6 +12,8 @@ PER_PROCESS=${PER_PROCESS:-800}
 DEADLINE=${DEADLINE:-60}
 HOLD=${HOLD:-3}
 SEED=${SEED:-$RANDOM}
+MAX_HANDSHAKES=${MAX_HANDSHAKES:-4096}
+SKIP_STOCK=${SKIP_STOCK:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 swift build -c release --product edgegw-nbiot-sim >/dev/null 2>&1
@@ -82,15 +84,16 @@ print('  handshakes/s (devices / last completion): %.0f' % (done / last if last 
   grep -h "codes=" "$work/$name".*.out | sort | uniq -c | sed 's/^/  /'
 }
 
-echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, seed $SEED"
+echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, max $MAX_HANDSHAKES handshakes in progress, seed $SEED"
 port=$(free_pair)
-"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" > "$work/serve.out" 2>&1 &
+"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" > "$work/serve.out" 2>&1 &
 server=$!; pids+=("$server")
 for _ in $(seq 100); do grep -q READY "$work/serve.out" && break; sleep 0.1; done
 storm "$port" "$server" "--expect-observe" edgegw
 stop_pid "$server"
 grep -E "COUNTERS|KERNEL" "$work/serve.out" | sed 's/^/  /' || true
 
+[ "$SKIP_STOCK" = 1 ] && exit 0
 echo "== coap-server-gnutls (stock libcoap 4.3.1 server, default 100-handshake cap), same devices and keys"
 pair=$(free_pair)
 "$sim" identity-file --devices "$DEVICES" --seed "$SEED" > "$work/ids.txt"
