@@ -169,6 +169,9 @@ final class CoAPServerEngine {
         } else {
             throw StartError(description: "listener host '\(listener.host)' is not an IPv4 or IPv6 address")
         }
+        guard !SocketTools.udpPortInUse(listener.port, family: family) else {
+            throw StartError(description: "cannot listen on \(listener): UDP port \(listener.port) is already in use")
+        }
         guard coap_new_endpoint(context, &address, proto) != nil else {
             throw StartError(description: "cannot listen on \(listener) (\(proto == COAP_PROTO_DTLS ? "coaps" : "coap")): port in use or address not local")
         }
@@ -393,7 +396,11 @@ final class CoAPServerEngine {
             coap_session_set_max_retransmit(session, UInt16(clamping: settings.maxRetransmit))
         case COAP_EVENT_DTLS_CONNECTED:
             noteEstablished(peerNumber(session), session)
+        case COAP_EVENT_DTLS_CLOSED, COAP_EVENT_DTLS_ERROR:
+            // A peer may close before the periodic handshake scan saw it established.
+            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
         case COAP_EVENT_SERVER_SESSION_DEL:
+            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
             if let data = coap_session_get_app_data(session), handshaking.contains(UInt64(UInt(bitPattern: data))) {
                 counters.handshakesFailed += 1
                 logger.warning("lwm2m DTLS handshake did not complete (wrong key or lost peer)",
@@ -633,6 +640,9 @@ final class CoAPServerEngine {
                 return nil
             }
         }
+        // libcoap takes the ACK timeout when it queues the message: short for the Observe, the
+        // platform's back-off for downlink writes.
+        coap_session_set_ack_timeout(session, Self.fixedPoint(observe ? settings.observeAckTimeout : settings.ackTimeout))
         guard coap_send(session, pdu) != COAP_INVALID_MID else { return nil }
         return Self.tokenValue(token.prefix(length))
     }

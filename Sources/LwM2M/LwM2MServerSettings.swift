@@ -37,8 +37,11 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     public var sessionIdleTimeout: Int
     /// Most idle server sessions kept (0 = no limit).
     public var maxIdleSessions: Int
-    /// Retransmission of our confirmable requests (Observe, downlink).
+    /// Retransmission of our confirmable downlink writes.
     public var ackTimeout: Double
+    /// ACK timeout of the Observe sent after a Register: a lost Observe must be repeated well inside
+    /// the modules' 4 s (513) budget, not after the downlink's 10 s.
+    public var observeAckTimeout: Double
     public var ackRandomFactor: Double
     public var maxRetransmit: Int
     /// Largest CoAP payload accepted from a device (uplink) or sent to it.
@@ -66,6 +69,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
                 sessionIdleTimeout: Int = libcoapDefaultSessionTimeout,
                 maxIdleSessions: Int = 0,
                 ackTimeout: Double = platformAckTimeout,
+                observeAckTimeout: Double = 1.0,
                 ackRandomFactor: Double = platformAckRandomFactor,
                 maxRetransmit: Int = platformMaxRetransmit,
                 maxPayloadBytes: Int = 1024,
@@ -81,6 +85,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
         self.sessionIdleTimeout = sessionIdleTimeout
         self.maxIdleSessions = maxIdleSessions
         self.ackTimeout = ackTimeout
+        self.observeAckTimeout = observeAckTimeout
         self.ackRandomFactor = ackRandomFactor
         self.maxRetransmit = maxRetransmit
         self.maxPayloadBytes = maxPayloadBytes

@@ -81,6 +81,19 @@ enum SocketTools {
         }
     }
 
+    /// Whether any UDP socket of the family (any process) is bound to `port`. libcoap sets
+    /// SO_REUSEADDR, with which Linux lets a second UDP socket bind the same port silently.
+    static func udpPortInUse(_ port: UInt16, family: Int32) -> Bool {
+        let table = family == AF_INET6 ? "/proc/net/udp6" : "/proc/net/udp"
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { return false }
+        let suffix = ":" + String(format: "%04X", port)
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            if fields.count > 1, fields[1].hasSuffix(suffix) { return true }
+        }
+        return false
+    }
+
     /// The kernel's system-wide UDP receive-buffer drops (`RcvbufErrors` in /proc/net/snmp).
     static func udpReceiveBufferErrors() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return nil }

@@ -20,7 +20,7 @@ import TestSupport
         defer { server.stop() }
 
         let client = try ChildProcess("openssl", ["s_client", "-dtls1_2", "-cipher", suite, "-psk_identity", "863000000000001",
-                                                  "-psk", hex, "-connect", "127.0.0.1:\(port)", "-quiet", "-no_ign_eof"])
+                                                  "-psk", hex, "-connect", "127.0.0.1:\(port)", "-quiet"])
         defer { client.stop() }
         let connected = await Eventually.wait(timeout: .seconds(5)) { server.counters.handshakesCompleted == 1 }
         #expect(connected, "s_client output: \(client.text)")

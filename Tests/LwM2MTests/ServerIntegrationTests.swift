@@ -160,3 +160,28 @@ extension ServerIntegrationTests {
         #expect(registered?.secure == false)
     }
 }
+
+extension ServerIntegrationTests {
+    @Test func listensOnIPv4AndIPv6AtOnce() throws {
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port), .init(host: "::1", port: port)])
+        settings.libcoapLogLevel = 3
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
+        try server.start()
+        defer { server.stop() }
+        #expect(server.receiveBufferSizes.count == 2)
+        #expect(server.receiveBufferSizes.allSatisfy { $0 >= 2 * 212_992 })
+    }
+
+    @Test func aListenerThatCannotBindIsAnError() throws {
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        settings.libcoapLogLevel = 0
+        let first = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
+        try first.start()
+        defer { first.stop() }
+        #expect(throws: (any Error).self) { try LwM2MServer(settings: settings, directory: StaticDeviceDirectory([])).start() }
+        settings.dtlsListeners = [.init(host: "not-an-address", port: port)]
+        #expect(throws: (any Error).self) { try LwM2MServer(settings: settings, directory: StaticDeviceDirectory([])).start() }
+    }
+}
