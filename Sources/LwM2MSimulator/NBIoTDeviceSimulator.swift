@@ -238,6 +238,10 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
             guard let state = state(index), let session = state.session else { return }
             state.session = nil
             state.observeToken = nil
+            // A module entering PSM just stops listening: no close_notify.
+            if let local = coap_session_get_addr_local(session) {
+                silenceSocket(localPort: withUnsafePointer(to: local.pointee.addr.sin) { UInt16(bigEndian: $0.pointee.sin_port) })
+            }
             coap_session_release(session)
         case .reboot(let index):
             guard let state = state(index), let session = state.session,

@@ -185,3 +185,35 @@ extension ServerIntegrationTests {
         #expect(throws: (any Error).self) { try LwM2MServer(settings: settings, directory: StaticDeviceDirectory([])).start() }
     }
 }
+
+extension ServerIntegrationTests {
+    @Test func sleepingDeviceIsUnreachableAndWakesWithAnUpdateFromANewAddress() async throws {
+        let key = Self.randomKey()
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890400", productId: "meter", psk: key)]) {
+            $0.ackTimeout = 0.2
+            $0.maxRetransmit = 1
+        }
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890400", psk: key))
+        rig.simulator.register(device)
+        _ = await rig.deviceEvents.first { if case .observed(0, _, _, _) = $0 { true } else { nil } }
+
+        rig.simulator.sleep(device)
+        try await Task.sleep(for: .milliseconds(100))
+        rig.server.send(Downlink(nodeId: "861234567890400", payload: [1], tag: 1))
+        let asleep = await rig.serverEvents.first { if case .downlinkResult(1, _, let result) = $0 { result } else { nil } }
+        #expect(asleep == .timedOut)
+
+        rig.simulator.wake(device)
+        let updated = await rig.deviceEvents.first { if case .updated(0, let code) = $0 { code } else { nil } }
+        #expect(updated == "2.04")
+        let observes = await rig.deviceEvents.first { _ in
+            rig.deviceEvents.all.filter { if case .observed = $0 { true } else { false } }.count >= 2 ? true : nil
+        }
+        #expect(observes == true)
+        rig.server.send(Downlink(nodeId: "861234567890400", payload: [2], tag: 2))
+        let awake = await rig.serverEvents.first { if case .downlinkResult(2, _, let result) = $0 { result } else { nil } }
+        #expect(awake == .acknowledged(code: 68))
+        #expect(await rig.deviceEvents.first { if case .downlink(0, "/19/1/0", "POST", [2]) = $0 { true } else { nil } } == true)
+    }
+}
