@@ -90,3 +90,37 @@ import Glibc
         #expect(server.counters.registrationsRefused >= 4)
     }
 }
+
+extension HostileInputTests {
+    @Test func legitimateDeviceRegistersInsideTheBudgetDuringABadPSKFlood() async throws {
+        let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        settings.libcoapLogLevel = 2
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
+            NBIoTDevice(nodeId: "861234567890500", productId: "meter", psk: key),
+            NBIoTDevice(nodeId: "861234567890501", productId: "meter", psk: key),
+        ]))
+        try server.start()
+        defer { server.stop() }
+        let flood = NBIoTDeviceSimulator(serverPort: port)
+        try flood.start()
+        defer { flood.stop() }
+        // 150 unknown identities and 50 wrong keys, all at once.
+        for index in 0..<200 {
+            let device = flood.add(.init(endpoint: index < 150 ? "99\(index)" : "861234567890501",
+                                         psk: (0..<16).map { _ in UInt8.random(in: 0...255) }))
+            flood.register(device)
+        }
+        let simulator = NBIoTDeviceSimulator(serverPort: port)
+        let events = EventRecorder(simulator.events)
+        try simulator.start()
+        defer { simulator.stop() }
+        simulator.register(simulator.add(.init(endpoint: "861234567890500", psk: key)))
+        let observed = await events.first(timeout: .seconds(5)) { if case .observed(0, _, let sinceStart, _) = $0 { sinceStart } else { nil } }
+        print("observe during a bad-PSK flood of 200: \(String(describing: observed))")
+        #expect(try #require(observed) < .seconds(4))
+        #expect(await Eventually.wait { server.counters.unknownIdentities >= 150 })
+        #expect(server.counters.registrations == 1)
+    }
+}
