@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "edgegw", targets: ["edgegw"]),
+        .executable(name: "edgegw-nbiot-sim", targets: ["edgegw-nbiot-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,13 @@ let package = Package(
         .target(name: "Store", dependencies: ["GatewayCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "LwM2M", dependencies: [
             "GatewayCore", "CCoAP", "DeviceCodec", "PCP",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
+        .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"]),
+        .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
+            "LwM2MSimulator", "LwM2M", "GatewayCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Modbus", dependencies: [
@@ -87,3 +95,8 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The simulated NB-IoT modules are the LwM2M tests' peer (added here so the target list above stays as it was).
+for target in package.targets where target.name == "LwM2MTests" {
+    target.dependencies.append("LwM2MSimulator")
+}

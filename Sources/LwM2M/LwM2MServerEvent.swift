@@ -1,0 +1,58 @@
+import Foundation
+
+/// What the CoAP thread reports to the async side.
+public enum LwM2MServerEvent: Sendable, Equatable {
+    case registered(RegistrationInfo)
+    case updated(nodeId: String)
+    case offline(nodeId: String, reason: OfflineReason)
+    /// The device answered our Observe on its data resource; `latency` runs from its Register.
+    case observing(nodeId: String, latency: Duration)
+    /// The device refused the Observe (or never answered it).
+    case observeFailed(nodeId: String, reason: String)
+    /// A notification on the data resource.
+    case uplink(nodeId: String, productId: String, payload: [UInt8], receivedAt: Date)
+    /// The outcome of a `LwM2MServer.send(_:)`.
+    case downlinkResult(tag: UInt64, nodeId: String, result: DownlinkDeliveryResult)
+}
+
+public struct RegistrationInfo: Sendable, Equatable {
+    public var nodeId: String
+    public var productId: String
+    public var registrationId: String
+    public var address: String
+    public var lifetime: Int
+    public var binding: String?
+    public var resources: DataResources
+    public var secure: Bool
+}
+
+/// A binary write to a device's downlink resource, as a confirmable request.
+public struct Downlink: Sendable, Equatable {
+    public var nodeId: String
+    public var payload: [UInt8]
+    /// Echoed in `.downlinkResult` so the caller can match it.
+    public var tag: UInt64
+    /// Resource path; nil means the registration's downlink resource (`/19/1/0` or `/t/d`).
+    public var path: String?
+
+    public init(nodeId: String, payload: [UInt8], tag: UInt64, path: String? = nil) {
+        self.nodeId = nodeId
+        self.payload = payload
+        self.tag = tag
+        self.path = path
+    }
+}
+
+public enum DownlinkDeliveryResult: Sendable, Equatable {
+    /// The device acknowledged (piggybacked response code, e.g. 2.04 = 68).
+    case acknowledged(code: UInt8)
+    /// The device answered with an error code (4.xx/5.xx).
+    case refused(code: UInt8)
+    /// No ACK after all retransmissions.
+    case timedOut
+    /// The device reset the request (RST).
+    case reset
+    /// No registration or no open session for the device.
+    case notReachable
+    case tooLarge
+}

@@ -1,0 +1,126 @@
+/// Settings of the LwM2M/CoAP server; the gateway maps `[lwm2m]` in edgegw.toml onto them.
+public struct LwM2MServerSettings: Sendable, Equatable {
+    public struct Listener: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: UInt16
+        public init(host: String, port: UInt16) {
+            self.host = host
+            self.port = port
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// CoAP over DTLS-PSK, the platform's secure port.
+    public static let defaultDTLSPort: UInt16 = 5684
+    /// Plain CoAP, the platform's non-secure port (off unless configured).
+    public static let defaultPlainPort: UInt16 = 5683
+    /// libcoap 4.3.1 ignores ClientHellos beyond 100 handshakes in progress; a burst of devices needs more.
+    public static let libcoapDefaultMaxHandshakes = 100
+    /// The kernel default UDP receive buffer (212 KB) overflows in a registration burst.
+    public static let defaultReceiveBufferBytes = 4 << 20
+    /// libcoap's default idle-session timeout.
+    public static let libcoapDefaultSessionTimeout = 300
+    /// The platform's CoAP back-off for downlink (spec lwm2m-coap §5.6): 10 s, factor 1.5, 3 retransmissions.
+    public static let platformAckTimeout = 10.0
+    public static let platformAckRandomFactor = 1.5
+    public static let platformMaxRetransmit = 3
+
+    /// DTLS-PSK listeners. `::` is dual-stack (IPv4-mapped addresses included).
+    public var dtlsListeners: [Listener]
+    /// Plain CoAP listeners; empty (off) by default because plain CoAP has no authentication.
+    public var plainListeners: [Listener]
+    /// `coap_context_set_max_handshake_sessions`.
+    public var maxHandshakesInProgress: Int
+    /// SO_RCVBUF asked for each listener socket (the kernel caps it at net.core.rmem_max unless privileged).
+    public var receiveBufferBytes: Int
+    /// Seconds an idle session is kept (`coap_context_set_session_timeout`); size it to the devices' report interval.
+    public var sessionIdleTimeout: Int
+    /// Most idle server sessions kept (0 = no limit).
+    public var maxIdleSessions: Int
+    /// Retransmission of our confirmable downlink writes.
+    public var ackTimeout: Double
+    /// ACK timeout of the Observe sent after a Register: a lost Observe must be repeated well inside
+    /// the modules' 4 s (513) budget, not after the downlink's 10 s.
+    public var observeAckTimeout: Double
+    public var ackRandomFactor: Double
+    public var maxRetransmit: Int
+    /// Largest CoAP payload accepted from a device (uplink) or sent to it.
+    public var maxPayloadBytes: Int
+    /// Lifetime when a Register carries no `lt`.
+    public var defaultLifetime: Int
+    /// Accept endpoints that are not in the device list (plain CoAP only) under this product.
+    public var autoProvisionProductId: String?
+    /// Content-Format of downlink writes (42 = application/octet-stream).
+    public var downlinkContentFormat: UInt16
+    /// CoAP method for downlink writes: POST (the platform's "Execute") or PUT (LwM2M Write).
+    public var downlinkMethod: DownlinkMethod
+    /// libcoap's log level (syslog numbers: 3 error, 4 warning, 6 info, 7 debug). Process-wide.
+    public var libcoapLogLevel: Int32
+
+    public enum DownlinkMethod: String, Sendable, Equatable, CaseIterable {
+        case post = "POST"
+        case put = "PUT"
+    }
+
+    public init(dtlsListeners: [Listener] = [Listener(host: "::", port: defaultDTLSPort)],
+                plainListeners: [Listener] = [],
+                maxHandshakesInProgress: Int = 4096,
+                receiveBufferBytes: Int = defaultReceiveBufferBytes,
+                sessionIdleTimeout: Int = libcoapDefaultSessionTimeout,
+                maxIdleSessions: Int = 0,
+                ackTimeout: Double = platformAckTimeout,
+                observeAckTimeout: Double = 1.0,
+                ackRandomFactor: Double = platformAckRandomFactor,
+                maxRetransmit: Int = platformMaxRetransmit,
+                maxPayloadBytes: Int = 1024,
+                defaultLifetime: Int = 86_400,
+                autoProvisionProductId: String? = nil,
+                downlinkContentFormat: UInt16 = 42,
+                downlinkMethod: DownlinkMethod = .post,
+                libcoapLogLevel: Int32 = 4) {
+        self.dtlsListeners = dtlsListeners
+        self.plainListeners = plainListeners
+        self.maxHandshakesInProgress = maxHandshakesInProgress
+        self.receiveBufferBytes = receiveBufferBytes
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.maxIdleSessions = maxIdleSessions
+        self.ackTimeout = ackTimeout
+        self.observeAckTimeout = observeAckTimeout
+        self.ackRandomFactor = ackRandomFactor
+        self.maxRetransmit = maxRetransmit
+        self.maxPayloadBytes = maxPayloadBytes
+        self.defaultLifetime = defaultLifetime
+        self.autoProvisionProductId = autoProvisionProductId
+        self.downlinkContentFormat = downlinkContentFormat
+        self.downlinkMethod = downlinkMethod
+        self.libcoapLogLevel = libcoapLogLevel
+    }
+}
+
+/// What the server counts; read with `LwM2MServer.counters`.
+public struct LwM2MServerCounters: Sendable, Equatable {
+    /// DTLS ClientHello records seen at the listeners (peeked before libcoap reads them).
+    public var clientHellos = 0
+    /// PSK identities we looked up and found (handshake may still fail on a wrong key).
+    public var identitiesAccepted = 0
+    /// Handshakes refused because the identity is not configured.
+    public var unknownIdentities = 0
+    public var handshakesCompleted = 0
+    /// Sessions that got a key but ended before the handshake finished (wrong key, lost peer).
+    public var handshakesFailed = 0
+    /// Established sessions dropped because their address sent a new ClientHello (reboot, NAT reuse).
+    public var sessionsReplaced = 0
+    public var registrations = 0
+    public var registrationsRefused = 0
+    public var updates = 0
+    public var deregistrations = 0
+    public var expirations = 0
+    public var observesSent = 0
+    public var notifications = 0
+    public var oversizedPayloads = 0
+    public var downlinksSent = 0
+    public var downlinksFailed = 0
+    /// Responses whose token we do not know (answered with RST).
+    public var unknownResponses = 0
+    public var openSessions = 0
+}

@@ -1,0 +1,309 @@
+import Foundation
+import GatewayCore
+import Logging
+
+/// Settings of the NB-IoT side above CoAP: command delivery and the cloud's synchronous window.
+public struct LwM2MServiceSettings: Sendable, Equatable {
+    /// The cloud waits this long for a command's result (IoTDA's synchronous command: 20 s).
+    public static let cloudCommandWindow: TimeInterval = 20
+
+    public var defaultStrategy: CommandDeliveryStrategy
+    public var commandExpiry: TimeInterval
+    public var awakeWindow: TimeInterval
+    public var resultWait: TimeInterval
+    public var commandWindow: TimeInterval
+    /// How often queues and presence are checked.
+    public var tickInterval: Duration
+
+    public init(defaultStrategy: CommandDeliveryStrategy = .cached, commandExpiry: TimeInterval = CommandQueue.defaultExpiry,
+                awakeWindow: TimeInterval = CommandQueue.defaultAwakeWindow, resultWait: TimeInterval = CommandQueue.defaultResultWait,
+                commandWindow: TimeInterval = cloudCommandWindow, tickInterval: Duration = .seconds(1)) {
+        self.defaultStrategy = defaultStrategy
+        self.commandExpiry = commandExpiry
+        self.awakeWindow = awakeWindow
+        self.resultWait = resultWait
+        self.commandWindow = commandWindow
+        self.tickInterval = tickInterval
+    }
+}
+
+/// The NB-IoT subsystem: runs the CoAP server, turns notifications into reports (PCP frames
+/// aside), keeps presence, and delivers commands through per-device queues. The gateway routes
+/// commands for NB-IoT children here (it is their `DownlinkHandler`).
+public actor LwM2MService: DownlinkHandler {
+    /// `paras.request_id` of late command results sent as events (after the cloud's window).
+    public static let commandResultEventType = "command_result"
+    public static let commandResultServiceId = "$lwm2m"
+    /// A command's `paras["send_strategy"]` ("immediately" / "delay") overrides the default strategy.
+    public static let strategyParameter = "send_strategy"
+
+    private let server: LwM2MServer
+    private let directory: NBIoTDeviceDirectory
+    private let decoder: UplinkPayloadHandler
+    private let encoder: DownlinkEncoder
+    private let pcp: PCPUplinkHandler
+    private let sink: UplinkSink
+    private let store: CommandQueueStore?
+    private let settings: LwM2MServiceSettings
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    private var presence = PresenceTracker()
+    private var queues: [String: CommandQueue] = [:]
+    private var productByNode: [String: String] = [:]
+    private var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
+    private var nextTag: UInt64 = 1
+    private var waiters: [String: CheckedContinuation<DownlinkOutcome, Never>] = [:]
+    public private(set) var stats = Stats()
+
+    public struct Stats: Sendable, Equatable {
+        public var reports = 0
+        public var pcpFrames = 0
+        public var undecodable = 0
+        public var reportResponses = 0
+        public var commandsFinished = 0
+        public var lateCommandResults = 0
+    }
+
+    public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
+                sink: UplinkSink, store: CommandQueueStore? = nil, pcp: PCPUplinkHandler = PCPFrameShape(),
+                settings: LwM2MServiceSettings = LwM2MServiceSettings(), now: @escaping @Sendable () -> Date = { Date() },
+                logger: Logger = Logger(label: "edgegw.lwm2m")) {
+        self.server = server
+        self.directory = directory
+        self.decoder = decoder
+        self.encoder = encoder
+        self.pcp = pcp
+        self.sink = sink
+        self.store = store
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Restores queued commands, starts the server and serves until cancelled.
+    public func run() async throws {
+        try await restore()
+        try server.start()
+        defer { server.stop() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for await event in self.server.events { await self.handle(event) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.settings.tickInterval)
+                    await self.tick()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func restore() async throws {
+        guard let store else { return }
+        let commands = try await store.loadAll()
+        for (nodeId, list) in Dictionary(grouping: commands, by: \.nodeId) {
+            queues[nodeId] = CommandQueue(nodeId: nodeId, restoring: list, expiry: settings.commandExpiry,
+                                          awakeWindow: settings.awakeWindow, resultWait: settings.resultWait)
+        }
+        if !commands.isEmpty { logger.info("lwm2m restored queued commands", metadata: ["count": "\(commands.count)"]) }
+    }
+
+    // MARK: - Server events
+
+    public func handle(_ event: LwM2MServerEvent) async {
+        let time = now()
+        switch event {
+        case .registered(let info):
+            productByNode[info.nodeId] = info.productId
+            await publish(presence.registered(info.nodeId, at: time), at: time)
+            await execute(withQueue(info.nodeId) { $0.deviceReachable(at: time) }, nodeId: info.nodeId)
+        case .updated(let nodeId):
+            await execute(withQueue(nodeId) { $0.deviceReachable(at: time) }, nodeId: nodeId)
+        case .offline(let nodeId, _):
+            queues[nodeId]?.deviceUnreachable()
+            await publish(presence.registrationEnded(nodeId, at: time), at: time)
+        case .observing:
+            break
+        case .observeFailed(let nodeId, let reason):
+            logger.warning("lwm2m observe failed", metadata: ["node": "\(nodeId)", "reason": "\(reason)"])
+        case .uplink(let nodeId, let productId, let payload, _):
+            productByNode[nodeId] = productId
+            await uplink(nodeId: nodeId, productId: productId, payload: payload, at: time)
+        case .downlinkResult(let tag, let nodeId, let result):
+            await downlinkResult(tag: tag, nodeId: nodeId, result: result, at: time)
+        }
+    }
+
+    private func uplink(nodeId: String, productId: String, payload: [UInt8], at time: Date) async {
+        await publish(presence.data(nodeId, at: time), at: time)
+        let device = directory.device(nodeId: nodeId) ?? NBIoTDevice(nodeId: nodeId, productId: productId, secure: false)
+        if pcp.isPCP(payload, device: device) {
+            stats.pcpFrames += 1
+            logger.info("lwm2m PCP frame", metadata: ["node": "\(nodeId)", "code": "\(payload[3])", "bytes": "\(payload.count)"])
+            await pcp.handlePCP(payload, nodeId: nodeId)
+        } else {
+            switch decoder.decodeUplink(nodeId: nodeId, productId: productId, payload: payload) {
+            case .report(let services, let response):
+                stats.reports += 1
+                await sink.report(nodeId: nodeId, services: services)
+                if let response {
+                    stats.reportResponses += 1
+                    server.send(Downlink(nodeId: nodeId, payload: response, tag: 0))
+                }
+            case .commandResponse(let mid, let success, let paras):
+                await execute(withQueue(nodeId) { $0.responded(mid: mid, success: success, paras: paras, at: time) }, nodeId: nodeId)
+            case .undecodable(let reason):
+                stats.undecodable += 1
+                logger.warning("lwm2m uplink not decodable", metadata: ["node": "\(nodeId)", "reason": "\(reason)", "bytes": "\(payload.count)"])
+            }
+        }
+        // Cached commands go when the device reports (it listens briefly after an uplink).
+        await execute(withQueue(nodeId) { $0.deviceReachable(at: time) }, nodeId: nodeId)
+    }
+
+    private func downlinkResult(tag: UInt64, nodeId: String, result: DownlinkDeliveryResult, at time: Date) async {
+        guard tag != 0, let target = inFlightTags.removeValue(forKey: tag) else { return }
+        let actions = withQueue(target.nodeId) { queue -> [CommandQueue.Action] in
+            switch result {
+            case .acknowledged:
+                return queue.acknowledged(mid: target.mid, at: time)
+            case .refused(let code):
+                _ = queue.acknowledged(mid: target.mid, at: time)
+                return queue.responded(mid: target.mid, success: false, paras: ["coap_code": .int(Int64(code))], at: time)
+            case .timedOut:
+                return queue.deliveryFailed(mid: target.mid, timedOut: true, at: time)
+            case .reset, .notReachable:
+                return queue.deliveryFailed(mid: target.mid, timedOut: false, at: time)
+            case .tooLarge:
+                return queue.encodingFailed(mid: target.mid, reason: "encoded command exceeds the payload limit", at: time)
+            }
+        }
+        await execute(actions, nodeId: target.nodeId)
+    }
+
+    private func tick() async {
+        let time = now()
+        await publish(presence.tick(at: time), at: time)
+        for (nodeId, queue) in queues {
+            guard let deadline = queue.nextDeadline, deadline <= time else { continue }
+            var changed = queue
+            let actions = changed.tick(at: time)
+            queues[nodeId] = changed
+            await execute(actions, nodeId: nodeId)
+        }
+    }
+
+    private func publish(_ changes: [PresenceTracker.Change], at time: Date) async {
+        for change in changes { await sink.statusChanged(nodeId: change.nodeId, status: change.status, at: time) }
+    }
+
+    /// Mutates a device's queue in place and returns the actions to run.
+    private func withQueue(_ nodeId: String, _ body: (inout CommandQueue) -> [CommandQueue.Action]) -> [CommandQueue.Action] {
+        var queue = queue(nodeId)
+        let actions = body(&queue)
+        queues[nodeId] = queue
+        return actions
+    }
+
+    private func queue(_ nodeId: String) -> CommandQueue {
+        queues[nodeId] ?? CommandQueue(nodeId: nodeId, expiry: settings.commandExpiry, awakeWindow: settings.awakeWindow,
+                                       resultWait: settings.resultWait)
+    }
+
+    /// Runs queue actions; the queue state is re-read because actions can nest (encode failure).
+    private func execute(_ actions: [CommandQueue.Action], nodeId: String) async {
+        for action in actions {
+            switch action {
+            case .save(let entry):
+                do { try await store?.save(entry) } catch {
+                    logger.error("lwm2m cannot persist a queued command", metadata: ["request": "\(entry.requestId)", "error": "\(error)"])
+                }
+            case .remove(let requestId):
+                do { try await store?.remove(requestId: requestId) } catch {
+                    logger.error("lwm2m cannot remove a finished command", metadata: ["request": "\(requestId)", "error": "\(error)"])
+                }
+            case .send(let entry):
+                await send(entry)
+            case .finished(let entry, let outcome):
+                await finished(entry, outcome: outcome)
+            }
+        }
+    }
+
+    private func send(_ entry: QueuedCommand) async {
+        let productId = productByNode[entry.nodeId] ?? directory.device(nodeId: entry.nodeId)?.productId ?? ""
+        do {
+            let payload = try encoder.encodeCommand(entry.command, productId: productId, mid: entry.mid)
+            let tag = nextTag
+            nextTag += 1
+            inFlightTags[tag] = (entry.nodeId, entry.mid)
+            server.send(Downlink(nodeId: entry.nodeId, payload: payload, tag: tag))
+        } catch {
+            let time = now()
+            await execute(withQueue(entry.nodeId) { $0.encodingFailed(mid: entry.mid, reason: "\(error)", at: time) }, nodeId: entry.nodeId)
+        }
+    }
+
+    private func finished(_ entry: QueuedCommand, outcome: DownlinkOutcome) async {
+        stats.commandsFinished += 1
+        logger.info("lwm2m command finished", metadata: ["node": "\(entry.nodeId)", "request": "\(entry.requestId)", "state": "\(entry.state.rawValue)"])
+        if let waiter = waiters.removeValue(forKey: entry.requestId) {
+            waiter.resume(returning: outcome)
+            return
+        }
+        stats.lateCommandResults += 1
+        var paras: JSONObject = ["request_id": .string(entry.requestId), "status": .string(entry.state.rawValue),
+                                 "result_code": .int(Int64(outcome.resultCode)), "command_name": .string(entry.command.commandName)]
+        if let desc = outcome.resultDesc { paras["result_desc"] = .string(desc) }
+        if !outcome.paras.isEmpty { paras["paras"] = .object(outcome.paras) }
+        await sink.event(nodeId: entry.nodeId, serviceId: Self.commandResultServiceId, eventType: Self.commandResultEventType,
+                         paras: paras, at: now())
+    }
+
+    // MARK: - DownlinkHandler
+
+    public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
+
+    /// Queues the command and answers within the cloud's window: the device's result if it comes in
+    /// time, otherwise `queued` (7) with the state, and the final result later as an event.
+    public func command(_ command: ChildCommand) async -> DownlinkOutcome {
+        var strategy = settings.defaultStrategy
+        if case .string(let text)? = command.paras[Self.strategyParameter], let chosen = CommandDeliveryStrategy(rawValue: text) {
+            strategy = chosen
+        }
+        let time = now()
+        let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, at: time) }
+        if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
+           actions.count == 1 {
+            stats.commandsFinished += 1
+            return outcome
+        }
+        let requestId = command.requestId
+        let window = settings.commandWindow
+        return await withCheckedContinuation { continuation in
+            waiters[requestId] = continuation
+            Task { await self.execute(actions, nodeId: command.nodeId) }
+            Task {
+                try? await Task.sleep(for: .seconds(window))
+                self.answerQueued(requestId: requestId, nodeId: command.nodeId)
+            }
+        }
+    }
+
+    private func answerQueued(requestId: String, nodeId: String) {
+        guard let waiter = waiters.removeValue(forKey: requestId) else { return }
+        let state = queues[nodeId]?.entries.first { $0.requestId == requestId }?.state ?? .pending
+        waiter.resume(returning: DownlinkOutcome(
+            resultCode: DownlinkResultCode.queued.rawValue, resultDesc: "queued: \(state.rawValue); the result follows as event \(Self.commandResultEventType)",
+            paras: ["status": .string(state.rawValue)]))
+    }
+
+    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+        .failure(.noHandler, "NB-IoT devices take commands, not property sets")
+    }
+
+    public func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+        .failure(DownlinkError(.noHandler, "NB-IoT devices report; they cannot be read on demand"))
+    }
+}

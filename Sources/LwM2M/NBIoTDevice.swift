@@ -1,0 +1,60 @@
+/// One configured NB-IoT module, as the device list describes it.
+public struct NBIoTDevice: Sendable, Equatable {
+    /// The platform's node id: the module's IMEI, also its LwM2M endpoint name.
+    public var nodeId: String
+    public var name: String?
+    public var productId: String
+    /// DTLS-PSK identity; the node id unless configured otherwise.
+    public var pskIdentity: String
+    /// The connection-server PSK, as bytes. Empty for a non-secure device.
+    public var psk: [UInt8]
+    /// Secure devices must come over DTLS; non-secure ones over plain CoAP (if that listener is on).
+    public var secure: Bool
+    /// Data resources; nil means "chosen from the object list at registration".
+    public var resources: DataResources?
+    /// Whether the product has PCP upgrade capability (the first PCP recognition check).
+    public var pcpUpgradeCapable: Bool
+
+    public init(nodeId: String, name: String? = nil, productId: String, pskIdentity: String? = nil,
+                psk: [UInt8] = [], secure: Bool = true, resources: DataResources? = nil, pcpUpgradeCapable: Bool = false) {
+        self.nodeId = nodeId
+        self.name = name
+        self.productId = productId
+        self.pskIdentity = pskIdentity ?? nodeId
+        self.psk = psk
+        self.secure = secure
+        self.resources = resources
+        self.pcpUpgradeCapable = pcpUpgradeCapable
+    }
+}
+
+/// Looks up devices by node id and by PSK identity. Called from the CoAP thread, so it must be
+/// cheap and must not block; the gateway may swap the contents at run time.
+public protocol NBIoTDeviceDirectory: Sendable {
+    func device(nodeId: String) -> NBIoTDevice?
+    /// The key for a PSK identity, or nil to refuse the handshake.
+    func pskKey(identity: String) -> [UInt8]?
+}
+
+/// A directory over a fixed list; replace the list with `replace(_:)` (thread-safe).
+public final class StaticDeviceDirectory: NBIoTDeviceDirectory, @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var byNodeId: [String: NBIoTDevice] = [:]
+    private var byIdentity: [String: NBIoTDevice] = [:]
+
+    public init(_ devices: [NBIoTDevice]) { replace(devices) }
+
+    public func replace(_ devices: [NBIoTDevice]) {
+        var nodes: [String: NBIoTDevice] = [:]
+        var identities: [String: NBIoTDevice] = [:]
+        for device in devices {
+            nodes[device.nodeId] = device
+            if device.secure && !device.psk.isEmpty { identities[device.pskIdentity] = device }
+        }
+        lock.withLock { byNodeId = nodes; byIdentity = identities }
+    }
+
+    public func device(nodeId: String) -> NBIoTDevice? { lock.withLock { byNodeId[nodeId] } }
+    public func pskKey(identity: String) -> [UInt8]? { lock.withLock { byIdentity[identity]?.psk } }
+    public var count: Int { lock.withLock { byNodeId.count } }
+}

@@ -1,0 +1,123 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small socket facts libcoap 4.3.1 does not expose: finding a listener's fd (to size its receive
+/// buffer and to peek at ClientHellos), formatting addresses, and reading the kernel's UDP drops.
+enum SocketTools {
+    /// UDP sockets of this process bound to `port` with address family `family`.
+    static func udpSockets(boundTo port: UInt16, family: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+        var found: [Int32] = []
+        for entry in entries {
+            guard let fd = Int32(entry) else { continue }
+            var type: Int32 = 0
+            var typeLength = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLength) == 0, type == Int32(SOCK_DGRAM.rawValue) else { continue }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let ok = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard ok == 0, Int32(storage.ss_family) == family, Self.port(of: storage) == port else { continue }
+            found.append(fd)
+        }
+        return found
+    }
+
+    /// Asks for `bytes` of receive buffer (forced when privileged); returns what the kernel granted.
+    @discardableResult
+    static func setReceiveBuffer(fd: Int32, bytes: Int) -> Int {
+        var size = Int32(clamping: bytes)
+        let length = socklen_t(MemoryLayout<Int32>.size)
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, length) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length)
+        }
+        var granted: Int32 = 0
+        var grantedLength = length
+        _ = getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &grantedLength)
+        return Int(granted)
+    }
+
+    static func port(of storage: sockaddr_storage) -> UInt16 {
+        var copy = storage
+        return withUnsafePointer(to: &copy) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { portOf(sockaddr: $0) }
+        }
+    }
+
+    static func portOf(sockaddr pointer: UnsafePointer<sockaddr>) -> UInt16 {
+        switch Int32(pointer.pointee.sa_family) {
+        case AF_INET: return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        case AF_INET6: return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+        default: return 0
+        }
+    }
+
+    /// "ip:port" / "[ip6]:port"; IPv4-mapped IPv6 addresses are written as IPv4 so both views agree.
+    static func describe(sockaddr pointer: UnsafePointer<sockaddr>) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(pointer.pointee.sa_family) {
+        case AF_INET:
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                var addr = address.pointee.sin_addr
+                inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
+                return "\(String(cString: buffer)):\(UInt16(bigEndian: address.pointee.sin_port))"
+            }
+        case AF_INET6:
+            return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                var addr = address.pointee.sin6_addr
+                let port = UInt16(bigEndian: address.pointee.sin6_port)
+                let bytes = withUnsafeBytes(of: addr) { Array($0) }
+                if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                    return "\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15]):\(port)"
+                }
+                inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count))
+                return "[\(String(cString: buffer))]:\(port)"
+            }
+        default:
+            return "?"
+        }
+    }
+
+    /// Whether any UDP socket of the family (any process) is bound to `port`. libcoap sets
+    /// SO_REUSEADDR, with which Linux lets a second UDP socket bind the same port silently.
+    static func udpPortInUse(_ port: UInt16, family: Int32) -> Bool {
+        let table = family == AF_INET6 ? "/proc/net/udp6" : "/proc/net/udp"
+        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { return false }
+        let suffix = ":" + String(format: "%04X", port)
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            if fields.count > 1, fields[1].hasSuffix(suffix) { return true }
+        }
+        return false
+    }
+
+    /// The kernel's system-wide UDP receive-buffer drops (`RcvbufErrors` in /proc/net/snmp).
+    static func udpReceiveBufferErrors() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+        guard lines.count >= 2 else { return nil }
+        let names = lines[0].split(separator: " ")
+        let values = lines[1].split(separator: " ")
+        guard let index = names.firstIndex(of: "RcvbufErrors"), index < values.count else { return nil }
+        return Int(values[index])
+    }
+}
+
+/// The DTLS record facts the reconnect rule needs (RFC 6347 §4.1, §4.2.2).
+public enum DTLSRecord {
+    /// Record header (13) + handshake type byte.
+    public static let clientHelloPeekBytes = 14
+
+    /// Whether a datagram starts with a ClientHello of a new handshake (epoch 0).
+    public static func isClientHello(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= clientHelloPeekBytes else { return false }
+        return bytes[0] == 22 && bytes[1] == 0xFE && bytes[3] == 0 && bytes[4] == 0 && bytes[13] == 1
+    }
+
+    public static func isClientHello(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { isClientHello($0) }
+    }
+}

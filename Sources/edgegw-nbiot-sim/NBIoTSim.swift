@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import GatewayCore
+import Logging
+import LwM2M
+import LwM2MSimulator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Simulated NB-IoT modules for demos and load runs, and a bare LwM2M server to load.
+@main
+struct NBIoTSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgegw-nbiot-sim",
+        abstract: "Simulated NB-IoT modules (LwM2M over DTLS-PSK on libcoap) and a bare server for load runs.",
+        subcommands: [Device.self, Storm.self, Serve.self, IdentityFile.self])
+}
+
+struct StormOptions: ParsableArguments {
+    @Option(help: "Number of devices.") var devices = 1000
+    @Option(help: "IMEI of the first device; the others follow.") var firstImei: UInt64 = 860_000_000_000_000
+    @Option(help: "Seed the PSKs are derived from (server and load generator must agree).") var seed: UInt64 = 1
+}
+
+/// One device: registers, reports every few seconds, prints downlinks.
+struct Device: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one simulated module.")
+    @Option var host = "127.0.0.1"
+    @Option var port: UInt16 = 5684
+    @Option(help: "IMEI (endpoint name and PSK identity).") var imei: String
+    @Option(help: "PSK as ASCII text; empty for plain CoAP.") var psk = ""
+    @Option(help: "Seconds between reports (0 = none).") var every: Double = 10
+    @Option(help: "Report payload as hex.") var payload = "0100"
+    @Option var lifetime = 300
+    @Flag(help: "Announce the TUP data resource </t/d> instead of object 19.") var tup = false
+
+    func run() async throws {
+        let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port)
+        try simulator.start()
+        let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
+                                        objectLinks: tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>", plain: psk.isEmpty))
+        simulator.register(index)
+        let bytes = stride(from: 0, to: payload.count - 1, by: 2).compactMap {
+            UInt8(payload[payload.index(payload.startIndex, offsetBy: $0)...payload.index(payload.startIndex, offsetBy: $0 + 1)], radix: 16)
+        }
+        let reporter = Task {
+            guard every > 0 else { return }
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(every))
+                simulator.notify(index, payload: bytes)
+            }
+        }
+        defer { reporter.cancel() }
+        for await event in simulator.events { print(event) }
+    }
+}
+
+/// Many devices at once: the registration storm.
+struct Storm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Register many devices at once and time ClientHello -> Register answer -> Observe.")
+    @Option var host = "127.0.0.1"
+    @Option var port: UInt16 = 5684
+    @OptionGroup var options: StormOptions
+    @Option(help: "Give up after this many seconds.") var deadline: Double = 60
+    @Option(help: "Load-generator threads (each one libcoap context).") var threads = 2
+    @Flag(help: "Wait for the server's Observe (edgegw); otherwise the Register answer is the end (stock coap-server).")
+    var expectObserve = false
+    @Option(help: "Keep the sessions open this many seconds after the storm (to measure the server's memory).")
+    var hold: Double = 0
+    @Option(help: "Index of the first device (to split a storm over processes).") var offset = 0
+    @Option(help: "Write one line per device: answer_ms observe_ms (-1 = none).") var raw: String?
+
+    /// libcoap 4.3.1's GnuTLS layer select()s on each client session's own socket, so a process
+    /// aborts once descriptors pass FD_SETSIZE (1024): larger storms run in several processes.
+    static let maxDevicesPerProcess = 900
+
+    func validate() throws {
+        guard options.devices <= Self.maxDevicesPerProcess else {
+            throw ValidationError("at most \(Self.maxDevicesPerProcess) devices per process (libcoap's GnuTLS client uses select()); use --offset and several processes")
+        }
+    }
+
+    func run() async throws {
+        raiseFileLimit()
+        let shards = max(1, min(threads, options.devices))
+        var simulators: [NBIoTDeviceSimulator] = []
+        for _ in 0..<shards {
+            let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port)
+            try simulator.start()
+            simulators.append(simulator)
+        }
+        let answered = StormTally()
+        let collectors = simulators.enumerated().map { shard, simulator in
+            Task {
+                for await event in simulator.events {
+                    switch event {
+                    case .registerAnswered(let device, let code, let since): await answered.answer(shard, device, code, since)
+                    case .observed(let device, _, let since, _): await answered.observe(shard, device, since)
+                    default: break
+                    }
+                }
+            }
+        }
+        var owners: [(Int, Int)] = []
+        for index in 0..<options.devices {
+            let shard = index % shards
+            let global = offset + index
+            let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
+                                                    psk: Array(StormDevices.psk(seed: options.seed, index: global).utf8)))
+            owners.append((shard, local))
+        }
+        let start = ContinuousClock.now
+        for (shard, local) in owners { simulators[shard].register(local) }
+        let end = start + .seconds(deadline)
+        while ContinuousClock.now < end {
+            let done = expectObserve ? await answered.observedCount : await answered.answeredCount
+            if done >= options.devices { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let elapsed = start.duration(to: .now)
+        if hold > 0 {
+            FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
+            try await Task.sleep(for: .seconds(hold))
+        }
+        for simulator in simulators { simulator.stop() }
+        for collector in collectors { collector.cancel() }
+        let answers = await answered.answers
+        let observes = await answered.observes
+        if let raw {
+            let lines = await answered.perDevice(count: options.devices, owners: owners)
+            try lines.joined(separator: "\n").appending("\n").write(toFile: raw, atomically: true, encoding: .utf8)
+        }
+        let finished = expectObserve ? observes.count : answers.count
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("devices=\(options.devices) finished=\(finished) failures=\(options.devices - finished) elapsed_s=\(String(format: "%.2f", seconds)) handshakes_per_s=\(String(format: "%.0f", Double(answers.count) / max(seconds, 0.001)))")
+        print("codes=\(await answered.codes)")
+        if let summary = LatencySummary(answers) { print("clienthello_to_register_answer \(summary)") }
+        if let summary = LatencySummary(observes) { print("clienthello_to_observe \(summary)") }
+    }
+}
+
+actor StormTally {
+    var answers: [Duration] = []
+    var observes: [Duration] = []
+    var codes: [String: Int] = [:]
+    private var seen: Set<Int> = []
+    private var observed: Set<Int> = []
+
+    func answer(_ shard: Int, _ device: Int, _ code: String, _ since: Duration) {
+        guard seen.insert(shard << 32 | device).inserted else { return }
+        answers.append(since)
+        answerByDevice[shard << 32 | device] = since
+        codes[code, default: 0] += 1
+    }
+
+    func observe(_ shard: Int, _ device: Int, _ since: Duration) {
+        guard observed.insert(shard << 32 | device).inserted else { return }
+        observes.append(since)
+        observeByDevice[shard << 32 | device] = since
+    }
+
+    private var answerByDevice: [Int: Duration] = [:]
+    private var observeByDevice: [Int: Duration] = [:]
+
+    func perDevice(count: Int, owners: [(Int, Int)]) -> [String] {
+        owners.map { shard, local in
+            let key = shard << 32 | local
+            let answer = answerByDevice[key].map(LatencySummary.ms) ?? "-1"
+            let observe = observeByDevice[key].map(LatencySummary.ms) ?? "-1"
+            return "\(answer) \(observe)"
+        }
+    }
+
+    var answeredCount: Int { answers.count }
+    var observedCount: Int { observes.count }
+}
+
+/// A bare edgegw LwM2M server (no cloud) with devices derived from a seed, for load runs.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run edgegw's LwM2M server alone for the storm devices; prints counters on SIGTERM/SIGINT.")
+    @Option var host = "127.0.0.1"
+    @Option var port: UInt16 = 5684
+    @OptionGroup var options: StormOptions
+    @Option(help: "Handshakes in progress allowed (libcoap default 100).") var maxHandshakes = 4096
+    @Option(help: "SO_RCVBUF bytes.") var receiveBuffer = LwM2MServerSettings.defaultReceiveBufferBytes
+
+    func run() async throws {
+        raiseFileLimit()
+        var devices: [NBIoTDevice] = []
+        devices.reserveCapacity(options.devices)
+        for index in 0..<options.devices {
+            devices.append(NBIoTDevice(nodeId: StormDevices.endpoint(firstIMEI: options.firstImei, index: index), productId: "bench",
+                                       psk: Array(StormDevices.psk(seed: options.seed, index: index).utf8)))
+        }
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
+        settings.maxHandshakesInProgress = maxHandshakes
+        settings.receiveBufferBytes = receiveBuffer
+        var logger = Logger(label: "edgegw.lwm2m")
+        logger.logLevel = .warning
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory(devices), logger: logger)
+        try server.start()
+        let drain = Task { for await _ in server.events {} }
+        // Unbuffered, so a script waiting for READY sees it at once.
+        FileHandle.standardOutput.write(Data("READY port=\(port) devices=\(options.devices) rcvbuf=\(server.receiveBufferSizes)\n".utf8))
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = OnceFlag()
+            for source in signals {
+                source.setEventHandler { if once.claim() { continuation.resume() } }
+                source.resume()
+            }
+        }
+        // Keeps the sources (and so the continuation) alive until here.
+        for source in signals { source.cancel() }
+        FileHandle.standardOutput.write(Data("COUNTERS \(server.counters)\nKERNEL udp RcvbufErrors=\(LwM2MServer.kernelUDPReceiveBufferErrors ?? -1)\n".utf8))
+        server.stop()
+        drain.cancel()
+    }
+}
+
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    func claim() -> Bool { lock.withLock { defer { claimed = true }; return !claimed } }
+}
+
+/// Lines for `coap-server-gnutls -i FILE` so the stock server knows the same keys.
+struct IdentityFile: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print hint,identity,key lines for coap-server -i.")
+    @OptionGroup var options: StormOptions
+    @Option var hint = "CoAP"
+
+    func run() {
+        for index in 0..<options.devices {
+            print("\(hint),\(StormDevices.endpoint(firstIMEI: options.firstImei, index: index)),\(StormDevices.psk(seed: options.seed, index: index))")
+        }
+    }
+}
+
+func raiseFileLimit() {
+    var limit = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import LwM2M
+import Testing
+import TestSupport
+
+/// Interoperability with an independent CoAP/DTLS implementation: aiocoap over tinydtls
+/// (which offers TLS_PSK_WITH_AES_128_CCM_8 only) registers, accepts the Observe, notifies,
+/// and takes a downlink write.
+@Suite(.serialized) struct AiocoapInteropTests {
+    @Test func aiocoapDeviceRegistersIsObservedAndReports() async throws {
+        let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        settings.libcoapLogLevel = 3
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
+            NBIoTDevice(nodeId: "867000000000001", productId: "meter", psk: key),
+        ]))
+        let events = EventRecorder(server.events)
+        try server.start()
+        defer { server.stop() }
+
+        let script = Paths.packageRoot + "/Tests/LwM2MTests/Interop/aiocoap_device.py"
+        let device = try ChildProcess("python3", [script, "\(port)", "867000000000001", key.map { String(format: "%02x", $0) }.joined()])
+        defer { device.stop() }
+        #expect(await device.waitForOutput("REGISTERED 2.01 Created rd/", timeout: .seconds(15)), "\(device.text)")
+        #expect(await device.waitForOutput("OBSERVED"), "\(device.text)")
+        let latency = await events.first { if case .observing(_, let latency) = $0 { latency } else { nil } }
+        print("aiocoap register -> observe answered: \(String(describing: latency))")
+        let uplink = await events.first { if case .uplink(_, _, let payload, _) = $0 { payload } else { nil } }
+        #expect(uplink == [0x01, 0x2A])
+
+        server.send(Downlink(nodeId: "867000000000001", payload: [0x10, 0x00, 0x01], tag: 9))
+        let result = await events.first { if case .downlinkResult(9, _, let result) = $0 { result } else { nil } }
+        #expect(result == .acknowledged(code: 68))
+        #expect(await device.waitForOutput("DOWNLINK 100001"), "\(device.text)")
+    }
+}

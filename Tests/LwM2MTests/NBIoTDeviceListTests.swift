@@ -1,0 +1,85 @@
+import Foundation
+import GatewayCore
+@testable import LwM2M
+import Testing
+import TestSupport
+
+@Suite struct NBIoTDeviceListTests {
+    static let header = "nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret"
+
+    @Test func sampleFileParsesWithTheSecretsFile() throws {
+        let path = Paths.packageRoot + "/etc/edgegw/nbiot-devices.csv"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let diagnostics = ConfigDiagnostics()
+        let devices = NBIoTDeviceList.parse(text, file: path, secrets: ["861234567890124": Array("abcdefgh".utf8)],
+                                            knownProducts: ["watermeter", "gasmeter"], diagnostics: diagnostics)
+        #expect(diagnostics.all.isEmpty, "\(diagnostics.all)")
+        #expect(devices.map(\.nodeId) == ["861234567890123", "861234567890124", "861234567890125", "861234567890126"])
+        #expect(devices[0].psk == Array("12345678".utf8))
+        #expect(devices[0].pcpUpgradeCapable)
+        #expect(devices[1].psk == Array("abcdefgh".utf8))
+        #expect(devices[2].psk.count == 16 && devices[2].resources == .tup)
+        #expect(devices[3].secure == false && devices[3].psk.isEmpty)
+    }
+
+    @Test func problemsCarryFileAndLine() {
+        let text = """
+        # comment
+        \(Self.header)
+        861234567890123,,meter,0,,12345678,,DTLS,86400,
+        861234567890123,,meter,0,,12345678,,DTLS,86400,
+        861234567890124,,meter,0,,1234,,DTLS,86400,
+        861234567890125,,meter,0,,hex:abc,,DTLS,86400,
+        861234567890126,,meter,0,,,,DTLS,86400,
+        861234567890127,,other,0,,12345678,,DTLS,86400,
+        86123456789012 8,,meter,0,,12345678,,DTLS,86400,
+        861234567890129,,meter,0,,12345678,,maybe,86400,
+        """
+        let diagnostics = ConfigDiagnostics()
+        let devices = NBIoTDeviceList.parse(text, file: "nbiot-devices.csv", knownProducts: ["meter"], diagnostics: diagnostics)
+        #expect(devices.map(\.nodeId) == ["861234567890123"])
+        let lines = diagnostics.all.map { "\($0.line ?? 0) \($0.keyPath)" }
+        #expect(lines == ["4 nodeId", "5 psk", "6 psk", "7 psk", "8 productId", "9 nodeId", "10 secure"])
+        #expect(diagnostics.all[0].description.hasPrefix("nbiot-devices.csv:4: nodeId: duplicate nodeId 861234567890123 (first on line 3)"))
+        // The key never appears in a diagnostic.
+        #expect(!diagnostics.all.contains { $0.description.contains("1234,") || $0.description.contains("abc") })
+    }
+
+    @Test func unknownColumnIsNamedWithASuggestion() {
+        let diagnostics = ConfigDiagnostics()
+        _ = NBIoTDeviceList.parse("nodeId,productId,pks\n1,p,12345678", file: "f.csv", diagnostics: diagnostics)
+        #expect(diagnostics.all.first?.description == "f.csv:1: pks: unknown column (fix: did you mean psk?)")
+    }
+
+    @Test func pskFormats() throws {
+        #expect(try NBIoTDeviceList.parsePSK("12345678").get() == Array("12345678".utf8))
+        #expect(try NBIoTDeviceList.parsePSK("hex:0011AAff").get() == [0x00, 0x11, 0xAA, 0xFF])
+        #expect((try? NBIoTDeviceList.parsePSK("1234567").get()) == nil)
+        #expect((try? NBIoTDeviceList.parsePSK(String(repeating: "a", count: 33)).get()) == nil)
+        #expect((try? NBIoTDeviceList.parsePSK("12345678!").get()) == nil)
+        #expect((try? NBIoTDeviceList.parsePSK("hex:001").get()) == nil)
+        #expect((try? NBIoTDeviceList.parsePSK("hex:zz112233").get()) == nil)
+        #expect((try? NBIoTDeviceList.parsePSK("hex:001122").get()) == nil)
+    }
+
+    @Test func quotedFields() {
+        #expect(NBIoTDeviceList.splitCSV("a,\"b,c\",\"d\"\"e\"") == ["a", "b,c", "d\"e"])
+        #expect(NBIoTDeviceList.splitCSV("a,\"b") == nil)
+    }
+
+    @Test func secretsFileMustBePrivate() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/psk.secrets"
+        try "861234567890124 = abcdefgh\n# comment\nbad line\n861234567890125 = short\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+        let loose = ConfigDiagnostics()
+        #expect(NBIoTSecretsFile.load(path: path, diagnostics: loose).isEmpty)
+        #expect(loose.all.first?.fix == "chmod 600 \(path)")
+        chmod(path, 0o600)
+        let strict = ConfigDiagnostics()
+        let secrets = NBIoTSecretsFile.load(path: path, diagnostics: strict)
+        #expect(secrets == ["861234567890124": Array("abcdefgh".utf8)])
+        #expect(strict.all.map { $0.line } == [3, 4])
+        #expect(!strict.all.contains { $0.description.contains("short") })
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import GatewayCore
+import LwM2M
+import LwM2MSimulator
+import Testing
+import TestSupport
+
+/// The server against simulated modules over real DTLS-PSK on 127.0.0.1.
+@Suite(.serialized) struct ServerIntegrationTests {
+    static func randomKey() -> [UInt8] { (0..<16).map { _ in UInt8.random(in: 0...255) } }
+
+    struct Rig {
+        let server: LwM2MServer
+        let serverEvents: EventRecorder<LwM2MServerEvent>
+        let simulator: NBIoTDeviceSimulator
+        let deviceEvents: EventRecorder<NBIoTDeviceSimulator.Event>
+        let port: UInt16
+
+        func stop() {
+            simulator.stop()
+            server.stop()
+        }
+    }
+
+    static func rig(devices: [NBIoTDevice], settings: (inout LwM2MServerSettings) -> Void = { _ in },
+                    responder: (@Sendable (Int, [UInt8]) -> [UInt8]?)? = nil) throws -> Rig {
+        let port = FreePort.next(udp: true)
+        var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        serverSettings.libcoapLogLevel = 3
+        settings(&serverSettings)
+        let server = LwM2MServer(settings: serverSettings, directory: StaticDeviceDirectory(devices))
+        let serverEvents = EventRecorder(server.events)
+        try server.start()
+        let simulator = NBIoTDeviceSimulator(serverPort: serverSettings.plainListeners.first?.port ?? port, responder: responder)
+        let deviceEvents = EventRecorder(simulator.events)
+        try simulator.start()
+        return Rig(server: server, serverEvents: serverEvents, simulator: simulator, deviceEvents: deviceEvents, port: port)
+    }
+
+    @Test func registerThenObserveArrivesWithinOneSecondAndUplinkFlows() async throws {
+        let key = Self.randomKey()
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890123", productId: "meter", psk: key)])
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890123", psk: key))
+        rig.simulator.register(device)
+
+        let location = await rig.deviceEvents.first { if case .registered(0, let location) = $0 { location } else { nil } }
+        #expect(location?.hasPrefix("rd/") == true)
+        let observed = await rig.deviceEvents.first { event -> (String, Duration)? in
+            if case .observed(0, let path, _, let sinceRegister) = event { (path, sinceRegister) } else { nil }
+        }
+        #expect(observed?.0 == "/19/0/0")
+        let latency = try #require(observed?.1)
+        print("register -> observe at the device: \(latency)")
+        #expect(latency < .seconds(1))
+        let registered = await rig.serverEvents.first { if case .registered(let info) = $0 { info } else { nil } }
+        #expect(registered?.productId == "meter")
+        #expect(registered?.secure == true)
+        _ = await rig.serverEvents.first { if case .observing("861234567890123", _) = $0 { true } else { nil } }
+
+        rig.simulator.notify(device, payload: [0x00, 0x01, 0x02, 0xFF])
+        let uplink = await rig.serverEvents.first { event -> [UInt8]? in
+            if case .uplink("861234567890123", "meter", let payload, _) = event { payload } else { nil }
+        }
+        #expect(uplink == [0x00, 0x01, 0x02, 0xFF])
+
+        rig.simulator.deregister(device)
+        let offline = await rig.serverEvents.first { if case .offline("861234567890123", let reason) = $0 { reason } else { nil } }
+        #expect(offline == .deregistered)
+        #expect(rig.server.counters.handshakesCompleted == 1)
+    }
+}
+
+extension ServerIntegrationTests {
+    @Test func wrongKeyWithKnownIdentityIsRefused() async throws {
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890001", productId: "meter", psk: Self.randomKey())])
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890001", psk: Self.randomKey()))
+        rig.simulator.register(device)
+        let registered = await rig.deviceEvents.first(timeout: .seconds(2)) { if case .registered = $0 { true } else { nil } }
+        #expect(registered == nil)
+        #expect(rig.server.counters.identitiesAccepted >= 1)
+        #expect(rig.server.counters.handshakesCompleted == 0)
+        #expect(rig.server.counters.registrations == 0)
+    }
+
+    @Test func unknownIdentityIsRefusedAndCounted() async throws {
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890002", productId: "meter", psk: Self.randomKey())])
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567899999", psk: Self.randomKey()))
+        rig.simulator.register(device)
+        let registered = await rig.deviceEvents.first(timeout: .seconds(2)) { if case .registered = $0 { true } else { nil } }
+        #expect(registered == nil)
+        #expect(rig.server.counters.unknownIdentities >= 1)
+        #expect(rig.server.counters.handshakesCompleted == 0)
+    }
+
+    @Test func identityOfAnotherDeviceCannotRegisterThisEndpoint() async throws {
+        let keyA = Self.randomKey()
+        let rig = try Self.rig(devices: [
+            NBIoTDevice(nodeId: "861234567890003", productId: "meter", psk: keyA),
+            NBIoTDevice(nodeId: "861234567890004", productId: "meter", psk: Self.randomKey()),
+        ])
+        defer { rig.stop() }
+        // Authenticates as device 3, claims to be device 4.
+        let device = rig.simulator.add(.init(endpoint: "861234567890004", pskIdentity: "861234567890003", psk: keyA))
+        rig.simulator.register(device)
+        let refused = await rig.deviceEvents.first { if case .registerRefused(0, let code) = $0 { code } else { nil } }
+        #expect(refused == "4.03")
+        #expect(rig.server.counters.registrationsRefused == 1)
+    }
+
+    @Test func lifetimeExpiryMarksTheDeviceOffline() async throws {
+        let key = Self.randomKey()
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890005", productId: "meter", psk: key)])
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890005", psk: key, lifetime: 1))
+        rig.simulator.register(device)
+        let offline = await rig.serverEvents.first(timeout: .seconds(4)) { if case .offline("861234567890005", let reason) = $0 { reason } else { nil } }
+        #expect(offline == .lifetimeExpired)
+        #expect(rig.server.counters.expirations == 1)
+    }
+
+    @Test func newHandshakeFromAnAddressWithASessionReplacesItAtOnce() async throws {
+        let key = Self.randomKey()
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890006", productId: "meter", psk: key)])
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890006", psk: key))
+        rig.simulator.register(device)
+        _ = await rig.deviceEvents.first { if case .observed(0, _, _, _) = $0 { true } else { nil } }
+
+        let start = ContinuousClock.now
+        rig.simulator.reboot(device)
+        // The first observe is already recorded: wait for the second one.
+        let secondObserve = await rig.deviceEvents.first(timeout: .seconds(5)) { _ in
+            rig.deviceEvents.all.filter { if case .observed = $0 { true } else { false } }.count >= 2 ? true : nil
+        }
+        let elapsed = start.duration(to: .now)
+        print("same-address reconnect -> observe: \(elapsed)")
+        #expect(secondObserve == true)
+        #expect(elapsed < .seconds(3))
+        #expect(rig.server.counters.sessionsReplaced == 1)
+        #expect(rig.server.counters.handshakesCompleted == 2)
+    }
+
+    @Test func registrationWithoutEndpointAndUnknownEndpointOnPlainCoAP() async throws {
+        let plainPort = FreePort.next(udp: true)
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890007", productId: "meter", secure: false)]) {
+            $0.plainListeners = [.init(host: "127.0.0.1", port: plainPort)]
+        }
+        defer { rig.stop() }
+        let known = rig.simulator.add(.init(endpoint: "861234567890007", psk: [], plain: true))
+        let unknown = rig.simulator.add(.init(endpoint: "861234567890008", psk: [], plain: true))
+        rig.simulator.register(known)
+        rig.simulator.register(unknown)
+        #expect(await rig.deviceEvents.first { if case .registered(known, _) = $0 { true } else { nil } } == true)
+        #expect(await rig.deviceEvents.first { if case .observed(known, _, _, _) = $0 { true } else { nil } } == true)
+        #expect(await rig.deviceEvents.first { if case .registerRefused(unknown, let code) = $0 { code } else { nil } } == "4.03")
+        let registered = await rig.serverEvents.first { if case .registered(let info) = $0 { info } else { nil } }
+        #expect(registered?.secure == false)
+    }
+}
+
+extension ServerIntegrationTests {
+    @Test func listensOnIPv4AndIPv6AtOnce() throws {
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port), .init(host: "::1", port: port)])
+        settings.libcoapLogLevel = 3
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
+        try server.start()
+        defer { server.stop() }
+        #expect(server.receiveBufferSizes.count == 2)
+        #expect(server.receiveBufferSizes.allSatisfy { $0 >= 2 * 212_992 })
+    }
+
+    @Test func aListenerThatCannotBindIsAnError() throws {
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        settings.libcoapLogLevel = 0
+        let first = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
+        try first.start()
+        defer { first.stop() }
+        #expect(throws: (any Error).self) { try LwM2MServer(settings: settings, directory: StaticDeviceDirectory([])).start() }
+        settings.dtlsListeners = [.init(host: "not-an-address", port: port)]
+        #expect(throws: (any Error).self) { try LwM2MServer(settings: settings, directory: StaticDeviceDirectory([])).start() }
+    }
+}
+
+extension ServerIntegrationTests {
+    @Test func sleepingDeviceIsUnreachableAndWakesWithAnUpdateFromANewAddress() async throws {
+        let key = Self.randomKey()
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890400", productId: "meter", psk: key)]) {
+            $0.ackTimeout = 0.2
+            $0.maxRetransmit = 1
+        }
+        defer { rig.stop() }
+        let device = rig.simulator.add(.init(endpoint: "861234567890400", psk: key))
+        rig.simulator.register(device)
+        _ = await rig.deviceEvents.first { if case .observed(0, _, _, _) = $0 { true } else { nil } }
+
+        rig.simulator.sleep(device)
+        try await Task.sleep(for: .milliseconds(100))
+        rig.server.send(Downlink(nodeId: "861234567890400", payload: [1], tag: 1))
+        let asleep = await rig.serverEvents.first { if case .downlinkResult(1, _, let result) = $0 { result } else { nil } }
+        #expect(asleep == .timedOut)
+
+        rig.simulator.wake(device)
+        let updated = await rig.deviceEvents.first { if case .updated(0, let code) = $0 { code } else { nil } }
+        #expect(updated == "2.04")
+        let observes = await rig.deviceEvents.first { _ in
+            rig.deviceEvents.all.filter { if case .observed = $0 { true } else { false } }.count >= 2 ? true : nil
+        }
+        #expect(observes == true)
+        rig.server.send(Downlink(nodeId: "861234567890400", payload: [2], tag: 2))
+        let awake = await rig.serverEvents.first { if case .downlinkResult(2, _, let result) = $0 { result } else { nil } }
+        #expect(awake == .acknowledged(code: 68))
+        #expect(await rig.deviceEvents.first { if case .downlink(0, "/19/1/0", "POST", [2]) = $0 { true } else { nil } } == true)
+    }
+}

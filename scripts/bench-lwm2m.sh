@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Registration storm: N simulated NB-IoT modules (own PSK each, DTLS-PSK) start at once against
+# edgegw's LwM2M server, then against libcoap's stock coap-server-gnutls with the same keys, in the
+# same run. Reports ClientHello -> Register answer (both) and ClientHello -> Observe (edgegw only),
+# failures, handshakes/s and server resident memory per registered device.
+#   DEVICES=2000 DEADLINE=60 HOLD=3 scripts/bench-lwm2m.sh
+# libcoap's GnuTLS client select()s on each session's socket (FD_SETSIZE 1024), so the load is
+# spread over processes of at most PER_PROCESS devices, all started together.
+set -euo pipefail
+DEVICES=${DEVICES:-2000}
+PER_PROCESS=${PER_PROCESS:-800}
+DEADLINE=${DEADLINE:-60}
+HOLD=${HOLD:-3}
+SEED=${SEED:-$RANDOM}
+MAX_HANDSHAKES=${MAX_HANDSHAKES:-4096}
+SKIP_STOCK=${SKIP_STOCK:-0}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+swift build -c release --product edgegw-nbiot-sim >/dev/null 2>&1
+sim="$(swift build -c release --show-bin-path)/edgegw-nbiot-sim"
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_pair() { python3 - <<'PY'
+import socket
+for _ in range(100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    try:
+        for kind, port in ((socket.SOCK_DGRAM, p + 1), (socket.SOCK_STREAM, p), (socket.SOCK_STREAM, p + 1)):
+            t = socket.socket(socket.AF_INET, kind); t.bind(("127.0.0.1", port)); t.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+}
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+
+# storm PORT SERVER_PID FLAGS NAME: all load processes at once; RSS measured while sessions are held.
+storm() {
+  local port=$1 pid=$2 flags=$3 name=$4
+  local before after drops0 drops1 start end
+  before=$(rss_kb "$pid"); drops0=$(rcvbuf_errors)
+  local loaders=() offset=0 n=0
+  start=$(date +%s.%N)
+  while [ "$offset" -lt "$DEVICES" ]; do
+    local count=$(( DEVICES - offset < PER_PROCESS ? DEVICES - offset : PER_PROCESS ))
+    "$sim" storm --port "$port" --devices "$count" --offset "$offset" --threads 1 --seed "$SEED" \
+      --deadline "$DEADLINE" --hold "$HOLD" --raw "$work/$name.$n.raw" $flags > "$work/$name.$n.out" 2>&1 &
+    loaders+=($!); offset=$(( offset + count )); n=$(( n + 1 ))
+  done
+  for i in $(seq 0 $(( n - 1 ))); do
+    while ! grep -q HOLDING "$work/$name.$i.out" 2>/dev/null && kill -0 "${loaders[$i]}" 2>/dev/null; do sleep 0.1; done
+  done
+  end=$(date +%s.%N)
+  after=$(rss_kb "$pid")
+  for loader in "${loaders[@]}"; do wait "$loader" || true; done
+  drops1=$(rcvbuf_errors)
+  cat "$work/$name".*.raw | python3 -c "
+import sys
+rows = [tuple(float(x) for x in line.split()) for line in sys.stdin if line.strip()]
+def summary(values):
+    values = sorted(v for v in values if v >= 0)
+    if not values: return 'none'
+    p = lambda q: values[min(len(values) - 1, max(0, int(len(values) * q + 0.999999) - 1))]
+    return 'p50=%.0f ms p99=%.0f ms max=%.0f ms' % (p(0.5), p(0.99), values[-1])
+answers = [a for a, _ in rows]; observes = [o for _, o in rows]
+done = sum(1 for v in (observes if '$flags' else answers) if v >= 0)
+last = max([v for v in (observes if '$flags' else answers) if v >= 0] or [0]) / 1000
+print('$name: devices=%d finished=%d failures=%d' % (len(rows), done, len(rows) - done))
+print('  clienthello -> register answer: ' + summary(answers))
+if '$flags': print('  clienthello -> observe:         ' + summary(observes))
+print('  handshakes/s (devices / last completion): %.0f' % (done / last if last else 0))
+"
+  echo "  server RSS: ${before} kB idle, ${after} kB with the devices registered -> $(( (after - before) / DEVICES )) KiB per device"
+  echo "  kernel UDP RcvbufErrors during the storm: $(( drops1 - drops0 ))"
+  grep -h "codes=" "$work/$name".*.out | sort | uniq -c | sed 's/^/  /'
+}
+
+echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, max $MAX_HANDSHAKES handshakes in progress, seed $SEED"
+port=$(free_pair)
+"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" > "$work/serve.out" 2>&1 &
+server=$!; pids+=("$server")
+for _ in $(seq 100); do grep -q READY "$work/serve.out" && break; sleep 0.1; done
+storm "$port" "$server" "--expect-observe" edgegw
+stop_pid "$server"
+grep -E "COUNTERS|KERNEL" "$work/serve.out" | sed 's/^/  /' || true
+
+[ "$SKIP_STOCK" = 1 ] && exit 0
+echo "== coap-server-gnutls (stock libcoap 4.3.1 server, default 100-handshake cap), same devices and keys"
+pair=$(free_pair)
+"$sim" identity-file --devices "$DEVICES" --seed "$SEED" > "$work/ids.txt"
+coap-server-gnutls -A 127.0.0.1 -p "$pair" -k default-key-unused -i "$work/ids.txt" -v 0 > "$work/stock.out" 2>&1 &
+stock=$!; pids+=("$stock")
+sleep 0.5
+storm "$((pair + 1))" "$stock" "" coap-server-gnutls
+stop_pid "$stock"
