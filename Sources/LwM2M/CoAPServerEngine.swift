@@ -1,3 +1,4 @@
+import GatewayCore
 import CCoAP
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import GatewayCore
 /// One configured NB-IoT module, as the device list describes it.
 public struct NBIoTDevice: Sendable, Equatable {
     /// The platform's node id: the module's IMEI, also its LwM2M endpoint name.
@@ -37,10 +38,13 @@ public protocol NBIoTDeviceDirectory: Sendable {
 }
 
 /// A directory over a fixed list; replace the list with `replace(_:)` (thread-safe).
-public final class StaticDeviceDirectory: NBIoTDeviceDirectory, @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var byNodeId: [String: NBIoTDevice] = [:]
-    private var byIdentity: [String: NBIoTDevice] = [:]
+public final class StaticDeviceDirectory: NBIoTDeviceDirectory, Sendable {
+    private struct Index {
+        var byNodeId: [String: NBIoTDevice] = [:]
+        var byIdentity: [String: NBIoTDevice] = [:]
+    }
+
+    private let index = Locked(Index())
 
     public init(_ devices: [NBIoTDevice]) { replace(devices) }
 
@@ -51,10 +55,10 @@ public final class StaticDeviceDirectory: NBIoTDeviceDirectory, @unchecked Senda
             nodes[device.nodeId] = device
             if device.secure && !device.psk.isEmpty { identities[device.pskIdentity] = device }
         }
-        lock.withLock { byNodeId = nodes; byIdentity = identities }
+        index.withLock { $0 = Index(byNodeId: nodes, byIdentity: identities) }
     }
 
-    public func device(nodeId: String) -> NBIoTDevice? { lock.withLock { byNodeId[nodeId] } }
-    public func pskKey(identity: String) -> [UInt8]? { lock.withLock { byIdentity[identity]?.psk } }
-    public var count: Int { lock.withLock { byNodeId.count } }
+    public func device(nodeId: String) -> NBIoTDevice? { index.withLock { $0.byNodeId[nodeId] } }
+    public func pskKey(identity: String) -> [UInt8]? { index.withLock { $0.byIdentity[identity]?.psk } }
+    public var count: Int { index.withLock { $0.byNodeId.count } }
 }
