@@ -2,6 +2,7 @@ import Config
 import DeviceCodec
 import Foundation
 import GatewayCore
+import LwM2M
 import Modbus
 
 /// Everything the daemon runs on, read and validated as a whole.
@@ -16,6 +17,10 @@ public struct LoadedConfig: Sendable {
     /// `[modbus]`: bus defaults.
     public var modbus: ModbusSettings
     public var modbusDevices: [ModbusDeviceConfig]
+    /// `[lwm2m]` and the listeners, for the NB-IoT server.
+    var lwm2m: LwM2MConfig
+    /// The NB-IoT device list (with their PSKs: never printed).
+    public var nbiotDevices: [NBIoTDevice]
 
     /// A one-screen summary for `edgegw check` and the start-up log (never secrets).
     public var summary: [String] {
@@ -60,6 +65,7 @@ public enum ConfigLoader {
         let root = ConfigReader(document: document, diagnostics: diagnostics)
         let gateway = GatewayConfig.parse(root, baseDirectory: base.isEmpty ? "." : base)
         let modbus = root.table("modbus").map(ModbusSettings.parse) ?? ModbusSettings()
+        let lwm2m = LwM2MConfig.parse(root.table("lwm2m"), gateway: gateway, baseDirectory: base.isEmpty ? "." : base)
         root.finish()
 
         var secret: Secret?
@@ -88,11 +94,19 @@ public enum ConfigLoader {
             }
             ModbusDeviceConfig.validateTogether(modbusDevices, diagnostics: diagnostics)
         }
+        var nbiotDevices: [NBIoTDevice] = []
+        if let gateway, let list = gateway.paths.nbiotDevices {
+            nbiotDevices = loadNBIoTDevices(path: list, secretsFile: lwm2m.pskSecretsFile, products: products, diagnostics: diagnostics)
+            devices += nbiotDevices.map {
+                FieldDeviceEntry(nodeId: $0.nodeId, productId: $0.productId, name: $0.name, source: .lwm2m, file: list, line: nil)
+            }
+        }
         checkUniqueNodeIds(devices, diagnostics: diagnostics)
 
         guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
         return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
-                                     devices: devices, modbus: modbus, modbusDevices: modbusDevices))
+                                     devices: devices, modbus: modbus, modbusDevices: modbusDevices, lwm2m: lwm2m,
+                                     nbiotDevices: nbiotDevices))
     }
 
     /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
@@ -141,6 +155,17 @@ public enum ConfigLoader {
             if let parsed = DeviceFileParsers.parse(reader, products: products) { entries.append(parsed) }
         }
         return entries
+    }
+
+    static func loadNBIoTDevices(path: String, secretsFile: String?, products: [String: ProductModel],
+                                 diagnostics: ConfigDiagnostics) -> [NBIoTDevice] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            diagnostics.report(file: path, line: nil, keyPath: "paths.nbiot_devices", problem: "the NB-IoT device list cannot be read",
+                               fix: "check the path, or remove nbiot_devices from [paths]")
+            return []
+        }
+        let secrets = secretsFile.map { NBIoTSecretsFile.load(path: $0, diagnostics: diagnostics) } ?? [:]
+        return NBIoTDeviceList.parse(text, file: path, secrets: secrets, knownProducts: Set(products.keys), diagnostics: diagnostics)
     }
 
     static func checkUniqueNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {

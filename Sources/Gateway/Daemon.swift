@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Logging
+import LwM2M
 import Modbus
 import ServiceLifecycle
 import Store
@@ -59,6 +60,17 @@ public enum Daemon {
                                        sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"))
             await cloud.bridge.register(modbus, for: .modbus)
             fieldServices.append(ModbusRunner(service: modbus))
+        }
+        // The NB-IoT server runs when there are NB-IoT devices, or unknown ones may provision.
+        if !loaded.nbiotDevices.isEmpty || loaded.lwm2m.server.autoProvisionProductId != nil {
+            let directory = StaticDeviceDirectory(loaded.nbiotDevices)
+            let codecs = ProductCodecs(codecs: loaded.codecs)
+            let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory, logger: Logger(label: "edgegw.coap"))
+            let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: cloud.bridge,
+                                     store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
+                                     logger: Logger(label: "edgegw.lwm2m"))
+            await cloud.bridge.register(lwm2m, for: .lwm2m)
+            fieldServices.append(LwM2MRunner(service: lwm2m))
         }
 
         let running = RunningConfig(loaded)

@@ -101,6 +101,18 @@ public final class StateStore: Sendable {
                 CREATE INDEX outbox_kind ON outbox(kind, id);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // Commands queued for sleeping NB-IoT devices; the body is the queue's own record.
+            try db.execute(sql: """
+                CREATE TABLE queued_command (
+                    request_id TEXT PRIMARY KEY NOT NULL,
+                    node_id    TEXT NOT NULL,
+                    body       BLOB NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX queued_command_node ON queued_command(node_id);
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,35 @@
+import DeviceCodec
+import Foundation
+import GatewayCore
+import LwM2M
+
+/// The NB-IoT server's view of the product codecs: device bytes to properties and command
+/// results, commands to device bytes. Products without a codec report `RawData`, as the
+/// platform does.
+struct ProductCodecs: UplinkPayloadHandler, DownlinkEncoder {
+    let codecs: [String: ProductCodec]
+
+    func decodeUplink(nodeId: String, productId: String, payload: [UInt8]) -> UplinkDecoding {
+        let codec = codecs[productId]
+        switch ProductCodec.classify(payload, codec: codec) {
+        case .report(let report):
+            return .report(report.services, response: codec?.encodeReportResponse(to: report))
+        case .commandResponse(let response):
+            return .commandResponse(mid: response.mid, success: (response.errcode ?? 0) == 0, paras: response.paras)
+        case .rawData(let raw):
+            return .report([raw], response: nil)
+        case .rejected(let error):
+            return .undecodable("\(error)")
+        }
+    }
+
+    struct NoCodec: Error, CustomStringConvertible {
+        let productId: String
+        var description: String { "product \(productId) declares no codec: commands cannot be encoded" }
+    }
+
+    func encodeCommand(_ command: ChildCommand, productId: String, mid: UInt16) throws -> [UInt8] {
+        guard let codec = codecs[productId] else { throw NoCodec(productId: productId) }
+        return try codec.encode(command: command.commandName, serviceId: command.serviceId, paras: command.paras, mid: mid)
+    }
+}
