@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,6 +14,7 @@ chmod 700 "$RUN"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 BROKER_PORT=$(free_port)
 MODBUS_PORT=$(free_port)
+COAPS_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 GATEWAY_ID=demo-gateway-0001
 
 # A fresh device secret for this run only, mode 0600.
@@ -44,7 +45,9 @@ tls = false
 keepalive_seconds = 60
 
 [listeners.coaps]
-enabled = false
+enabled = true
+port = $COAPS_PORT
+bind = ["127.0.0.1"]
 
 [store]
 state_directory = "$RUN/state"
@@ -55,7 +58,22 @@ level = "info"
 [paths]
 products = "$ROOT/etc/edgegw/products"
 devices = "$RUN/devices"
+nbiot_devices = "nbiot-devices.csv"
+
+[lwm2m]
+psk_secrets_file = "secrets/psk"
 CONF
+
+# Two NB-IoT water meters with their own DTLS keys, made for this run (mode 0600).
+IMEIS=(861234567890001 861234567890002)
+umask 077
+for imei in "${IMEIS[@]}"; do
+  echo "$imei = $(python3 -c 'import secrets; print(secrets.token_hex(8))')" >> "$RUN/secrets/psk"
+done
+umask 022
+{ echo "nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret"
+  for imei in "${IMEIS[@]}"; do echo "$imei,meter-$imei,water-meter,0,,,,DTLS,86400,"; done
+} > "$RUN/nbiot-devices.csv"
 
 # The sample device files, pointed at this run's simulated meter.
 mkdir -p "$RUN/devices"
@@ -95,10 +113,26 @@ for _ in $(seq 100); do
 done
 echo "demo: simulated Modbus meter on 127.0.0.1:$MODBUS_PORT"
 
+# The NB-IoT modules: DTLS-PSK handshake, Register, the gateway's Observe, then a binary
+# meter reading every 4 s (flow 12.34 m3/h, total 123.456 m3, 23.5 Cel, 1.0 bar; then 13.00).
+SIM=$(swift build --show-bin-path)/edgegw-nbiot-sim
+payloads=(0104D20001E24000EB3F800000 0105140001E3A800F03F8CCCCD)
+for i in 0 1; do
+  imei=${IMEIS[$i]}
+  psk=$(sed -n "s/^$imei = //p" "$RUN/secrets/psk")
+  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every 4 --payload "${payloads[$i]}" ) \
+    > "$RUN/nbiot-$imei.log" 2>&1 &
+  pids+=($!)
+done
+echo "demo: two simulated NB-IoT water meters (DTLS-PSK) on 127.0.0.1:$COAPS_PORT"
+
 # After a while, the cloud switches the meter's relay off through the gateway.
 ( sleep 8
   echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "power-meter_meter-01", "service_id": "meter", "command_name": "switch_relay", "paras": {"state": false}}}' >&3
-  echo "demo: cloud -> command switch_relay(state=false) for meter-01" ) &
+  echo "demo: cloud -> command switch_relay(state=false) for meter-01"
+  sleep 4
+  echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "water-meter_'${IMEIS[0]}'", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "pump house 3"}}}' >&3
+  echo "demo: cloud -> command SET_LABEL(label=pump house 3) for NB-IoT meter ${IMEIS[0]} (delivered when it next reports)" ) &
 pids+=($!)
 
 "$BIN" check --config "$RUN/edgegw.toml"

@@ -18,6 +18,12 @@ public protocol UplinkPayloadHandler: Sendable {
 /// Encodes a command for a device with the product's codec, carrying `mid` for correlation.
 public protocol DownlinkEncoder: Sendable {
     func encodeCommand(_ command: ChildCommand, productId: String, mid: UInt16) throws -> [UInt8]
+    /// False when the product declares no response to this command: its ACK ends it.
+    func expectsResponse(_ command: ChildCommand, productId: String) -> Bool
+}
+
+extension DownlinkEncoder {
+    public func expectsResponse(_ command: ChildCommand, productId: String) -> Bool { true }
 }
 
 /// Tells PCP upgrade frames from business data (spec §2.9) and takes them. The upgrade engine

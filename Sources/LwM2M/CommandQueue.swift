@@ -34,12 +34,15 @@ public struct QueuedCommand: Sendable, Equatable {
     public var expiresAt: Date
     public var sentAt: Date?
     public var deliveredAt: Date?
+    /// False when the product declares no response: the device's ACK ends the command, in
+    /// DELIVERED, as on the platform.
+    public var expectsResponse: Bool
 
     public var requestId: String { command.requestId }
     public var nodeId: String { command.nodeId }
 
     public init(command: ChildCommand, strategy: CommandDeliveryStrategy, mid: UInt16, state: CommandState,
-                createdAt: Date, expiresAt: Date, sentAt: Date? = nil, deliveredAt: Date? = nil) {
+                createdAt: Date, expiresAt: Date, sentAt: Date? = nil, deliveredAt: Date? = nil, expectsResponse: Bool = true) {
         self.command = command
         self.strategy = strategy
         self.mid = mid
@@ -48,6 +51,7 @@ public struct QueuedCommand: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.sentAt = sentAt
         self.deliveredAt = deliveredAt
+        self.expectsResponse = expectsResponse
     }
 }
 
@@ -123,10 +127,10 @@ public struct CommandQueue: Sendable, Equatable {
 
     /// A new command from the cloud. `expiresIn` overrides the queue's default expiry.
     public mutating func submit(_ command: ChildCommand, strategy: CommandDeliveryStrategy, expiresIn: TimeInterval? = nil,
-                                at now: Date) -> [Action] {
+                                expectsResponse: Bool = true, at now: Date) -> [Action] {
         lastMid = lastMid == UInt16.max ? 1 : lastMid + 1
         var entry = QueuedCommand(command: command, strategy: strategy, mid: lastMid, state: .pending, createdAt: now,
-                                  expiresAt: now.addingTimeInterval(expiresIn ?? expiry))
+                                  expiresAt: now.addingTimeInterval(expiresIn ?? expiry), expectsResponse: expectsResponse)
         if strategy == .immediate && !isReachable(at: now) {
             // Immediate delivery never enters PENDING: the device is not listening now.
             entry.state = .failed
@@ -154,6 +158,9 @@ public struct CommandQueue: Sendable, Equatable {
         guard let index = entries.firstIndex(where: { $0.mid == mid && $0.state == .sent }) else { return [] }
         entries[index].state = .delivered
         entries[index].deliveredAt = now
+        if !entries[index].expectsResponse {
+            return finish(index, .delivered, DownlinkOutcome(resultCode: 0, resultDesc: "DELIVERED (the product declares no response)"), at: now)
+        }
         return [.save(entries[index])]
     }
 

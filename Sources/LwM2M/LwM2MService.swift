@@ -273,7 +273,9 @@ public actor LwM2MService: DownlinkHandler {
             strategy = chosen
         }
         let time = now()
-        let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, at: time) }
+        let expectsResponse = directory.device(nodeId: command.nodeId)
+            .map { encoder.expectsResponse(command, productId: $0.productId) } ?? true
+        let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, expectsResponse: expectsResponse, at: time) }
         if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
            actions.count == 1 {
             stats.commandsFinished += 1

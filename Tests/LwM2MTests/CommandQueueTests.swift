@@ -132,6 +132,18 @@ import Testing
         _ = next
     }
 
+    @Test func aCommandWithoutADeclaredResponseEndsAtItsAckAndTheNextGoes() {
+        var queue = CommandQueue(nodeId: "861234567890123")
+        _ = queue.submit(command("label"), strategy: .cached, expectsResponse: false, at: t0)
+        _ = queue.submit(command("next"), strategy: .cached, at: t0)
+        #expect(sent(queue.deviceReachable(at: t0 + 10)) == ["label"])
+        let ack = queue.acknowledged(mid: queue.entries[0].mid, at: t0 + 11)
+        #expect(finished(ack).map(\.0) == ["label"])
+        #expect(finished(ack).map(\.1) == [.delivered])
+        #expect(finished(ack).map(\.2) == [0])
+        #expect(sent(ack) == ["next"])
+    }
+
     @Test func queueIsBounded() {
         var queue = CommandQueue(nodeId: "n")
         for index in 0..<CommandQueue.maxQueuedPerDevice { _ = queue.submit(command("c\(index)"), strategy: .cached, at: t0) }

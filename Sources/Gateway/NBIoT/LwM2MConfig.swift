@@ -10,9 +10,14 @@ struct LwM2MConfig: Sendable {
     /// `nodeId = psk` lines, mode 0600.
     var pskSecretsFile: String?
 
+    /// The service answers the cloud's synchronous command (with the result, or "queued")
+    /// before the cloud bridge's own hard window closes.
+    static let commandWindow: TimeInterval = 17
+
     init() {
         server = LwM2MServerSettings()
         service = LwM2MServiceSettings()
+        service.commandWindow = Self.commandWindow
     }
 
     /// Reads `[lwm2m]` (absent keys keep their defaults) and maps the shared tables.

@@ -28,6 +28,10 @@ struct ProductCodecs: UplinkPayloadHandler, DownlinkEncoder {
         var description: String { "product \(productId) declares no codec: commands cannot be encoded" }
     }
 
+    func expectsResponse(_ command: ChildCommand, productId: String) -> Bool {
+        codecs[productId]?.expectsResponse(command: command.commandName, serviceId: command.serviceId) ?? true
+    }
+
     func encodeCommand(_ command: ChildCommand, productId: String, mid: UInt16) throws -> [UInt8] {
         guard let codec = codecs[productId] else { throw NoCodec(productId: productId) }
         return try codec.encode(command: command.commandName, serviceId: command.serviceId, paras: command.paras, mid: mid)

@@ -36,6 +36,7 @@ struct StoredCommandQueue: CommandQueueStore {
             "strategy": .string(c.strategy.rawValue), "mid": .int(Int64(c.mid)), "state": .string(c.state.rawValue),
             "created_at": .double(c.createdAt.timeIntervalSince1970), "expires_at": .double(c.expiresAt.timeIntervalSince1970),
         ]
+        if !c.expectsResponse { object["expects_response"] = .bool(false) }
         if let serviceId = c.command.serviceId { object["service_id"] = .string(serviceId) }
         if let sentAt = c.sentAt { object["sent_at"] = .double(sentAt.timeIntervalSince1970) }
         if let deliveredAt = c.deliveredAt { object["delivered_at"] = .double(deliveredAt.timeIntervalSince1970) }
@@ -55,6 +56,7 @@ struct StoredCommandQueue: CommandQueueStore {
         return QueuedCommand(command: command, strategy: strategy, mid: mid, state: state,
                              createdAt: Date(timeIntervalSince1970: created), expiresAt: Date(timeIntervalSince1970: expires),
                              sentAt: o["sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:)),
-                             deliveredAt: o["delivered_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:)))
+                             deliveredAt: o["delivered_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:)),
+                             expectsResponse: o["expects_response"]?.boolValue ?? true)
     }
 }
