@@ -197,7 +197,7 @@ public enum NBIoTDeviceList {
                                      fix: "use \(asciiPSKLength.lowerBound)-\(asciiPSKLength.upperBound) letters/digits, or hex:<bytes>"))
         }
         guard text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }) else {
-            return .failure(PSKError(description: "PSK has characters other than letters and digits", fix: "or write it as hex:<bytes>"))
+            return .failure(PSKError(description: "PSK has characters other than letters and digits", fix: "use only letters and digits, or write the key as hex:<bytes>"))
         }
         return .success(Array(text.utf8))
     }
