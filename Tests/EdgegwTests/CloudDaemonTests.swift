@@ -63,10 +63,16 @@ final class CloudSite: @unchecked Sendable {
         #expect(await Eventually.wait { (try? StateStore(directory: site.fixture.directory.file("state")).child(nodeId: "meter-1")?.deviceId) == "power-meter_meter-1" })
 
         // The link drops and comes back: the gateway asks what changed and re-sends every status.
+        // The daemon is paused until the platform has subscribed again, so nothing it sends
+        // after its reconnect can reach an empty broker.
+        daemon.signal(SIGSTOP)
         await site.broker.kill()
         try await Task.sleep(for: .milliseconds(300))
         try await site.broker.start()
-        #expect(await site.platform.waitUntilConnected())
+        #expect(await Eventually.wait(timeout: .seconds(30)) {
+            site.platform.text.components(separatedBy: "platform: connected").count >= 3
+        })
+        daemon.signal(SIGCONT)
         #expect(await Eventually.wait(timeout: .seconds(30)) { site.events("sub_device_sync_request").count >= 2 }, "\(daemon.text)")
         #expect(await Eventually.wait(timeout: .seconds(10)) { site.events("sub_device_update_status").count >= 2 })
         #expect(site.events("add_sub_device_request").count == 1)   // known now: not added twice

@@ -12,7 +12,7 @@ import TestSupport
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let diagnostics = ConfigDiagnostics()
         let devices = NBIoTDeviceList.parse(text, file: path, secrets: ["861234567890124": Array("abcdefgh".utf8)],
-                                            knownProducts: ["watermeter", "gasmeter"], diagnostics: diagnostics)
+                                            knownProducts: ["water-meter"], diagnostics: diagnostics)
         #expect(diagnostics.all.isEmpty, "\(diagnostics.all)")
         #expect(devices.map(\.nodeId) == ["861234567890123", "861234567890124", "861234567890125", "861234567890126"])
         #expect(devices[0].psk == Array("12345678".utf8))
