@@ -2,19 +2,7 @@ import DeviceCodec
 import Foundation
 import GatewayCore
 import Testing
-
-/// A deterministic generator, so a failing input can be replayed from its seed and index.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Seeded random inputs against the decoders: mutations of valid frames and random bytes.
 /// The decoder must never crash, must answer with a report or a typed error, and whatever it

@@ -1,21 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import IoTDA
 
 /// Mutated document examples thrown at every downlink decoder: each one must end in a value or a
 /// typed error. A deterministic generator keeps failures reproducible.
 @Suite struct MutationTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [(DownlinkTopic, String)] = [
         (.command(requestId: "1"), #"{"object_device_id":"c1","command_name":"ON_OFF","service_id":"WaterMeter","paras":{"value":"1"}}"#),
         (.propertiesSet(requestId: "1"), #"{"object_device_id":"c1","services":[{"service_id":"Temperature","properties":{"value":57,"value2":60}}]}"#),
@@ -30,7 +20,7 @@ import Testing
     static let alphabet = Array(#"{}[]":,0123456789.-eE truefalsnul\"#.utf8) + [0x00, 0xFF, 0xC3, 0x80]
 
     @Test func mutatedExamplesNeverTrap() {
-        var rng = SplitMix(state: 0xED6E_6E77)
+        var rng = SplitMix64(seed: 0xED6E_6E77)
         var decoded = 0
         var refused = 0
         for round in 0..<4000 {

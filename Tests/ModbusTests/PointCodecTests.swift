@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 @testable import Modbus
 
 @Suite struct PointCodecTests {
@@ -102,7 +103,7 @@ import Testing
 /// reaching the cloud is printable ASCII.
 @Suite struct PointCodecRandomInputTests {
     @Test func randomRegistersNeverBreakDecoding() {
-        var rng = SplitMix(seed: 0xF1E1D)
+        var rng = SplitMix64(seed: 0xF1E1D)
         for _ in 0..<20_000 {
             let type = ModbusDataType.allCases[Int(rng.next() % UInt64(ModbusDataType.allCases.count))]
             let order = ModbusByteOrder.allCases[Int(rng.next() % 4)]

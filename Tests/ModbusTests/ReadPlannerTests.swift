@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Modbus
 
 @Suite struct ReadPlannerTests {
@@ -102,7 +103,7 @@ import Testing
 
     /// Random maps: the planner's read count equals an exhaustive search's, and every read is legal.
     @Test func randomMapsMatchExhaustiveSearch() {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         for _ in 0..<400 {
             var spans: [ClosedRange<Int>] = []
             var address = Int(rng.next() % 4)
@@ -147,18 +148,5 @@ import Testing
             for span in covered { #expect(request.span.contains(span.lowerBound) && request.span.contains(span.upperBound)) }
             for (a, b) in zip(covered.dropLast(), covered.dropFirst()) { #expect(b.lowerBound - a.upperBound - 1 <= maxGap) }
         }
-    }
-}
-
-/// A small deterministic generator, so random maps are the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
