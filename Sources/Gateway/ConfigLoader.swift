@@ -159,12 +159,21 @@ public enum ConfigLoader {
 
     static func loadNBIoTDevices(path: String, secretsFile: String?, products: [String: ProductModel],
                                  diagnostics: ConfigDiagnostics) -> [NBIoTDevice] {
+        let secrets = secretsFile.map { NBIoTSecretsFile.load(path: $0, diagnostics: diagnostics) } ?? [:]
+        if path.hasSuffix(".toml") {
+            switch TOMLDocumentParser.load(path: path) {
+            case .success(let document):
+                return NBIoTDeviceList.parse(toml: document, secrets: secrets, knownProducts: Set(products.keys), diagnostics: diagnostics)
+            case .failure(let diagnostic):
+                diagnostics.report(diagnostic)
+                return []
+            }
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             diagnostics.report(file: path, line: nil, keyPath: "paths.nbiot_devices", problem: "the NB-IoT device list cannot be read",
                                fix: "check the path, or remove nbiot_devices from [paths]")
             return []
         }
-        let secrets = secretsFile.map { NBIoTSecretsFile.load(path: $0, diagnostics: diagnostics) } ?? [:]
         return NBIoTDeviceList.parse(text, file: path, secrets: secrets, knownProducts: Set(products.keys), diagnostics: diagnostics)
     }
 

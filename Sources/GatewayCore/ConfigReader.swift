@@ -185,7 +185,8 @@ public final class ConfigReader {
 
     static func closest(to key: String, in candidates: Set<String>) -> String? {
         var best: (String, Int)?
-        for candidate in candidates {
+        // Sorted, so that between equally close keys the answer is the same on every run.
+        for candidate in candidates.sorted() {
             let distance = editDistance(key, candidate)
             if distance <= max(2, key.count / 3), distance < (best?.1 ?? .max) { best = (candidate, distance) }
         }

@@ -67,7 +67,53 @@ public enum NBIoTDeviceList {
             diagnostics.report(file: file, line: nil, keyPath: "", problem: "no header line",
                                fix: "start with: \(platformColumns.joined(separator: ","))")
         }
-        // A second device claiming the same PSK identity would make the key lookup ambiguous.
+        checkIdentities(devices, firstLine: firstLine, file: file, diagnostics: diagnostics)
+        return devices
+    }
+
+    /// The TOML form: one `[[devices]]` table per module, with the CSV's column names as keys
+    /// (`nodeId`, `productId`, `psk`, `secure`, …); numbers and booleans may be written bare.
+    public static func parse(toml document: ConfigDocument, secrets: [String: [UInt8]] = [:], knownProducts: Set<String>? = nil,
+                             diagnostics: ConfigDiagnostics) -> [NBIoTDevice] {
+        let root = ConfigReader(document: document, diagnostics: diagnostics)
+        var devices: [NBIoTDevice] = []
+        var firstLine: [String: Int] = [:]
+        let aliases = columnAliases
+        for table in root.tables("devices", required: true) {
+            var row: [String: String] = [:]
+            for key in platformColumns + edgegwColumns + Array(aliases.keys) {
+                guard let node = table.rawNode(key) else { continue }
+                let column = aliases[key] ?? key
+                switch node.value {
+                case .string(let text): row[column] = text
+                case .integer(let number): row[column] = String(number)
+                case .bool(let flag): row[column] = flag ? "true" : "false"
+                default: table.report(key, "expected a string, number or boolean, found \(node.typeName)")
+                }
+            }
+            table.finish()
+            let line = table.line(of: "nodeId") ?? table.table.line ?? 0
+            guard devices.count < maxDevices else {
+                table.report(nil, "more than \(maxDevices) devices")
+                break
+            }
+            guard let device = readDevice(row, file: document.file, line: line, secrets: secrets, knownProducts: knownProducts,
+                                          diagnostics: diagnostics) else { continue }
+            if let earlier = firstLine[device.nodeId] {
+                table.report("nodeId", "duplicate nodeId \(device.nodeId) (first on line \(earlier))", fix: "each IMEI may appear once")
+                continue
+            }
+            firstLine[device.nodeId] = line
+            devices.append(device)
+        }
+        root.finish()
+        checkIdentities(devices, firstLine: firstLine, file: document.file, diagnostics: diagnostics)
+        return devices
+    }
+
+    /// A second device claiming the same PSK identity would make the key lookup ambiguous.
+    private static func checkIdentities(_ devices: [NBIoTDevice], firstLine: [String: Int], file: String,
+                                        diagnostics: ConfigDiagnostics) {
         var identities: [String: String] = [:]
         for device in devices where device.secure {
             if let other = identities[device.pskIdentity] {
@@ -76,7 +122,6 @@ public enum NBIoTDeviceList {
             }
             identities[device.pskIdentity] = device.nodeId
         }
-        return devices
     }
 
     private static func readHeader(_ cells: [String], file: String, line: Int, diagnostics: ConfigDiagnostics) -> [String]? {
