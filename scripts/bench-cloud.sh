@@ -25,7 +25,8 @@ chmod 644 "$WORK/mosquitto.conf"
 mosquitto -c "$WORK/mosquitto.conf" &
 BROKER=$!
 # The broker may inherit a blocked SIGTERM from its parent: SIGKILL is what surely stops it.
-trap 'rc=$?; { kill -9 $BROKER; wait $BROKER; } 2>/dev/null; rm -rf "$WORK"; exit $rc' EXIT
+# (set -e holds inside the trap too: the killed broker's status must not become ours.)
+trap 'rc=$?; { kill -9 $BROKER; wait $BROKER || true; } 2>/dev/null; rm -rf "$WORK"; exit $rc' EXIT
 for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
   sleep 0.05
