@@ -4,12 +4,15 @@ import Foundation
 public final class ChildProcess: @unchecked Sendable {
     public let process = Process()
     private let output = Pipe()
+    private let input: Pipe?
     private let lock = NSLock()
     private var captured = Data()
 
     /// Starts `executable` (a path, or a name looked up in PATH) with its output captured.
+    /// With `stdin`, `send(_:)` writes lines to the process's standard input.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                currentDirectory: String? = nil) throws {
+                currentDirectory: String? = nil, stdin: Bool = false) throws {
+        input = stdin ? Pipe() : nil
         if executable.contains("/") {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -23,12 +26,18 @@ public final class ChildProcess: @unchecked Sendable {
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         process.standardOutput = output
         process.standardError = output
+        if let input { process.standardInput = input }
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
             self.lock.withLock { self.captured.append(data) }
         }
         try process.run()
+    }
+
+    /// Writes one line to the process's standard input (started with `stdin: true`).
+    public func send(_ line: String) {
+        input?.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
 
     /// Everything the process printed so far (stdout and stderr).

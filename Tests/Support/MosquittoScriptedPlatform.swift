@@ -9,33 +9,19 @@ public final class MosquittoScriptedPlatform: @unchecked Sendable {
         public var problems: [String]
     }
 
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private let lock = NSLock()
-    private var captured = Data()
+    private let process: ChildProcess
     public let recordFile: String
 
     public init(broker: MosquittoBroker, username: String = "platform", password: String) throws {
         recordFile = broker.directory.file("platform-records.jsonl")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["python3", Paths.packageRoot + "/scripts/scripted_platform.py", "--port", String(broker.port),
+        var arguments = [Paths.packageRoot + "/scripts/scripted_platform.py", "--port", String(broker.port),
                          "--username", username, "--password", password, "--record", recordFile]
         if let caFile = broker.caFile { arguments += ["--ca-file", caFile, "--host", "localhost"] }
-        process.arguments = arguments
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.captured.append(data) }
-        }
-        try process.run()
+        process = try ChildProcess("python3", arguments, stdin: true)
     }
 
     /// What the script printed (connection notes, validation problems).
-    public var text: String { lock.withLock { String(decoding: captured, as: UTF8.self) } }
+    public var text: String { process.text }
 
     /// Waits until the script has connected and subscribed.
     public func waitUntilConnected(timeout: Duration = .seconds(10)) async -> Bool {
@@ -44,7 +30,7 @@ public final class MosquittoScriptedPlatform: @unchecked Sendable {
 
     /// Sends one control line (see the script's docstring), e.g. `{"command": {...}}`.
     public func send(_ json: String) {
-        input.fileHandleForWriting.write(Data((json + "\n").utf8))
+        process.send(json)
     }
 
     /// Every message recorded so far, in arrival order.
@@ -56,15 +42,6 @@ public final class MosquittoScriptedPlatform: @unchecked Sendable {
     }
 
     public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(3)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    deinit {
-        stop()
-        output.fileHandleForReading.readabilityHandler = nil
+        process.stop()
     }
 }
