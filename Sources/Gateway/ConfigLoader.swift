@@ -32,7 +32,9 @@ public struct LoadedConfig: Sendable {
         let l = gateway.listeners
         let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
             .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
-        lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", ")))
+        let servesNBIoT = !nbiotDevices.isEmpty || lwm2m.server.autoProvisionProductId != nil
+        lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", "))
+            + (listening.isEmpty || servesNBIoT ? "" : " (not opened: no NB-IoT devices)"))
         lines.append("\(products.count) product(s)" + (products.isEmpty ? "" : ": " + products.keys.sorted().map {
             codecs[$0] == nil ? $0 : "\($0) (binary codec)"
         }.joined(separator: ", ")))
