@@ -19,8 +19,7 @@ release: deps
 # Every test: pure codecs and state machines, real libraries against real peers on
 # 127.0.0.1, and the edgegw binary as a black box.
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@scripts/run-tests.sh
 
 demo: deps
 	$(SWIFT) build
