@@ -13,8 +13,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The daemon for an edge box: the Swift runtime linked in, symbols stripped (about 65 MB).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib --product edgegw
+	strip -o edgegw "$$($(SWIFT) build -c release --show-bin-path)/edgegw"
+	@echo "built ./edgegw"
 
 # Every test: pure codecs and state machines, real libraries against real peers on
 # 127.0.0.1, and the edgegw binary as a black box.
@@ -29,4 +32,4 @@ bench: deps
 	@scripts/bench.sh
 
 clean:
-	rm -rf .build demo-run .bench
+	rm -rf .build demo-run .bench edgegw
