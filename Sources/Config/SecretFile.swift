@@ -17,7 +17,7 @@ public enum SecretFile {
 
     /// Reads a secret; trailing newlines (LF or CRLF) are stripped. A file readable or writable
     /// by group or others is refused: the secret must be treated as leaked.
-    public static func read(_ path: String) throws(Problem) -> Secret {
+    public static func read(_ path: String, maxBytes: Int = maxBytes) throws(Problem) -> Secret {
         func problem(_ text: String, _ fix: String) -> Problem { Problem(path: path, problem: text, fix: fix) }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -44,9 +44,10 @@ public enum SecretFile {
     }
 
     /// The same, as a config diagnostic pointing at the key that names the file.
-    public static func read(_ path: String, keyPath: String, configFile: String, line: Int?) -> Result<Secret, ConfigDiagnostic> {
+    public static func read(_ path: String, keyPath: String, configFile: String, line: Int?,
+                            maxBytes: Int = maxBytes) -> Result<Secret, ConfigDiagnostic> {
         do {
-            return .success(try read(path))
+            return .success(try read(path, maxBytes: maxBytes))
         } catch {
             return .failure(ConfigDiagnostic(file: configFile, line: line, keyPath: keyPath, problem: error.problem, fix: error.fix))
         }

@@ -118,15 +118,21 @@ public enum ConfigLoader {
             .map { (directory as NSString).appendingPathComponent($0) }
     }
 
+    /// The parsed `*.toml` files of a folder; a file that does not parse is reported and skipped.
+    static func documents(in directory: String, diagnostics: ConfigDiagnostics) -> [ConfigDocument] {
+        tomlFiles(in: directory).compactMap { file in
+            switch TOMLDocumentParser.load(path: file) {
+            case .success(let document): return document
+            case .failure(let diagnostic): diagnostics.report(diagnostic); return nil
+            }
+        }
+    }
+
     static func loadProducts(directory: String, diagnostics: ConfigDiagnostics) -> ([String: ProductModel], [String: ProductCodec]) {
         var products: [String: ProductModel] = [:]
         var codecs: [String: ProductCodec] = [:]
-        for file in tomlFiles(in: directory) {
-            let document: ConfigDocument
-            switch TOMLDocumentParser.load(path: file) {
-            case .success(let d): document = d
-            case .failure(let d): diagnostics.report(d); continue
-            }
+        for document in documents(in: directory, diagnostics: diagnostics) {
+            let file = document.file
             let reader = ConfigReader(document: document, diagnostics: diagnostics)
             let product = ProductModel.parse(reader)
             let codec = ProductFileExtensions.parse(reader, product)
@@ -147,12 +153,7 @@ public enum ConfigLoader {
     static func loadDeviceFiles(directory: String, products: [String: ProductModel],
                                 diagnostics: ConfigDiagnostics) -> [(FieldDeviceEntry, ModbusDeviceConfig)] {
         var entries: [(FieldDeviceEntry, ModbusDeviceConfig)] = []
-        for file in tomlFiles(in: directory) {
-            let document: ConfigDocument
-            switch TOMLDocumentParser.load(path: file) {
-            case .success(let d): document = d
-            case .failure(let d): diagnostics.report(d); continue
-            }
+        for document in documents(in: directory, diagnostics: diagnostics) {
             let reader = ConfigReader(document: document, diagnostics: diagnostics)
             if let parsed = DeviceFileParsers.parse(reader, products: products) { entries.append(parsed) }
         }
@@ -161,7 +162,14 @@ public enum ConfigLoader {
 
     static func loadNBIoTDevices(path: String, secretsFile: String?, products: [String: ProductModel],
                                  diagnostics: ConfigDiagnostics) -> [NBIoTDevice] {
-        let secrets = secretsFile.map { NBIoTSecretsFile.load(path: $0, diagnostics: diagnostics) } ?? [:]
+        var secrets: [String: [UInt8]] = [:]
+        if let secretsFile {
+            switch SecretFile.read(secretsFile, keyPath: "lwm2m.psk_secrets_file", configFile: secretsFile, line: nil,
+                                   maxBytes: NBIoTSecretsFile.maxFileBytes) {
+            case .success(let text): secrets = NBIoTSecretsFile.parse(text.value, file: secretsFile, diagnostics: diagnostics)
+            case .failure(let diagnostic): diagnostics.report(diagnostic)
+            }
+        }
         if path.hasSuffix(".toml") {
             switch TOMLDocumentParser.load(path: path) {
             case .success(let document):

@@ -183,30 +183,37 @@ public final class ConfigReader {
         }
     }
 
-    static func closest(to key: String, in candidates: Set<String>) -> String? {
+    /// The known name closest to a misspelt one, for "did you mean". Case is ignored and two
+    /// swapped neighbours count as one edit ("pks" → "psk"). Within `maxDistance` edits, by
+    /// default 2 or a third of the name's length; ties go to the first name in sorted order.
+    public static func closest(to key: String, in candidates: Set<String>, maxDistance: Int? = nil) -> String? {
+        let limit = maxDistance ?? max(2, key.count / 3)
         var best: (String, Int)?
-        // Sorted, so that between equally close keys the answer is the same on every run.
         for candidate in candidates.sorted() {
-            let distance = editDistance(key, candidate)
-            if distance <= max(2, key.count / 3), distance < (best?.1 ?? .max) { best = (candidate, distance) }
+            let distance = editDistance(key.lowercased(), candidate.lowercased())
+            if distance <= limit, distance < (best?.1 ?? .max) { best = (candidate, distance) }
         }
         return best?.0
     }
 
+    /// Edit distance where swapping two neighbours counts as one edit.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = previous
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 }
 

@@ -132,7 +132,7 @@ public enum NBIoTDeviceList {
             let name = cell.trimmingCharacters(in: .whitespaces)
             let column = columnAliases[name] ?? name
             if !known.contains(column) {
-                let hint = ConfigReaderSuggestion.closest(to: column, in: known)
+                let hint = ConfigReader.closest(to: column, in: known, maxDistance: 2)
                 diagnostics.report(file: file, line: line, keyPath: name, problem: "unknown column",
                                    fix: hint.map { "did you mean \($0)?" } ?? "columns are \(platformColumns.joined(separator: ","))")
                 ok = false
@@ -283,21 +283,11 @@ public enum NBIoTDeviceList {
 }
 
 /// The secrets file for PSKs: `nodeId = psk` per line (`#` comments), same PSK syntax as the CSV.
-/// It must not be readable by group or others (mode 0600), since it holds every device's key.
+/// It holds every device's key, so it is read like every secret (`Config.SecretFile`: mode 0600,
+/// never printed); this only parses its text.
 public enum NBIoTSecretsFile {
-    public static func load(path: String, diagnostics: ConfigDiagnostics) -> [String: [UInt8]] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            diagnostics.report(file: path, line: nil, keyPath: "", problem: "cannot read the PSK secrets file")
-            return [:]
-        }
-        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            diagnostics.report(file: path, line: nil, keyPath: "", problem: "mode \(String(mode, radix: 8)) lets others read the PSKs",
-                               fix: "chmod 600 \(path)")
-            return [:]
-        }
-        return parse(text, file: path, diagnostics: diagnostics)
-    }
+    /// Large enough for any site's list (about 40 bytes a device).
+    public static let maxFileBytes = 16 * 1024 * 1024
 
     public static func parse(_ text: String, file: String, diagnostics: ConfigDiagnostics) -> [String: [UInt8]] {
         var secrets: [String: [UInt8]] = [:]
@@ -324,33 +314,5 @@ public enum NBIoTSecretsFile {
             }
         }
         return secrets
-    }
-}
-
-/// Edit-distance suggestion for misspelt column names.
-enum ConfigReaderSuggestion {
-    static func closest(to word: String, in candidates: Set<String>) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.filter { $0.1 <= 2 }
-        return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
-    }
-
-    /// Edit distance where swapping two neighbours counts as one edit (typos like "pks").
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { table[i][0] = i }
-        for j in 0...b.count { table[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
-                }
-            }
-        }
-        return table[a.count][b.count]
     }
 }

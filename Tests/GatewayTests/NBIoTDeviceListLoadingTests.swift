@@ -55,4 +55,20 @@ import TestSupport
         }
         #expect(errors.diagnostics.contains { $0.problem.contains("node_id \"meter-1\" is already used") }, "\(errors)")
     }
+
+    @Test func thePSKSecretsFileMustBePrivate() throws {
+        let csv = "nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret\n861234567890124,,water-meter,0,,,,DTLS,86400,\n"
+        let site = try fixture(list: "nb.csv", csv)
+        let config = try String(contentsOfFile: site.configPath, encoding: .utf8) + "\n[lwm2m]\npsk_secrets_file = \"secrets/psk\"\n"
+        site.directory.write("edgegw.toml", config)
+        let path = site.directory.write("secrets/psk", "861234567890124 = abcdefgh\n", mode: 0o644)
+        guard case .failure(let loose) = ConfigLoader.load(path: site.configPath) else {
+            Issue.record("a PSK file others can read was accepted"); return
+        }
+        #expect(loose.diagnostics.contains { $0.keyPath == "lwm2m.psk_secrets_file" && $0.fix == "run `chmod 600 \(path)`" }, "\(loose)")
+        #expect(!"\(loose)".contains("abcdefgh"))
+        chmod(path, 0o600)
+        let loaded = try ConfigLoader.load(path: site.configPath).get()
+        #expect(loaded.nbiotDevices.first?.psk == Array("abcdefgh".utf8))
+    }
 }

@@ -67,19 +67,12 @@ import TestSupport
         #expect(NBIoTDeviceList.splitCSV("a,\"b") == nil)
     }
 
-    @Test func secretsFileMustBePrivate() throws {
-        let directory = TemporaryDirectory()
-        let path = directory.path + "/psk.secrets"
-        try "861234567890124 = abcdefgh\n# comment\nbad line\n861234567890125 = short\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o644)
-        let loose = ConfigDiagnostics()
-        #expect(NBIoTSecretsFile.load(path: path, diagnostics: loose).isEmpty)
-        #expect(loose.all.first?.fix == "chmod 600 \(path)")
-        chmod(path, 0o600)
-        let strict = ConfigDiagnostics()
-        let secrets = NBIoTSecretsFile.load(path: path, diagnostics: strict)
+    @Test func secretsFileProblemsCarryTheirLineAndNeverTheKey() {
+        let text = "861234567890124 = abcdefgh\n# comment\nbad line\n861234567890125 = short\n"
+        let diagnostics = ConfigDiagnostics()
+        let secrets = NBIoTSecretsFile.parse(text, file: "psk.secrets", diagnostics: diagnostics)
         #expect(secrets == ["861234567890124": Array("abcdefgh".utf8)])
-        #expect(strict.all.map { $0.line } == [3, 4])
-        #expect(!strict.all.contains { $0.description.contains("short") })
+        #expect(diagnostics.all.map { $0.line } == [3, 4])
+        #expect(!diagnostics.all.contains { $0.description.contains("short") })
     }
 }
