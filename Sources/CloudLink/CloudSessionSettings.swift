@@ -1,12 +1,13 @@
+import GatewayCore
 /// Where and how the session connects. The gateway maps `[cloud]` in edgegw.toml onto this.
 public struct CloudSessionSettings: Sendable, Equatable {
     /// MQTTS, the platform's default (spec §1.4).
-    public static let defaultTLSPort = 8883
+    public static let defaultTLSPort = GatewayConfig.Cloud.defaultTLSPort
     /// Plain MQTT, only when the configuration asks for it.
-    public static let defaultPlainPort = 1883
+    public static let defaultPlainPort = GatewayConfig.Cloud.defaultPlainPort
     /// Keepalive the platform accepts; outside it the platform answers CONNACK 2.
-    public static let keepaliveRange: ClosedRange<Int> = 30...1200
-    public static let defaultKeepalive = 120
+    public static let keepaliveRange = GatewayConfig.Cloud.keepaliveRange
+    public static let defaultKeepalive = GatewayConfig.Cloud.defaultKeepalive
     /// PUBLISHes libmosquitto keeps in flight (sent, PUBACK pending) per connection.
     public static let defaultMaxInflight = 100
     /// How long a TCP + TLS + CONNECT exchange may take before the attempt counts as failed.
