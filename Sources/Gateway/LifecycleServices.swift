@@ -63,7 +63,8 @@ struct ReloadService: Service {
         case .success(let loaded):
             StderrLogHandler.sharedLevel.value = loaded.gateway.log.level.loggerLevel
             running.replace(with: loaded)
-            logger.info("configuration reloaded", metadata: ["generation": "\(running.generation)"])
+            logger.info("configuration reloaded: log level applied; device, product and cloud changes take effect at the next restart",
+                        metadata: ["generation": "\(running.generation)"])
             for line in loaded.summary { logger.info("config: \(line)") }
         }
     }

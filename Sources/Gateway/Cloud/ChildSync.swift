@@ -30,7 +30,7 @@ struct ChildSync<Instant: InstantProtocol> where Instant.Duration == Duration {
         var name: String?
         var deviceId: String?
         var status: ChildStatus
-        /// Deleted on the platform while configured here: not added again until restart or reload.
+        /// Deleted on the platform while configured here: not added again until the next restart.
         var deletedInCloud = false
         var retryAddAt: Instant?
     }
@@ -162,7 +162,7 @@ struct ChildSync<Instant: InstantProtocol> where Instant.Duration == Duration {
                 child.deletedInCloud = true
                 children[nodeId] = child
                 actions.append(.saveDeviceId(nodeId: nodeId, deviceId: nil))
-                actions.append(.log(.warning, "the platform deleted child \(nodeId) (\(deviceId)); it is added again at the next restart or reload"))
+                actions.append(.log(.warning, "the platform deleted child \(nodeId) (\(deviceId)); it is added again at the next restart"))
             }
             return actions + saveVersion(notify.version)
         case .addSubDeviceResponse(let response):
