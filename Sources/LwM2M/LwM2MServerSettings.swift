@@ -123,4 +123,8 @@ public struct LwM2MServerCounters: Sendable, Equatable {
     /// Responses whose token we do not know (answered with RST).
     public var unknownResponses = 0
     public var openSessions = 0
+    /// Datagrams handed to libcoap at the listeners.
+    public var datagrams = 0
+    /// libcoap's walks over every session (timers, idle timeouts): one per read batch, not per datagram.
+    public var sessionWalks = 0
 }
