@@ -3,16 +3,18 @@
 # edgegw's LwM2M server, then against libcoap's stock coap-server-gnutls with the same keys, in the
 # same run. Reports ClientHello -> Register answer (both) and ClientHello -> Observe (edgegw only),
 # failures, handshakes/s and server resident memory per registered device.
-#   DEVICES=2000 DEADLINE=60 HOLD=3 scripts/bench-lwm2m.sh
+#   DEVICES=2000 DEADLINE=60 HOLD=3 LISTENER_SOCKETS=4 scripts/bench-lwm2m.sh
 # libcoap's GnuTLS client select()s on each session's socket (FD_SETSIZE 1024), so the load is
 # spread over processes of at most PER_PROCESS devices, all started together.
 set -euo pipefail
-DEVICES=${DEVICES:-2000}
-PER_PROCESS=${PER_PROCESS:-800}
+# One storm per size in SIZES (DEVICES=N runs just N).
+SIZES=${DEVICES:-2000 10000}
+PER_PROCESS=${PER_PROCESS:-834}
 DEADLINE=${DEADLINE:-60}
 HOLD=${HOLD:-3}
 SEED=${SEED:-$RANDOM}
 MAX_HANDSHAKES=${MAX_HANDSHAKES:-4096}
+LISTENER_SOCKETS=${LISTENER_SOCKETS:-4}
 SKIP_STOCK=${SKIP_STOCK:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +24,23 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
+
+# The simulated modules offer what the modules offer (spec: TLS_PSK_WITH_AES_128_CCM_8 and
+# TLS_PSK_WITH_AES_128_CBC_SHA256): plain PSK key exchange, AES-128 only. libcoap's client priority
+# string also offers ECDHE-PSK and GCM; GnuTLS's system-priority overrides take them out, for the
+# load processes only (the servers keep their defaults).
+cat > "$work/module-suites.conf" <<'CONF'
+[overrides]
+tls-disabled-kx = ECDHE-PSK
+tls-disabled-kx = DHE-PSK
+tls-disabled-kx = RSA-PSK
+tls-disabled-cipher = AES-128-GCM
+tls-disabled-cipher = AES-256-GCM
+tls-disabled-cipher = CHACHA20-POLY1305
+tls-disabled-cipher = AES-256-CBC
+tls-disabled-cipher = AES-256-CCM
+tls-disabled-cipher = AES-128-CCM
+CONF
 
 free_pair() { python3 - <<'PY'
 import socket
@@ -47,11 +66,13 @@ rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "
 storm() {
   local port=$1 pid=$2 flags=$3 name=$4
   local before after drops0 drops1 start end
+  rm -f "$work/$name".*
   before=$(rss_kb "$pid"); drops0=$(rcvbuf_errors)
   local loaders=() offset=0 n=0
   start=$(date +%s.%N)
   while [ "$offset" -lt "$DEVICES" ]; do
     local count=$(( DEVICES - offset < PER_PROCESS ? DEVICES - offset : PER_PROCESS ))
+    GNUTLS_SYSTEM_PRIORITY_FILE="$work/module-suites.conf" GNUTLS_SYSTEM_PRIORITY_FAIL_ON_INVALID=1 \
     "$sim" storm --port "$port" --devices "$count" --offset "$offset" --threads 1 --seed "$SEED" \
       --deadline "$DEADLINE" --hold "$HOLD" --raw "$work/$name.$n.raw" $flags > "$work/$name.$n.out" 2>&1 &
     loaders+=($!); offset=$(( offset + count )); n=$(( n + 1 ))
@@ -84,16 +105,19 @@ print('  handshakes/s (devices / last completion): %.0f' % (done / last if last 
   grep -h "codes=" "$work/$name".*.out | sort | uniq -c | sed 's/^/  /'
 }
 
+# run_size N: edgegw, then the stock server, each against N devices at once.
+run_size() {
+DEVICES=$1
 echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, max $MAX_HANDSHAKES handshakes in progress, seed $SEED"
 port=$(free_pair)
-"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" > "$work/serve.out" 2>&1 &
+"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" --listener-sockets "$LISTENER_SOCKETS" > "$work/serve.out" 2>&1 &
 server=$!; pids+=("$server")
 for _ in $(seq 100); do grep -q READY "$work/serve.out" && break; sleep 0.1; done
 storm "$port" "$server" "--expect-observe" edgegw
 stop_pid "$server"
 grep -E "COUNTERS|KERNEL" "$work/serve.out" | sed 's/^/  /' || true
 
-[ "$SKIP_STOCK" = 1 ] && exit 0
+[ "$SKIP_STOCK" = 1 ] && return 0
 echo "== coap-server-gnutls (stock libcoap 4.3.1 server, default 100-handshake cap), same devices and keys"
 pair=$(free_pair)
 "$sim" identity-file --devices "$DEVICES" --seed "$SEED" > "$work/ids.txt"
@@ -102,3 +126,6 @@ stock=$!; pids+=("$stock")
 sleep 0.5
 storm "$((pair + 1))" "$stock" "" coap-server-gnutls
 stop_pid "$stock"
+}
+
+for size in $SIZES; do run_size "$size"; done

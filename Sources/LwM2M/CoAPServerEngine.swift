@@ -171,16 +171,43 @@ final class CoAPServerEngine {
         guard !SocketTools.udpPortInUse(listener.port, family: family) else {
             throw StartError(description: "cannot listen on \(listener): UDP port \(listener.port) is already in use")
         }
-        guard coap_new_endpoint(context, &address, proto) != nil else {
-            throw StartError(description: "cannot listen on \(listener) (\(proto == COAP_PROTO_DTLS ? "coaps" : "coap")): port in use or address not local")
+        let scheme = proto == COAP_PROTO_DTLS ? "coaps" : "coap"
+        var fds: [Int32] = []
+        if settings.socketsPerListener <= 1 {
+            guard coap_new_endpoint(context, &address, proto) != nil else {
+                throw StartError(description: "cannot listen on \(listener) (\(scheme)): port in use or address not local")
+            }
+            fds = SocketTools.udpSockets(boundTo: listener.port, family: family)
+        } else {
+            // Each endpoint on a free port first (found by that port), then moved onto a shared
+            // SO_REUSEPORT socket.
+            for _ in 0..<min(settings.socketsPerListener, LwM2MServerSettings.maxSocketsPerListener) {
+                var ephemeral = address
+                guard let free = SocketTools.freeUDPPort(like: address) else {
+                    throw StartError(description: "cannot listen on \(listener) (\(scheme)): no free port to start from")
+                }
+                if family == AF_INET { ephemeral.addr.sin.sin_port = free.bigEndian } else { ephemeral.addr.sin6.sin6_port = free.bigEndian }
+                guard coap_new_endpoint(context, &ephemeral, proto) != nil else {
+                    throw StartError(description: "cannot listen on \(listener) (\(scheme)): address not local")
+                }
+                let created = SocketTools.udpSockets(boundTo: free, family: family)
+                guard created.count == 1, let fd = created.first else {
+                    throw StartError(description: "cannot listen on \(listener) (\(scheme)): libcoap's socket not found")
+                }
+                do {
+                    try ReusePortTakeover.takeOver(fd: fd, address: address, epollFD: coap_context_get_coap_fd(context))
+                } catch {
+                    throw StartError(description: "cannot share \(listener) (\(scheme)) over several sockets: \(error) (set [lwm2m] listener_sockets = 1)")
+                }
+                fds.append(fd)
+            }
         }
-        let fds = SocketTools.udpSockets(boundTo: listener.port, family: family)
         for fd in fds {
             grantedReceiveBuffers.append(SocketTools.setReceiveBuffer(fd: fd, bytes: settings.receiveBufferBytes))
             listeners[fd] = (fd, proto == COAP_PROTO_DTLS)
         }
         logger.info("lwm2m listening", metadata: [
-            "listener": "\(listener)", "scheme": "\(proto == COAP_PROTO_DTLS ? "coaps" : "coap")",
+            "listener": "\(listener)", "scheme": "\(scheme)", "sockets": "\(fds.count)",
             "rcvbuf": "\(grantedReceiveBuffers.last ?? 0)",
         ])
     }

@@ -18,6 +18,11 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     public static let libcoapDefaultMaxHandshakes = 100
     /// The kernel default UDP receive buffer (212 KB) overflows in a registration burst.
     public static let defaultReceiveBufferBytes = 4 << 20
+    /// Sockets per listener address (SO_REUSEPORT, all served by the one CoAP thread). libcoap 4.3.1
+    /// scans every session of a socket for each datagram from a new address (two or three per
+    /// handshake), so a storm of n devices costs O(n²) on one socket and O(n²/k) on k.
+    public static let defaultSocketsPerListener = 4
+    public static let maxSocketsPerListener = 64
     /// libcoap's default idle-session timeout.
     public static let libcoapDefaultSessionTimeout = 300
     /// The platform's CoAP back-off for downlink (spec lwm2m-coap §5.6): 10 s, factor 1.5, 3 retransmissions.
@@ -33,6 +38,8 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     public var maxHandshakesInProgress: Int
     /// SO_RCVBUF asked for each listener socket (the kernel caps it at net.core.rmem_max unless privileged).
     public var receiveBufferBytes: Int
+    /// Sockets sharing each listener's address (1 = libcoap's own socket, no SO_REUSEPORT).
+    public var socketsPerListener: Int
     /// Seconds an idle session is kept (`coap_context_set_session_timeout`); size it to the devices' report interval.
     public var sessionIdleTimeout: Int
     /// Most idle server sessions kept (0 = no limit).
@@ -66,6 +73,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
                 plainListeners: [Listener] = [],
                 maxHandshakesInProgress: Int = 4096,
                 receiveBufferBytes: Int = defaultReceiveBufferBytes,
+                socketsPerListener: Int = defaultSocketsPerListener,
                 sessionIdleTimeout: Int = libcoapDefaultSessionTimeout,
                 maxIdleSessions: Int = 0,
                 ackTimeout: Double = platformAckTimeout,
@@ -82,6 +90,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
         self.plainListeners = plainListeners
         self.maxHandshakesInProgress = maxHandshakesInProgress
         self.receiveBufferBytes = receiveBufferBytes
+        self.socketsPerListener = socketsPerListener
         self.sessionIdleTimeout = sessionIdleTimeout
         self.maxIdleSessions = maxIdleSessions
         self.ackTimeout = ackTimeout

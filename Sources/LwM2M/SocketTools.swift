@@ -1,4 +1,5 @@
 import Foundation
+import CCoAP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,6 +7,22 @@ import Glibc
 /// Small socket facts libcoap 4.3.1 does not expose: finding a listener's fd (to size its receive
 /// buffer and to peek at ClientHellos), formatting addresses, and reading the kernel's UDP drops.
 enum SocketTools {
+    /// A UDP port the kernel has free on the address of `template` (its port is ignored).
+    static func freeUDPPort(like template: coap_address_t) -> UInt16? {
+        var address = template
+        let family = Int32(address.addr.sa.sa_family)
+        if family == AF_INET { address.addr.sin.sin_port = 0 } else { address.addr.sin6.sin6_port = 0 }
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var length = address.size
+        let ok = withUnsafeMutablePointer(to: &address.addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, address.size) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        return family == AF_INET ? UInt16(bigEndian: address.addr.sin.sin_port) : UInt16(bigEndian: address.addr.sin6.sin6_port)
+    }
+
     /// UDP sockets of this process bound to `port` with address family `family`.
     static func udpSockets(boundTo port: UInt16, family: Int32) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }

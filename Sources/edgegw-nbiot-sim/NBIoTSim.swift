@@ -184,6 +184,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: StormOptions
     @Option(help: "Handshakes in progress allowed (libcoap default 100).") var maxHandshakes = 4096
     @Option(help: "SO_RCVBUF bytes.") var receiveBuffer = LwM2MServerSettings.defaultReceiveBufferBytes
+    @Option(help: "Sockets sharing the listener address (SO_REUSEPORT).") var listenerSockets = LwM2MServerSettings.defaultSocketsPerListener
 
     func run() async throws {
         raiseFileLimit()
@@ -196,6 +197,7 @@ struct Serve: AsyncParsableCommand {
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
         settings.maxHandshakesInProgress = maxHandshakes
         settings.receiveBufferBytes = receiveBuffer
+        settings.socketsPerListener = listenerSockets
         var logger = Logger(label: "edgegw.lwm2m")
         logger.logLevel = .warning
         let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory(devices), logger: logger)

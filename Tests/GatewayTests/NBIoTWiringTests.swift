@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Logging
 import LwM2M
@@ -32,6 +33,25 @@ import TestSupport
         let store = try StateStore(directory: tmp.path)
         try store.saveQueuedCommand(requestId: "bad", nodeId: "n", body: Data("{\"request_id\": 5".utf8))
         #expect(try await StoredCommandQueue(store: store, logger: Logger(label: "t")).loadAll().isEmpty)
+    }
+
+    @Test func listenerSocketsComeFromTheLwM2MSectionWithinTheirRange() throws {
+        func parse(_ text: String) throws -> (LwM2MConfig, [ConfigDiagnostic]) {
+            let diagnostics = ConfigDiagnostics()
+            guard case .success(let document) = TOMLDocumentParser.parse(text: text, file: "edgegw.toml") else {
+                Issue.record("bad TOML")
+                return (LwM2MConfig(), [])
+            }
+            let config = LwM2MConfig.parse(ConfigReader(document: document, diagnostics: diagnostics).table("lwm2m"),
+                                           gateway: nil, baseDirectory: ".")
+            return (config, diagnostics.all)
+        }
+        #expect(LwM2MConfig().server.socketsPerListener == LwM2MServerSettings.defaultSocketsPerListener)
+        let (eight, clean) = try parse("[lwm2m]\nlistener_sockets = 8\n")
+        #expect(eight.server.socketsPerListener == 8)
+        #expect(clean.isEmpty)
+        let (_, problems) = try parse("[lwm2m]\nlistener_sockets = 0\n")
+        #expect(problems.contains { $0.keyPath.hasSuffix("listener_sockets") && $0.line == 2 })
     }
 
     @Test func theNBIoTServiceAnswersInsideTheBridgesWindow() {

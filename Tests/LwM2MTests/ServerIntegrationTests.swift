@@ -37,6 +37,32 @@ import TestSupport
         return Rig(server: server, serverEvents: serverEvents, simulator: simulator, deviceEvents: deviceEvents, port: port)
     }
 
+    /// Sockets bound to `port` in /proc/net/udp (the kernel's view, whoever owns them).
+    static func udpSocketsBound(to port: UInt16) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)) ?? ""
+        let suffix = ":" + String(format: "%04X", port)
+        return text.split(separator: "\n").dropFirst().filter { $0.split(separator: " ").dropFirst().first?.hasSuffix(suffix) == true }.count
+    }
+
+    @Test(arguments: [1, 4])
+    func devicesRegisterThroughEverySocketOfAListener(sockets: Int) async throws {
+        let keys = (0..<24).map { _ in Self.randomKey() }
+        let devices = keys.enumerated().map { NBIoTDevice(nodeId: "86123456789\(1000 + $0.offset)", productId: "meter", psk: $0.element) }
+        let rig = try Self.rig(devices: devices) { $0.socketsPerListener = sockets }
+        defer { rig.stop() }
+        #expect(rig.server.receiveBufferSizes.count == sockets)
+        #expect(Self.udpSocketsBound(to: rig.port) == sockets)
+        for (index, device) in devices.enumerated() {
+            rig.simulator.register(rig.simulator.add(.init(endpoint: device.nodeId, psk: keys[index])))
+        }
+        // Each device has its own source port, so SO_REUSEPORT spreads them over the sockets.
+        #expect(await Eventually.wait(timeout: .seconds(10)) { rig.server.counters.observesSent == devices.count })
+        let observedAll = await Eventually.wait(timeout: .seconds(10)) {
+            Set(rig.deviceEvents.all.compactMap { if case .observed(let device, _, _, _) = $0 { device } else { nil } }).count == devices.count
+        }
+        #expect(observedAll)
+    }
+
     @Test func registerThenObserveArrivesWithinOneSecondAndUplinkFlows() async throws {
         let key = Self.randomKey()
         let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890123", productId: "meter", psk: key)])
@@ -170,7 +196,7 @@ extension ServerIntegrationTests {
         let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
         try server.start()
         defer { server.stop() }
-        #expect(server.receiveBufferSizes.count == 2)
+        #expect(server.receiveBufferSizes.count == 2 * LwM2MServerSettings.defaultSocketsPerListener)
         #expect(server.receiveBufferSizes.allSatisfy { $0 >= 2 * 212_992 })
     }
 
