@@ -31,6 +31,4 @@ struct PendingRequests<Value> {
         guard let tokens = byPeer.removeValue(forKey: peer) else { return [] }
         return tokens.map { (Key(peer: peer, token: $0.key), $0.value) }
     }
-
-    var count: Int { byPeer.values.reduce(0) { $0 + $1.count } }
 }
