@@ -194,12 +194,21 @@ final class CoAPServerEngine {
                 guard created.count == 1, let fd = created.first else {
                     throw StartError(description: "cannot listen on \(listener) (\(scheme)): libcoap's socket not found")
                 }
-                do {
-                    try ReusePortTakeover.takeOver(fd: fd, address: address, epollFD: coap_context_get_coap_fd(context))
-                } catch {
-                    throw StartError(description: "cannot share \(listener) (\(scheme)) over several sockets: \(error) (set [lwm2m] listener_sockets = 1)")
-                }
                 fds.append(fd)
+            }
+            do {
+                var shared: [Int32] = []
+                do {
+                    for fd in fds { shared.append(try ReusePortTakeover.sharedSocket(like: fd, address: address)) }
+                } catch {
+                    for socket in shared { close(socket) }
+                    throw error
+                }
+                for (fd, ours) in zip(fds, shared) {
+                    try ReusePortTakeover.takeOver(fd: fd, with: ours, epollFD: coap_context_get_coap_fd(context))
+                }
+            } catch {
+                throw StartError(description: "cannot share \(listener) (\(scheme)) over several sockets: \(error) (set [lwm2m] listener_sockets = 1)")
             }
         }
         for fd in fds {

@@ -32,17 +32,14 @@ enum ReusePortTakeover {
         return unsafeBitCast(symbol, to: type)
     }
 
-    /// Replaces libcoap's socket `fd` (bound to a free port) by one bound to `address` with SO_REUSEPORT.
-    static func takeOver(fd: Int32, address: coap_address_t, epollFD: Int32) throws {
-        guard let epollCtl = libc("epoll_ctl", as: EpollCtl.self), let epollWait = libc("epoll_wait", as: EpollWait.self) else {
-            throw Failure(description: "epoll is not available")
-        }
+    /// A socket like libcoap's `fd`, bound to `address` with SO_REUSEPORT. All of a listener's
+    /// sockets are bound before any is put under libcoap, so the kernel's choice of socket for a
+    /// peer (a hash over the group) no longer changes once datagrams are being read.
+    static func sharedSocket(like fd: Int32, address: coap_address_t) throws -> Int32 {
         var target = address
         let family = Int32(target.addr.sa.sa_family)
         let ours = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard ours >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
-        var handedOver = false
-        defer { if !handedOver { close(ours) } }
         for option in copiedOptions {
             var value: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
@@ -52,13 +49,26 @@ enum ReusePortTakeover {
         }
         var on: Int32 = 1
         guard setsockopt(ours, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            close(ours)
             throw Failure(description: "SO_REUSEPORT: \(String(cString: strerror(errno)))")
         }
         let bound = withUnsafePointer(to: &target.addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(ours, $0, target.size) }
         }
-        guard bound == 0 else { throw Failure(description: "bind(): \(String(cString: strerror(errno)))") }
+        guard bound == 0 else {
+            close(ours)
+            throw Failure(description: "bind(): \(String(cString: strerror(errno)))")
+        }
+        return ours
+    }
 
+    /// Puts `ours` (from `sharedSocket`) under libcoap's descriptor `fd`; closes `ours` either way.
+    static func takeOver(fd: Int32, with ours: Int32, epollFD: Int32) throws {
+        var handedOver = false
+        defer { if !handedOver { close(ours) } }
+        guard let epollCtl = libc("epoll_ctl", as: EpollCtl.self), let epollWait = libc("epoll_wait", as: EpollWait.self) else {
+            throw Failure(description: "epoll is not available")
+        }
         let data = try registrationData(of: fd, epollFD: epollFD, epollWait: epollWait)
         guard dup2(ours, fd) == fd else { throw Failure(description: "dup2(): \(String(cString: strerror(errno)))") }
         close(ours)
