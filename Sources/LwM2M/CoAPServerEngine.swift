@@ -50,8 +50,8 @@ final class CoAPServerEngine {
     /// Work that must follow the reply of the request being handled, in the same loop turn.
     private var afterReply: [RegistrationTable<Instant>.Action] = []
     private var resourcesToRemove: [String] = []
-    /// Listener sockets by descriptor (found under /proc/self/fd; 4.3.1 does not expose them).
-    private var listeners: [Int32: (fd: Int32, dtls: Bool)] = [:]
+    /// Listener sockets (found under /proc/self/fd; 4.3.1 does not expose them): whether each is DTLS.
+    private var listenerIsDTLS: [Int32: Bool] = [:]
     private(set) var grantedReceiveBuffers: [Int] = []
 
     private let commands = Locked<[Command]>([])
@@ -197,23 +197,14 @@ final class CoAPServerEngine {
                 fds.append(fd)
             }
             do {
-                var shared: [Int32] = []
-                do {
-                    for fd in fds { shared.append(try ReusePortTakeover.sharedSocket(like: fd, address: address)) }
-                } catch {
-                    for socket in shared { close(socket) }
-                    throw error
-                }
-                for (fd, ours) in zip(fds, shared) {
-                    try ReusePortTakeover.takeOver(fd: fd, with: ours, epollFD: coap_context_get_coap_fd(context))
-                }
+                try ReusePortTakeover.takeOver(fds: fds, address: address, epollFD: coap_context_get_coap_fd(context))
             } catch {
                 throw StartError(description: "cannot share \(listener) (\(scheme)) over several sockets: \(error) (set [lwm2m] listener_sockets = 1)")
             }
         }
         for fd in fds {
             grantedReceiveBuffers.append(SocketTools.setReceiveBuffer(fd: fd, bytes: settings.receiveBufferBytes))
-            listeners[fd] = (fd, proto == COAP_PROTO_DTLS)
+            listenerIsDTLS[fd] = proto == COAP_PROTO_DTLS
         }
         logger.info("lwm2m listening", metadata: [
             "listener": "\(listener)", "scheme": "\(scheme)", "sockets": "\(fds.count)",
@@ -260,20 +251,8 @@ final class CoAPServerEngine {
         if !handshaking.isEmpty { trimmedAfterBurst = false; return }
         guard !trimmedAfterBurst else { return }
         trimmedAfterBurst = true
-        _ = Self.mallocTrim?(0)
+        _ = Epoll.mallocTrim?(0)
     }
-
-    /// libc's `epoll_wait` (sys/epoll.h is not in the Glibc module).
-    private static let epollWait: (@convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "epoll_wait") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32).self)
-    }()
-
-    /// glibc's `malloc_trim` (malloc.h is not in the Glibc module).
-    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-    }()
 
     /// Read batches before the loop's own bookkeeping runs again.
     static let batchesPerWakeup = 8
@@ -283,11 +262,8 @@ final class CoAPServerEngine {
     /// batch, and the Observe of a Register in the batch leaves right after it: 16 datagrams take
     /// about 2 ms to handle.
     static let maxDatagramsPerBatch = 16
-    /// `struct epoll_event` is packed on x86-64: 4 bytes of flags, then 8 of data.
-    private static let epollEventBytes = 12
-    private static let epollIn: UInt32 = 0x001
     private let epollEvents = UnsafeMutableRawPointer.allocate(
-        byteCount: CoAPServerEngine.maxReadyEvents * CoAPServerEngine.maxDatagramsPerBatch * 12, alignment: 8)
+        byteCount: CoAPServerEngine.maxReadyEvents * CoAPServerEngine.maxDatagramsPerBatch * Epoll.eventBytes, alignment: 8)
     private let queuePeek = DatagramQueuePeek()
 
     /// `coap_io_do_epoll` reads one datagram per ready event and then walks every session (idle
@@ -297,7 +273,7 @@ final class CoAPServerEngine {
     /// by peeking at the queue, and one walk serves the whole batch. The peek also finds ClientHellos
     /// from addresses with a session (same-address reconnect) before libcoap reads them.
     private func processDatagrams(context: OpaquePointer, epollFD: Int32) {
-        guard let epollWait = Self.epollWait else {
+        guard let epollWait = Epoll.wait else {
             coap_io_process(context, UInt32.max)
             flushAfterReply()
             return
@@ -320,19 +296,18 @@ final class CoAPServerEngine {
         var total = ready
         var replaced = false
         for index in 0..<ready {
-            let event = epollEvents + index * Self.epollEventBytes
-            let flags = event.loadUnaligned(as: UInt32.self)
-            let data = event.loadUnaligned(fromByteOffset: 4, as: UInt.self)
-            // The data is libcoap's socket, whose first field is the descriptor: trust it only when it
-            // names one of our listeners (libcoap's timer event carries no socket).
-            guard flags & Self.epollIn != 0, let socket = UnsafeRawPointer(bitPattern: data),
-                  let listener = listeners[socket.load(as: Int32.self)] else { continue }
-            let waiting = queuePeek.peek(fd: listener.fd, limit: Self.maxDatagramsPerBatch) { datagram, source in
-                if listener.dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
+            let event = epollEvents + index * Epoll.eventBytes
+            // Trust the socket only when it names one of our listeners (libcoap's timer event
+            // carries no socket).
+            guard event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
+                  let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
+                  let dtls = listenerIsDTLS[fd] else { continue }
+            let waiting = queuePeek.peek(fd: fd, limit: Self.maxDatagramsPerBatch) { datagram, source in
+                if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
             }
             counters.datagrams += max(1, waiting)
             for _ in 1..<max(1, waiting) {
-                (epollEvents + total * Self.epollEventBytes).copyMemory(from: event, byteCount: Self.epollEventBytes)
+                (epollEvents + total * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
                 total += 1
             }
         }

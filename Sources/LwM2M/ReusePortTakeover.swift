@@ -22,20 +22,30 @@ enum ReusePortTakeover {
         (Int32(IPPROTO_IPV6), IPV6_V6ONLY),
         (Int32(IPPROTO_IPV6), IPV6_RECVPKTINFO),
     ]
-    private static let epollIn: UInt32 = 0x001
-    private static let epollCtlAdd: Int32 = 1
 
-    private typealias EpollCtl = @convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
-    private typealias EpollWait = @convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32
-    private static func libc<T>(_ name: String, as type: T.Type) -> T? {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-        return unsafeBitCast(symbol, to: type)
+    /// Puts a socket bound to `address` with SO_REUSEPORT under each of libcoap's descriptors `fds`.
+    /// All of them are bound before any is put under libcoap, so the kernel's choice of socket for a
+    /// peer (a hash over the group) no longer changes once datagrams are being read.
+    static func takeOver(fds: [Int32], address: coap_address_t, epollFD: Int32) throws {
+        var shared: [Int32] = []
+        do {
+            for fd in fds { shared.append(try sharedSocket(like: fd, address: address)) }
+        } catch {
+            for socket in shared { close(socket) }
+            throw error
+        }
+        for (index, fd) in fds.enumerated() {
+            do {
+                try takeOver(fd: fd, with: shared[index], epollFD: epollFD)
+            } catch {
+                for socket in shared[(index + 1)...] { close(socket) }
+                throw error
+            }
+        }
     }
 
-    /// A socket like libcoap's `fd`, bound to `address` with SO_REUSEPORT. All of a listener's
-    /// sockets are bound before any is put under libcoap, so the kernel's choice of socket for a
-    /// peer (a hash over the group) no longer changes once datagrams are being read.
-    static func sharedSocket(like fd: Int32, address: coap_address_t) throws -> Int32 {
+    /// A socket like libcoap's `fd`, bound to `address` with SO_REUSEPORT.
+    private static func sharedSocket(like fd: Int32, address: coap_address_t) throws -> Int32 {
         var target = address
         let family = Int32(target.addr.sa.sa_family)
         let ours = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -63,29 +73,29 @@ enum ReusePortTakeover {
     }
 
     /// Puts `ours` (from `sharedSocket`) under libcoap's descriptor `fd`; closes `ours` either way.
-    static func takeOver(fd: Int32, with ours: Int32, epollFD: Int32) throws {
+    private static func takeOver(fd: Int32, with ours: Int32, epollFD: Int32) throws {
         var handedOver = false
         defer { if !handedOver { close(ours) } }
-        guard let epollCtl = libc("epoll_ctl", as: EpollCtl.self), let epollWait = libc("epoll_wait", as: EpollWait.self) else {
+        guard let epollControl = Epoll.control, let epollWait = Epoll.wait else {
             throw Failure(description: "epoll is not available")
         }
         let data = try registrationData(of: fd, epollFD: epollFD, epollWait: epollWait)
         guard dup2(ours, fd) == fd else { throw Failure(description: "dup2(): \(String(cString: strerror(errno)))") }
         close(ours)
         handedOver = true
-        // struct epoll_event, packed on x86-64: 4 bytes of flags, then the 8-byte data.
-        var event = [UInt8](repeating: 0, count: 12)
+        var event = [UInt8](repeating: 0, count: Epoll.eventBytes)
         event.withUnsafeMutableBytes {
-            $0.storeBytes(of: epollIn, toByteOffset: 0, as: UInt32.self)
-            $0.storeBytes(of: data, toByteOffset: 4, as: UInt.self)
+            $0.storeBytes(of: Epoll.readable, toByteOffset: 0, as: UInt32.self)
+            $0.storeBytes(of: data, toByteOffset: Epoll.dataOffset, as: UInt.self)
         }
-        let added = event.withUnsafeMutableBytes { epollCtl(epollFD, epollCtlAdd, fd, $0.baseAddress) }
+        let added = event.withUnsafeMutableBytes { epollControl(epollFD, Epoll.controlAdd, fd, $0.baseAddress) }
         guard added == 0 else { throw Failure(description: "epoll_ctl(): \(String(cString: strerror(errno)))") }
     }
 
     /// The data libcoap registered `fd` with in its epoll set: a datagram to the socket makes it
     /// show up; the datagram is then taken off again so libcoap never sees it.
-    private static func registrationData(of fd: Int32, epollFD: Int32, epollWait: EpollWait) throws -> UInt {
+    private static func registrationData(of fd: Int32, epollFD: Int32,
+                                         epollWait: @convention(c) (Int32, UnsafeMutableRawPointer, Int32, Int32) -> Int32) throws -> UInt {
         var local = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
@@ -119,14 +129,13 @@ enum ReusePortTakeover {
             var drain: UInt8 = 0
             _ = recv(fd, &drain, 1, Int32(MSG_DONTWAIT))
         }
-        let events = UnsafeMutableRawPointer.allocate(byteCount: 16 * 12, alignment: 8)
+        let events = UnsafeMutableRawPointer.allocate(byteCount: 16 * Epoll.eventBytes, alignment: 8)
         defer { events.deallocate() }
         for _ in 0..<20 {
             let count = Int(epollWait(epollFD, events, 16, 50))
             for index in 0..<max(0, count) {
-                let data = events.loadUnaligned(fromByteOffset: index * 12 + 4, as: UInt.self)
-                // libcoap's data is its socket, whose first field is the descriptor.
-                if let socket = UnsafeRawPointer(bitPattern: data), socket.load(as: Int32.self) == fd { return data }
+                let data = Epoll.data(in: events, at: index)
+                if Epoll.libcoapDescriptor(data: data) == fd { return data }
             }
         }
         throw Failure(description: "libcoap's socket did not show up in its epoll set")
