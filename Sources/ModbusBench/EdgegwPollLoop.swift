@@ -16,7 +16,7 @@ final class CountingSink: UplinkSink, @unchecked Sendable {
 /// edgegw's path: a ModbusService polling one device whose map is `reads` × `count` uint16
 /// registers with no pause between cycles; registers/s from the bus counters.
 enum EdgegwPollLoop {
-    static func run(host: String, port: Int, count: Int, reads: Int, seconds: Double) async -> PhaseResult? {
+    static func run(host: String, port: Int, count: Int, reads: Int, warmUp: Double, seconds: Double) async -> PhaseResult? {
         let points = (0..<(count * reads)).map { address in
             ModbusPoint(name: "r\(address)", serviceId: "bench", property: "r\(address)", table: .holding,
                         address: address, type: .uint16)
@@ -29,8 +29,8 @@ enum EdgegwPollLoop {
         let service = ModbusService(settings: ModbusSettings(fullReportInterval: .seconds(3600)), devices: [device],
                                     products: [:], sink: CountingSink(), logger: logger)
         let task = Task { try await service.run() }
-        // Warm up: connect and report once before the clock starts.
-        try? await Task.sleep(for: .milliseconds(300))
+        // Warm up: connect and poll before the clock starts.
+        try? await Task.sleep(for: .seconds(warmUp))
         let before = service.diagnostics().buses.first?.counters.itemsRead ?? 0
         let cpuStart = CPUTime.now()
         let start = Date()
