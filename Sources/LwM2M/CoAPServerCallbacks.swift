@@ -26,14 +26,14 @@ func lwm2mRegisterHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?,
 
 func lwm2mRegistrationUpdateHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
                                     _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
-    guard let resource, let session, let request, let response else { return }
-    engine(of: session)?.handleUpdate(resource: resource, session: session, request: request, query: query, response: response)
+    guard let session, let request, let response else { return }
+    engine(of: session)?.handleUpdate(session: session, request: request, query: query, response: response)
 }
 
 func lwm2mRegistrationDeleteHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
                                     _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
-    guard let resource, let session, let response else { return }
-    engine(of: session)?.handleDeregister(resource: resource, session: session, response: response)
+    guard let session, let request, let response else { return }
+    engine(of: session)?.handleDeregister(session: session, request: request, response: response)
 }
 
 func lwm2mResponseHandler(_ session: OpaquePointer?, _ sent: OpaquePointer?, _ received: OpaquePointer?,

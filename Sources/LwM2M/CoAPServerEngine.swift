@@ -46,10 +46,8 @@ final class CoAPServerEngine {
     private var lastHandshakeScan: ContinuousClock.Instant?
     private var pending = PendingRequests<PendingKind>()
     private var observeToken: [String: TokenKey] = [:]
-    private var registrationResources: [String: OpaquePointer] = [:]
     /// Work that must follow the reply of the request being handled, in the same loop turn.
     private var afterReply: [RegistrationTable<Instant>.Action] = []
-    private var resourcesToRemove: [String] = []
     /// Listener sockets (found under /proc/self/fd; 4.3.1 does not expose them): whether each is DTLS.
     private var listenerIsDTLS: [Int32: Bool] = [:]
     private(set) var grantedReceiveBuffers: [Int] = []
@@ -149,6 +147,14 @@ final class CoAPServerEngine {
         }
         coap_register_handler(resource, COAP_REQUEST_POST, lwm2mRegisterHandler)
         coap_add_resource(context, resource)
+        // Update and De-register go to `rd/<id>`: one handler for every path libcoap does not know
+        // finds the registration by its id, so no resource is kept per registration.
+        guard let registrations = coap_resource_unknown_init2(nil, 0) else {
+            throw StartError(description: "cannot create the rd/<id> handler")
+        }
+        coap_register_handler(registrations, COAP_REQUEST_POST, lwm2mRegistrationUpdateHandler)
+        coap_register_handler(registrations, COAP_REQUEST_DELETE, lwm2mRegistrationDeleteHandler)
+        coap_add_resource(context, registrations)
     }
 
     private func bind(_ listener: LwM2MServerSettings.Listener, proto: coap_proto_t) throws {
@@ -328,7 +334,7 @@ final class CoAPServerEngine {
     }
 
     private func pollTimeoutMilliseconds() -> Int32 {
-        if !afterReply.isEmpty || !resourcesToRemove.isEmpty { return 0 }
+        if !afterReply.isEmpty { return 0 }
         // A datagram may still wait behind the one libcoap read: let poll say so at once.
         var timeout: Int32 = 1000
         if let next = table.nextExpiry {
@@ -492,9 +498,9 @@ final class CoAPServerEngine {
         apply(actions, response: response)
     }
 
-    func handleUpdate(resource: OpaquePointer, session: OpaquePointer, request: OpaquePointer,
-                      query: UnsafePointer<coap_string_t>?, response: OpaquePointer) {
-        guard let id = registrationId(of: resource) else { reply(.notFound, response: response); return }
+    func handleUpdate(session: OpaquePointer, request: OpaquePointer, query: UnsafePointer<coap_string_t>?,
+                      response: OpaquePointer) {
+        guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
         let queryText = query.map { string in
             string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
         } ?? ""
@@ -511,16 +517,20 @@ final class CoAPServerEngine {
         apply(actions, response: response)
     }
 
-    func handleDeregister(resource: OpaquePointer, session: OpaquePointer, response: OpaquePointer) {
-        guard let id = registrationId(of: resource) else { reply(.notFound, response: response); return }
+    func handleDeregister(session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
+        guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
         apply(table.deregister(registrationId: id, transport: transport(of: session), at: clock.now), response: response)
     }
 
-    private func registrationId(of resource: OpaquePointer) -> String? {
-        guard let uri = coap_resource_get_uri_path(resource), let bytes = uri.pointee.s else { return nil }
+    /// The `<id>` of a request to `rd/<id>`: the only paths besides `rd` a device may use.
+    private func registrationId(of request: OpaquePointer) -> String? {
+        guard let uri = coap_get_uri_path(request) else { return nil }
+        defer { coap_delete_string(uri) }
+        guard let bytes = uri.pointee.s else { return nil }
         let path = String(decoding: UnsafeBufferPointer(start: bytes, count: uri.pointee.length), as: UTF8.self)
         guard path.hasPrefix("rd/") else { return nil }
-        return String(path.dropFirst(3))
+        let id = path.dropFirst(3)
+        return id.isEmpty || id.contains("/") ? nil : String(id)
     }
 
     private func payload(of pdu: OpaquePointer) -> [UInt8] {
@@ -535,10 +545,8 @@ final class CoAPServerEngine {
             switch action {
             case .reply(let answer):
                 if let response { reply(answer, response: response) }
-            case .observe, .addRegistrationResource:
+            case .observe:
                 afterReply.append(action)
-            case .removeRegistrationResource(let id):
-                resourcesToRemove.append(id)
             case .peerReplaced(let old, let nodeId):
                 if let key = observeToken[nodeId], key.peer == old.rawValue {
                     pending[key] = nil
@@ -602,9 +610,8 @@ final class CoAPServerEngine {
         _ = bytes.withUnsafeBufferPointer { coap_add_data(pdu, $0.count, $0.baseAddress) }
     }
 
-    /// Runs the work queued behind a reply: the Observe GET first (the 513 budget), then resources.
+    /// Runs the work queued behind a reply: the Observe GET (the 513 budget).
     private func flushAfterReply() {
-        guard let context else { return }
         let work = afterReply
         afterReply.removeAll(keepingCapacity: true)
         for action in work {
@@ -618,27 +625,10 @@ final class CoAPServerEngine {
                     observeToken[nodeId] = key
                     counters.observesSent += 1
                 }
-            case .addRegistrationResource(let id):
-                let path = "rd/\(id)"
-                let resource: OpaquePointer? = path.utf8CString.withUnsafeBufferPointer { chars in
-                    chars.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: chars.count) { bytes in
-                        guard let uri = coap_new_str_const(bytes, chars.count - 1) else { return nil }
-                        return coap_resource_init(uri, Int32(COAP_RESOURCE_FLAGS_RELEASE_URI))
-                    }
-                }
-                guard let resource else { continue }
-                coap_register_handler(resource, COAP_REQUEST_POST, lwm2mRegistrationUpdateHandler)
-                coap_register_handler(resource, COAP_REQUEST_DELETE, lwm2mRegistrationDeleteHandler)
-                coap_add_resource(context, resource)
-                registrationResources[id] = resource
             default:
                 break
             }
         }
-        for id in resourcesToRemove {
-            if let resource = registrationResources.removeValue(forKey: id) { coap_delete_resource(context, resource) }
-        }
-        resourcesToRemove.removeAll(keepingCapacity: true)
     }
 
     private func expireRegistrations() {

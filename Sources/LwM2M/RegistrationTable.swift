@@ -51,9 +51,6 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         case reply(Reply)
         /// Send the Observe GET for the data resource on this peer, right after the reply.
         case observe(nodeId: String, registrationId: String, path: String, peer: PeerID)
-        /// Serve `rd/<id>` for Update and De-register.
-        case addRegistrationResource(registrationId: String)
-        case removeRegistrationResource(registrationId: String)
         /// A registration moved away from this peer (NAT rebinding, reboot): forget its observation.
         case peerReplaced(old: PeerID, nodeId: String)
         /// A (new or renewed) registration; `renewed` when it replaced one of the same endpoint.
@@ -122,7 +119,6 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         if let old = byNodeId[endpoint] {
             // The newest registration wins (reboot, NAT rebinding): the old one ends here.
             nodeIdByRegistration[old.id] = nil
-            actions.append(.removeRegistrationResource(registrationId: old.id))
             if old.peer != peer { actions.append(.peerReplaced(old: old.peer, nodeId: endpoint)) }
         }
         let id = Self.registrationId(nextId)
@@ -136,7 +132,6 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         byNodeId[endpoint] = registration
         nodeIdByRegistration[id] = endpoint
         if wasRegistered { recomputeNextExpiry() } else { noteExpiry(registration.expiresAt) }
-        actions.append(.addRegistrationResource(registrationId: id))
         actions.append(.reply(.created(registrationId: id)))
         actions.append(.observe(nodeId: endpoint, registrationId: id, path: resources.uplink, peer: peer))
         actions.append(.registered(nodeId: endpoint, renewed: wasRegistered))
@@ -185,7 +180,7 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         byNodeId[nodeId] = nil
         nodeIdByRegistration[registrationId] = nil
         recomputeNextExpiry()
-        return [.removeRegistrationResource(registrationId: registrationId), .reply(.deleted),
+        return [.reply(.deleted),
                 .offline(nodeId: nodeId, reason: .deregistered)]
     }
 
@@ -198,7 +193,6 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         for registration in due {
             byNodeId[registration.nodeId] = nil
             nodeIdByRegistration[registration.id] = nil
-            actions.append(.removeRegistrationResource(registrationId: registration.id))
             actions.append(.offline(nodeId: registration.nodeId, reason: .lifetimeExpired))
         }
         return actions

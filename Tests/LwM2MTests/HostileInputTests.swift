@@ -71,6 +71,13 @@ import Glibc
         #expect(Self.exchange(Self.register(queries: ["ep=1", "lt=-5"]), port: plainPort)?[1] == 0x80)
         // Unknown path: 4.04.
         #expect(Self.exchange([0x40, 0x01, UInt8.random(in: 0...255), 0x07, 0xB3] + Array("foo".utf8), port: plainPort)?[1] == 0x84)
+        // Update and De-register of a registration that does not exist, a path below one, and a
+        // PUT: 4.04 (these paths are served by libcoap's unknown-resource handler).
+        let rdZZ: [UInt8] = [0xB2] + Array("rd".utf8) + [0x02] + Array("zz".utf8)
+        #expect(Self.exchange([0x40, 0x02, UInt8.random(in: 0...255), 0x08] + rdZZ, port: plainPort)?[1] == 0x84)
+        #expect(Self.exchange([0x40, 0x04, UInt8.random(in: 0...255), 0x09] + rdZZ, port: plainPort)?[1] == 0x84)
+        #expect(Self.exchange([0x40, 0x02, UInt8.random(in: 0...255), 0x0A] + rdZZ + [0x01] + Array("x".utf8), port: plainPort)?[1] == 0x84)
+        #expect(Self.exchange([0x40, 0x03, UInt8.random(in: 0...255), 0x0B] + rdZZ, port: plainPort).map { $0[1] >> 5 != 2 } ?? true)
         // Garbage: no answer needed, no crash.
         for length in [0, 1, 3, 4, 13, 14, 100, 1400] {
             let junk = (0..<length).map { _ in UInt8.random(in: 0...255) }

@@ -18,7 +18,6 @@ import Testing
         let actions = table.register(try request("ep=861234567890123&lt=300&lwm2m=1.0&b=U"), device: meter,
                                      transport: identity, peer: PeerID(7), address: "10.0.0.5:4000", at: clock.now)
         #expect(actions == [
-            .addRegistrationResource(registrationId: "1"),
             .reply(.created(registrationId: "1")),
             .observe(nodeId: "861234567890123", registrationId: "1", path: "/19/0/0", peer: PeerID(7)),
             .registered(nodeId: "861234567890123", renewed: false),
@@ -78,8 +77,7 @@ import Testing
         clock.advance(by: .seconds(59))
         #expect(table.expire(at: clock.now).isEmpty)
         clock.advance(by: .seconds(1))
-        #expect(table.expire(at: clock.now) == [.removeRegistrationResource(registrationId: "1"),
-                                               .offline(nodeId: "861234567890123", reason: .lifetimeExpired)])
+        #expect(table.expire(at: clock.now) == [.offline(nodeId: "861234567890123", reason: .lifetimeExpired)])
         #expect(table.count == 0)
     }
 
@@ -92,7 +90,7 @@ import Testing
         clock.advance(by: .seconds(59))
         #expect(table.expire(at: clock.now).isEmpty)
         clock.advance(by: .seconds(1))
-        #expect(table.expire(at: clock.now).count == 2)
+        #expect(table.expire(at: clock.now).count == 1)
     }
 
     @Test func updateFromANewAddressObservesAgainOnTheNewPeer() throws {
@@ -114,9 +112,7 @@ import Testing
         _ = table.register(try request("ep=861234567890123"), device: meter, transport: identity, peer: PeerID(1), address: "a", at: clock.now)
         let actions = table.register(try request("ep=861234567890123"), device: meter, transport: identity, peer: PeerID(2), address: "b", at: clock.now)
         #expect(actions == [
-            .removeRegistrationResource(registrationId: "1"),
             .peerReplaced(old: PeerID(1), nodeId: "861234567890123"),
-            .addRegistrationResource(registrationId: "2"),
             .reply(.created(registrationId: "2")),
             .observe(nodeId: "861234567890123", registrationId: "2", path: "/19/0/0", peer: PeerID(2)),
             .registered(nodeId: "861234567890123", renewed: true),
@@ -156,7 +152,7 @@ import Testing
         var table = Table()
         _ = table.register(try request("ep=861234567890123"), device: meter, transport: identity, peer: PeerID(1), address: "a", at: clock.now)
         #expect(table.deregister(registrationId: "1", transport: identity, at: clock.now) == [
-            .removeRegistrationResource(registrationId: "1"), .reply(.deleted), .offline(nodeId: "861234567890123", reason: .deregistered),
+            .reply(.deleted), .offline(nodeId: "861234567890123", reason: .deregistered),
         ])
         #expect(table.deregister(registrationId: "1", transport: identity, at: clock.now) == [.reply(.notFound)])
     }
