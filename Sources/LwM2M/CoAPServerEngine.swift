@@ -6,13 +6,17 @@ import Logging
 import Glibc
 #endif
 
-/// The libcoap side of the server. Every method runs on the one CoAP thread (libcoap 4.3.1 is not
-/// thread-safe); other threads only reach it through `enqueue(_:)`, which wakes the loop.
+/// The libcoap side of the server: one libcoap context on one CoAP thread. Every method runs on
+/// that thread (libcoap 4.3.1 is not thread-safe); other threads only reach it through
+/// `enqueue(_:)`, which wakes the loop. With several CoAP threads each has an engine of its own
+/// (a shard) with its own sockets on every listener; the registration table is shared, so a
+/// device may register on one shard and update from a new address on another.
 final class CoAPServerEngine {
     typealias Instant = ContinuousClock.Instant
 
     enum Command: Sendable {
-        case downlink(Downlink)
+        /// `forwarded`: another shard handed it on (the device moved); it is not handed on again.
+        case downlink(Downlink, forwarded: Bool)
     }
 
     private enum PendingKind {
@@ -35,10 +39,14 @@ final class CoAPServerEngine {
     private var counters = LwM2MServerCounters()
 
     private var context: OpaquePointer?
-    private var table: RegistrationTable<Instant>
+    /// Shared by every shard; held only for the table's own (pure) work.
+    private let registrations: Locked<RegistrationTable<Instant>>
+    /// This engine's number among the CoAP threads; it is the top bits of its peer numbers.
+    let shard: Int
+    private let router: CoAPShardRouter
     /// Sessions by our peer number (the session's app data holds the number).
     private var sessions: [UInt64: OpaquePointer] = [:]
-    private var nextPeer: UInt64 = 1
+    private var nextPeer: UInt64
     /// Established DTLS sessions by remote address, for the same-address reconnect rule.
     private var establishedByAddress: [String: OpaquePointer] = [:]
     /// Sessions that got a key and have not finished their handshake.
@@ -64,15 +72,18 @@ final class CoAPServerEngine {
     private let pskBytes: UnsafeMutablePointer<UInt8>
     private let pskBin: UnsafeMutablePointer<coap_bin_const_t>
 
-    init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger,
+    init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger, shard: Int,
+         registrations: Locked<RegistrationTable<Instant>>, router: CoAPShardRouter,
          counters: Locked<LwM2MServerCounters>, emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
         self.directory = directory
         self.logger = logger
         self.sharedCounters = counters
         self.emit = emit
-        self.table = RegistrationTable(defaultLifetime: settings.defaultLifetime,
-                                       autoProvisionProductId: settings.autoProvisionProductId)
+        self.shard = shard
+        self.registrations = registrations
+        self.router = router
+        self.nextPeer = Self.firstPeer(shard: shard)
         var ends: [Int32] = [-1, -1]
         _ = pipe(&ends)
         for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
@@ -174,12 +185,13 @@ final class CoAPServerEngine {
         } else {
             throw StartError(description: "listener host '\(listener.host)' is not an IPv4 or IPv6 address")
         }
-        guard !SocketTools.udpPortInUse(listener.port, family: family) else {
+        // Shards after the first join the sockets the first one bound.
+        guard shard > 0 || !SocketTools.udpPortInUse(listener.port, family: family) else {
             throw StartError(description: "cannot listen on \(listener): UDP port \(listener.port) is already in use")
         }
         let scheme = proto == COAP_PROTO_DTLS ? "coaps" : "coap"
         var fds: [Int32] = []
-        if settings.socketsPerListener <= 1 {
+        if settings.socketsPerListener <= 1 && settings.coapThreads <= 1 {
             guard coap_new_endpoint(context, &address, proto) != nil else {
                 throw StartError(description: "cannot listen on \(listener) (\(scheme)): port in use or address not local")
             }
@@ -187,7 +199,7 @@ final class CoAPServerEngine {
         } else {
             // Each endpoint on a free port first (found by that port), then moved onto a shared
             // SO_REUSEPORT socket.
-            for _ in 0..<min(settings.socketsPerListener, LwM2MServerSettings.maxSocketsPerListener) {
+            for _ in 0..<min(max(1, settings.socketsPerListener), LwM2MServerSettings.maxSocketsPerListener) {
                 var ephemeral = address
                 guard let free = SocketTools.freeUDPPort(like: address) else {
                     throw StartError(description: "cannot listen on \(listener) (\(scheme)): no free port to start from")
@@ -337,7 +349,7 @@ final class CoAPServerEngine {
         if !afterReply.isEmpty { return 0 }
         // A datagram may still wait behind the one libcoap read: let poll say so at once.
         var timeout: Int32 = 1000
-        if let next = table.nextExpiry {
+        if shard == 0, let next = registrations.withLock({ $0.nextExpiry }) {
             timeout = min(timeout, Self.ceilingMilliseconds(clock.now.duration(to: next)))
         }
         return timeout
@@ -367,6 +379,10 @@ final class CoAPServerEngine {
     }
 
     // MARK: - Sessions
+
+    /// Peer numbers carry their shard in the top 16 bits.
+    static func firstPeer(shard: Int) -> UInt64 { UInt64(shard) << 48 | 1 }
+    static func shard(ofPeer peer: UInt64) -> Int { Int(peer >> 48) }
 
     private func peerNumber(_ session: OpaquePointer) -> UInt64 {
         if let data = coap_session_get_app_data(session) { return UInt64(UInt(bitPattern: data)) }
@@ -493,8 +509,9 @@ final class CoAPServerEngine {
             return
         }
         let device = parsed.endpoint.flatMap { directory.device(nodeId: $0) }
-        let actions = table.register(parsed, device: device, transport: transport(of: session), peer: PeerID(peer),
-                                     address: address(of: session), at: clock.now)
+        let (transport, address, now) = (transport(of: session), address(of: session), clock.now)
+        let actions = registrations.withLock { $0.register(parsed, device: device, transport: transport, peer: PeerID(peer),
+                                                           address: address, at: now) }
         apply(actions, response: response)
     }
 
@@ -511,15 +528,18 @@ final class CoAPServerEngine {
             reply(.badRequest(error.description), response: response)
             return
         }
-        let actions = table.update(registrationId: id, lifetime: parsed.lifetime, binding: parsed.binding,
-                                   objectLinks: parsed.objectLinks, transport: transport(of: session),
-                                   peer: PeerID(peerNumber(session)), address: address(of: session), at: clock.now)
+        let (transport, peer, address, now) = (transport(of: session), PeerID(peerNumber(session)), address(of: session), clock.now)
+        let actions = registrations.withLock {
+            $0.update(registrationId: id, lifetime: parsed.lifetime, binding: parsed.binding, objectLinks: parsed.objectLinks,
+                      transport: transport, peer: peer, address: address, at: now)
+        }
         apply(actions, response: response)
     }
 
     func handleDeregister(session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
         guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
-        apply(table.deregister(registrationId: id, transport: transport(of: session), at: clock.now), response: response)
+        let (transport, now) = (transport(of: session), clock.now)
+        apply(registrations.withLock { $0.deregister(registrationId: id, transport: transport, at: now) }, response: response)
     }
 
     /// The `<id>` of a request to `rd/<id>`: the only paths besides `rd` a device may use.
@@ -554,7 +574,7 @@ final class CoAPServerEngine {
                 }
             case .registered(let nodeId, _):
                 counters.registrations += 1
-                if let registration = table.registration(nodeId: nodeId) {
+                if let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }) {
                     emit(.registered(RegistrationInfo(
                         nodeId: nodeId, productId: registration.productId, registrationId: registration.id,
                         address: registration.address, lifetime: registration.lifetime, binding: registration.binding,
@@ -617,7 +637,8 @@ final class CoAPServerEngine {
         for action in work {
             switch action {
             case .observe(let nodeId, _, let path, let peer):
-                guard let session = sessions[peer.rawValue], let registration = table.registration(nodeId: nodeId) else { continue }
+                guard let session = sessions[peer.rawValue],
+                      let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }) else { continue }
                 if let old = observeToken.removeValue(forKey: nodeId) { pending[old] = nil }
                 if let token = sendRequest(session: session, code: COAP_REQUEST_CODE_GET, path: path, observe: true, payload: nil) {
                     let key = TokenKey(peer: peer.rawValue, token: token)
@@ -631,9 +652,15 @@ final class CoAPServerEngine {
         }
     }
 
+    /// The first shard ends the registrations whose lifetime passed, for all of them.
     private func expireRegistrations() {
-        guard let next = table.nextExpiry, next <= clock.now else { return }
-        apply(table.expire(at: clock.now), response: nil)
+        guard shard == 0 else { return }
+        let now = clock.now
+        let expired = registrations.withLock { table -> [RegistrationTable<Instant>.Action] in
+            guard let next = table.nextExpiry, next <= now else { return [] }
+            return table.expire(at: now)
+        }
+        if !expired.isEmpty { apply(expired, response: nil) }
     }
 
     // MARK: - Requests we send (Observe, downlink)
@@ -677,17 +704,23 @@ final class CoAPServerEngine {
         }
         for command in work {
             switch command {
-            case .downlink(let downlink): sendDownlink(downlink)
+            case .downlink(let downlink, let forwarded): sendDownlink(downlink, forwarded: forwarded)
             }
         }
     }
 
-    private func sendDownlink(_ downlink: Downlink) {
+    private func sendDownlink(_ downlink: Downlink, forwarded: Bool) {
         guard downlink.payload.count <= settings.maxPayloadBytes else {
             emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .tooLarge))
             return
         }
-        guard let registration = table.registration(nodeId: downlink.nodeId), let session = sessions[registration.peer.rawValue],
+        let registration = registrations.withLock { $0.registration(nodeId: downlink.nodeId) }
+        if let registration, Self.shard(ofPeer: registration.peer.rawValue) != shard, !forwarded {
+            // The device moved to another shard's session since the write was routed.
+            router.send(downlink, forwarded: true)
+            return
+        }
+        guard let registration, let session = sessions[registration.peer.rawValue],
               coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED else {
             counters.downlinksFailed += 1
             emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
@@ -718,6 +751,15 @@ final class CoAPServerEngine {
         let code = UInt8(truncatingIfNeeded: coap_pdu_get_code(received).rawValue)
         switch kind {
         case .observe(let nodeId, let registeredAt):
+            guard let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }),
+                  registration.peer.rawValue == peer else {
+                // The registration ended or moved to another session (possibly another shard's):
+                // this observation is stale, and the RST libcoap sends for it cancels it.
+                pending[key] = nil
+                if observeToken[nodeId] == key { observeToken[nodeId] = nil }
+                counters.unknownResponses += 1
+                return false
+            }
             guard code >> 5 == 2 else {
                 pending[key] = nil
                 observeToken[nodeId] = nil
@@ -730,7 +772,7 @@ final class CoAPServerEngine {
                 pending[key] = .observe(nodeId: nodeId, registeredAt: nil)
             }
             let body = payload(of: received)
-            guard !body.isEmpty, let registration = table.registration(nodeId: nodeId) else { return true }
+            guard !body.isEmpty else { return true }
             guard body.count <= settings.maxPayloadBytes else {
                 counters.oversizedPayloads += 1
                 logger.warning("lwm2m oversized notification dropped", metadata: ["node": "\(nodeId)", "bytes": "\(body.count)"])

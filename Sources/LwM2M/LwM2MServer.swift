@@ -4,22 +4,25 @@ import Logging
 
 /// The LwM2M/CoAP server: CoAPS (DTLS-PSK, one key per device) and optional plain CoAP listeners,
 /// TUP-style registration with the Observe sent in the same loop turn as the 2.01 reply, uplink
-/// notifications and confirmable downlink writes. libcoap runs on one thread of its own.
+/// notifications and confirmable downlink writes. libcoap runs on CoAP threads of its own (one by
+/// default), each with its own context and sockets, sharing one registration table.
 public final class LwM2MServer: Sendable {
     public let settings: LwM2MServerSettings
     /// Registrations, uplink, downlink results. One consumer.
     public let events: AsyncStream<LwM2MServerEvent>
 
     private let continuation: AsyncStream<LwM2MServerEvent>.Continuation
-    private let sharedCounters = Locked(LwM2MServerCounters())
+    /// One per CoAP thread, summed by `counters`.
+    private let shardCounters: [Locked<LwM2MServerCounters>]
+    private let registrations: Locked<RegistrationTable<ContinuousClock.Instant>>
+    private let router: CoAPShardRouter
     private let state = Locked<State>(State())
     private let directory: NBIoTDeviceDirectory
     private let logger: Logger
 
     private struct State: @unchecked Sendable {
-        var engine: CoAPServerEngine?
-        var thread: Thread?
-        var finished: DispatchSemaphore?
+        var engines: [CoAPServerEngine] = []
+        var finished: [DispatchSemaphore] = []
         var receiveBuffers: [Int] = []
     }
 
@@ -29,56 +32,86 @@ public final class LwM2MServer: Sendable {
         self.directory = directory
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: LwM2MServerEvent.self, bufferingPolicy: .unbounded)
+        let threads = min(max(1, settings.coapThreads), LwM2MServerSettings.maxCoAPThreads)
+        shardCounters = (0..<threads).map { _ in Locked(LwM2MServerCounters()) }
+        registrations = Locked(RegistrationTable(defaultLifetime: settings.defaultLifetime,
+                                                 autoProvisionProductId: settings.autoProvisionProductId))
+        router = CoAPShardRouter(registrations: registrations)
     }
 
-    /// Binds the listeners and starts the CoAP thread; throws if a listener cannot be bound.
+    /// Binds the listeners and starts the CoAP threads; throws if a listener cannot be bound.
+    ///
+    /// Every shard binds its sockets before any shard reads: the kernel picks a socket of an
+    /// SO_REUSEPORT group by the peer's address and the group's size, so a handshake begun while
+    /// the group still grew could land on two sockets.
     public func start() throws {
         let continuation = self.continuation
-        let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger,
-                                      counters: sharedCounters, emit: { continuation.yield($0) })
-        let ready = DispatchSemaphore(value: 0)
-        let finished = DispatchSemaphore(value: 0)
-        let startError = Locked<Error?>(nil)
-        let box = EngineBox(engine)
-        let thread = Thread {
-            do {
-                try box.engine.setUp()
-            } catch {
-                startError.withLock { $0 = error }
+        var engines: [CoAPServerEngine] = []
+        var finished: [DispatchSemaphore] = []
+        var go: [DispatchSemaphore] = []
+        var failure: Error?
+        for (shard, counters) in shardCounters.enumerated() {
+            let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger, shard: shard,
+                                          registrations: registrations, router: router,
+                                          counters: counters, emit: { continuation.yield($0) })
+            let ready = DispatchSemaphore(value: 0)
+            let done = DispatchSemaphore(value: 0)
+            let start = DispatchSemaphore(value: 0)
+            let startError = Locked<Error?>(nil)
+            let box = EngineBox(engine)
+            let thread = Thread {
+                do {
+                    try box.engine.setUp()
+                } catch {
+                    startError.withLock { $0 = error }
+                    ready.signal()
+                    box.engine.runLoopTearDownOnly()
+                    done.signal()
+                    return
+                }
                 ready.signal()
-                box.engine.runLoopTearDownOnly()
-                finished.signal()
-                return
+                start.wait()
+                box.engine.runLoop()
+                done.signal()
             }
-            ready.signal()
-            box.engine.runLoop()
-            finished.signal()
+            thread.name = shardCounters.count == 1 ? "edgegw-coap" : "edgegw-coap-\(shard)"
+            thread.stackSize = 1 << 20
+            thread.start()
+            ready.wait()
+            if let error = startError.withLock({ $0 }) {
+                done.wait()
+                failure = error
+                break
+            }
+            engines.append(engine)
+            finished.append(done)
+            go.append(start)
         }
-        thread.name = "edgegw-coap"
-        thread.stackSize = 1 << 20
-        thread.start()
-        ready.wait()
-        if let error = startError.withLock({ $0 }) {
-            finished.wait()
-            throw error
+        if let failure {
+            for engine in engines { engine.requestStop() }
+            for start in go { start.signal() }
+            for done in finished { done.wait() }
+            throw failure
         }
+        router.install(engines)
         state.withLock {
-            $0.engine = engine
-            $0.thread = thread
+            $0.engines = engines
             $0.finished = finished
-            $0.receiveBuffers = engine.grantedReceiveBuffers
+            $0.receiveBuffers = engines.flatMap(\.grantedReceiveBuffers)
         }
+        for start in go { start.signal() }
     }
 
-    /// Stops the CoAP thread and waits for it; ends `events`.
+    /// Stops the CoAP threads and waits for them; ends `events`.
     public func stop() {
-        let (engine, finished) = state.withLock { state -> (CoAPServerEngine?, DispatchSemaphore?) in
-            defer { state.engine = nil; state.thread = nil; state.finished = nil }
-            return (state.engine, state.finished)
+        let (engines, finished) = state.withLock { state -> ([CoAPServerEngine], [DispatchSemaphore]) in
+            defer { state.engines = []; state.finished = [] }
+            return (state.engines, state.finished)
         }
-        guard let engine, let finished else { return }
-        engine.requestStop()
-        finished.wait()
+        guard !engines.isEmpty else { return }
+        router.install([])
+        for engine in engines { engine.requestStop() }
+        for done in finished { done.wait() }
         continuation.finish()
     }
 
@@ -95,14 +128,18 @@ public final class LwM2MServer: Sendable {
 
     /// Queues a confirmable write to a device's downlink resource; the result comes as `.downlinkResult`.
     public func send(_ downlink: Downlink) {
-        guard let engine = state.withLock({ $0.engine }) else {
+        guard router.send(downlink, forwarded: false) else {
             continuation.yield(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
             return
         }
-        engine.enqueue(.downlink(downlink))
     }
 
-    public var counters: LwM2MServerCounters { sharedCounters.withLock { $0 } }
+    /// Each CoAP thread's own counters (the load of each shard).
+    public var countersByThread: [LwM2MServerCounters] { shardCounters.map { $0.withLock { $0 } } }
+
+    public var counters: LwM2MServerCounters {
+        shardCounters.dropFirst().reduce(shardCounters[0].withLock { $0 }) { sum, shard in sum + shard.withLock { $0 } }
+    }
 
     /// SO_RCVBUF the kernel granted per listener socket (it reports twice the usable size).
     public var receiveBufferSizes: [Int] { state.withLock { $0.receiveBuffers } }
@@ -115,4 +152,32 @@ public final class LwM2MServer: Sendable {
 private final class EngineBox: @unchecked Sendable {
     let engine: CoAPServerEngine
     init(_ engine: CoAPServerEngine) { self.engine = engine }
+}
+
+/// Hands a downlink to the CoAP thread whose session the device registered on (the shard is in
+/// the top bits of the registration's peer number); devices not registered go to the first.
+final class CoAPShardRouter: @unchecked Sendable {
+    private let registrations: Locked<RegistrationTable<ContinuousClock.Instant>>
+    private let engines = Locked<[CoAPServerEngine]>([])
+
+    init(registrations: Locked<RegistrationTable<ContinuousClock.Instant>>) {
+        self.registrations = registrations
+    }
+
+    /// Set once the shards are bound; emptied on stop (the engines hold this router).
+    func install(_ engines: [CoAPServerEngine]) { self.engines.withLock { $0 = engines } }
+
+    /// False when the server is not running.
+    @discardableResult
+    func send(_ downlink: Downlink, forwarded: Bool) -> Bool {
+        let peer = registrations.withLock { $0.registration(nodeId: downlink.nodeId)?.peer.rawValue }
+        let engine: CoAPServerEngine? = engines.withLock { engines in
+            guard !engines.isEmpty else { return nil }
+            let shard = peer.map(CoAPServerEngine.shard(ofPeer:)) ?? 0
+            return engines.indices.contains(shard) ? engines[shard] : engines[0]
+        }
+        guard let engine else { return false }
+        engine.enqueue(.downlink(downlink, forwarded: forwarded))
+        return true
+    }
 }

@@ -23,6 +23,11 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     /// handshake), so a storm of n devices costs O(n²) on one socket and O(n²/k) on k.
     public static let defaultSocketsPerListener = 4
     public static let maxSocketsPerListener = 64
+    /// CoAP threads, each with its own libcoap context and its own sockets on every listener
+    /// address (SO_REUSEPORT). libcoap walks all of a context's sessions after each read batch and
+    /// keeps its confirmable messages in one sorted list: both cost O(sessions per context).
+    public static let defaultCoAPThreads = 1
+    public static let maxCoAPThreads = 16
     /// libcoap's default idle-session timeout.
     public static let libcoapDefaultSessionTimeout = 300
     /// The platform's CoAP back-off for downlink (spec lwm2m-coap §5.6): 10 s, factor 1.5, 3 retransmissions.
@@ -38,8 +43,11 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     public var maxHandshakesInProgress: Int
     /// SO_RCVBUF asked for each listener socket (the kernel caps it at net.core.rmem_max unless privileged).
     public var receiveBufferBytes: Int
-    /// Sockets sharing each listener's address (1 = libcoap's own socket, no SO_REUSEPORT).
+    /// Sockets sharing each listener's address, per CoAP thread (1 with one thread = libcoap's own
+    /// socket, no SO_REUSEPORT).
     public var socketsPerListener: Int
+    /// CoAP threads (libcoap contexts) sharing the listeners and one registration table.
+    public var coapThreads: Int
     /// Seconds an idle session is kept (`coap_context_set_session_timeout`); size it to the devices' report interval.
     public var sessionIdleTimeout: Int
     /// Most idle server sessions kept (0 = no limit).
@@ -74,6 +82,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
                 maxHandshakesInProgress: Int = 4096,
                 receiveBufferBytes: Int = defaultReceiveBufferBytes,
                 socketsPerListener: Int = defaultSocketsPerListener,
+                coapThreads: Int = defaultCoAPThreads,
                 sessionIdleTimeout: Int = libcoapDefaultSessionTimeout,
                 maxIdleSessions: Int = 0,
                 ackTimeout: Double = platformAckTimeout,
@@ -91,6 +100,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
         self.maxHandshakesInProgress = maxHandshakesInProgress
         self.receiveBufferBytes = receiveBufferBytes
         self.socketsPerListener = socketsPerListener
+        self.coapThreads = coapThreads
         self.sessionIdleTimeout = sessionIdleTimeout
         self.maxIdleSessions = maxIdleSessions
         self.ackTimeout = ackTimeout
@@ -136,4 +146,30 @@ public struct LwM2MServerCounters: Sendable, Equatable {
     public var datagrams = 0
     /// libcoap's walks over every session (timers, idle timeouts): one per read batch, not per datagram.
     public var sessionWalks = 0
+
+    /// The sum over CoAP threads.
+    static func + (a: Self, b: Self) -> Self {
+        var sum = a
+        sum.clientHellos += b.clientHellos
+        sum.identitiesAccepted += b.identitiesAccepted
+        sum.unknownIdentities += b.unknownIdentities
+        sum.handshakesCompleted += b.handshakesCompleted
+        sum.handshakesFailed += b.handshakesFailed
+        sum.sessionsReplaced += b.sessionsReplaced
+        sum.registrations += b.registrations
+        sum.registrationsRefused += b.registrationsRefused
+        sum.updates += b.updates
+        sum.deregistrations += b.deregistrations
+        sum.expirations += b.expirations
+        sum.observesSent += b.observesSent
+        sum.notifications += b.notifications
+        sum.oversizedPayloads += b.oversizedPayloads
+        sum.downlinksSent += b.downlinksSent
+        sum.downlinksFailed += b.downlinksFailed
+        sum.unknownResponses += b.unknownResponses
+        sum.openSessions += b.openSessions
+        sum.datagrams += b.datagrams
+        sum.sessionWalks += b.sessionWalks
+        return sum
+    }
 }

@@ -184,7 +184,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: StormOptions
     @Option(help: "Handshakes in progress allowed (libcoap default 100).") var maxHandshakes = 4096
     @Option(help: "SO_RCVBUF bytes.") var receiveBuffer = LwM2MServerSettings.defaultReceiveBufferBytes
-    @Option(help: "Sockets sharing the listener address (SO_REUSEPORT).") var listenerSockets = LwM2MServerSettings.defaultSocketsPerListener
+    @Option(help: "Sockets sharing the listener address (SO_REUSEPORT), per CoAP thread.") var listenerSockets = LwM2MServerSettings.defaultSocketsPerListener
+    @Option(help: "CoAP threads (libcoap contexts).") var coapThreads = LwM2MServerSettings.defaultCoAPThreads
 
     func run() async throws {
         raiseFileLimit()
@@ -198,6 +199,7 @@ struct Serve: AsyncParsableCommand {
         settings.maxHandshakesInProgress = maxHandshakes
         settings.receiveBufferBytes = receiveBuffer
         settings.socketsPerListener = listenerSockets
+        settings.coapThreads = coapThreads
         var logger = Logger(label: "edgegw.lwm2m")
         logger.logLevel = .warning
         let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory(devices), logger: logger)

@@ -44,14 +44,17 @@ import TestSupport
         return text.split(separator: "\n").dropFirst().filter { $0.split(separator: " ").dropFirst().first?.hasSuffix(suffix) == true }.count
     }
 
-    @Test(arguments: [1, 4])
-    func devicesRegisterThroughEverySocketOfAListener(sockets: Int) async throws {
+    @Test(arguments: [(1, 1), (4, 1), (2, 2)])
+    func devicesRegisterThroughEverySocketOfAListener(sockets: Int, threads: Int) async throws {
         let keys = (0..<24).map { _ in Self.randomKey() }
         let devices = keys.enumerated().map { NBIoTDevice(nodeId: "86123456789\(1000 + $0.offset)", productId: "meter", psk: $0.element) }
-        let rig = try Self.rig(devices: devices) { $0.socketsPerListener = sockets }
+        let rig = try Self.rig(devices: devices) {
+            $0.socketsPerListener = sockets
+            $0.coapThreads = threads
+        }
         defer { rig.stop() }
-        #expect(rig.server.receiveBufferSizes.count == sockets)
-        #expect(Self.udpSocketsBound(to: rig.port) == sockets)
+        #expect(rig.server.receiveBufferSizes.count == sockets * threads)
+        #expect(Self.udpSocketsBound(to: rig.port) == sockets * threads)
         for (index, device) in devices.enumerated() {
             rig.simulator.register(rig.simulator.add(.init(endpoint: device.nodeId, psk: keys[index])))
         }
@@ -61,6 +64,9 @@ import TestSupport
             Set(rig.deviceEvents.all.compactMap { if case .observed(let device, _, _, _) = $0 { device } else { nil } }).count == devices.count
         }
         #expect(observedAll)
+        // Every thread served some of them (24 source ports over 2 threads: all on one is 2 in 2^24).
+        #expect(rig.server.countersByThread.count == threads)
+        #expect(rig.server.countersByThread.allSatisfy { $0.registrations > 0 })
     }
 
     @Test func registerThenObserveArrivesWithinOneSecondAndUplinkFlows() async throws {
@@ -137,9 +143,13 @@ extension ServerIntegrationTests {
         #expect(await Eventually.wait(timeout: .seconds(5)) { rig.server.counters.registrationsRefused == 1 })
     }
 
-    @Test func lifetimeExpiryMarksTheDeviceOffline() async throws {
+    /// With several CoAP threads the first one expires every thread's registrations.
+    @Test(arguments: [1, 3])
+    func lifetimeExpiryMarksTheDeviceOffline(threads: Int) async throws {
         let key = Self.randomKey()
-        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890005", productId: "meter", psk: key)])
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890005", productId: "meter", psk: key)]) {
+            $0.coapThreads = threads
+        }
         defer { rig.stop() }
         let device = rig.simulator.add(.init(endpoint: "861234567890005", psk: key, lifetime: 1))
         rig.simulator.register(device)
@@ -148,9 +158,12 @@ extension ServerIntegrationTests {
         #expect(await Eventually.wait(timeout: .seconds(5)) { rig.server.counters.expirations == 1 })
     }
 
-    @Test func newHandshakeFromAnAddressWithASessionReplacesItAtOnce() async throws {
+    @Test(arguments: [1, 2])
+    func newHandshakeFromAnAddressWithASessionReplacesItAtOnce(threads: Int) async throws {
         let key = Self.randomKey()
-        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890006", productId: "meter", psk: key)])
+        let rig = try Self.rig(devices: [NBIoTDevice(nodeId: "861234567890006", productId: "meter", psk: key)]) {
+            $0.coapThreads = threads
+        }
         defer { rig.stop() }
         let device = rig.simulator.add(.init(endpoint: "861234567890006", psk: key))
         rig.simulator.register(device)
@@ -242,5 +255,47 @@ extension ServerIntegrationTests {
         let awake = await rig.serverEvents.first { if case .downlinkResult(2, _, let result) = $0 { result } else { nil } }
         #expect(awake == .acknowledged(code: 68))
         #expect(await rig.deviceEvents.first { if case .downlink(0, "/19/1/0", "POST", [2]) = $0 { true } else { nil } } == true)
+    }
+}
+
+extension ServerIntegrationTests {
+    /// A device that wakes from a new address may land on another CoAP thread's socket: its Update
+    /// is served there, the old thread's observation is stale, and downlinks follow it.
+    @Test func devicesThatMoveToAnotherThreadKeepTheirRegistrationAndTakeDownlinks() async throws {
+        let keys = (0..<8).map { _ in Self.randomKey() }
+        let devices = keys.enumerated().map { NBIoTDevice(nodeId: "86123456789\(2000 + $0.offset)", productId: "meter", psk: $0.element) }
+        let rig = try Self.rig(devices: devices) {
+            $0.coapThreads = 4
+            $0.socketsPerListener = 1
+            $0.ackTimeout = 0.2
+            $0.maxRetransmit = 1
+        }
+        defer { rig.stop() }
+        let handles = devices.enumerated().map { rig.simulator.add(.init(endpoint: $0.element.nodeId, psk: keys[$0.offset])) }
+        for handle in handles { rig.simulator.register(handle) }
+        func observed(_ index: Int) -> Int {
+            rig.deviceEvents.all.filter { if case .observed(index, _, _, _) = $0 { true } else { false } }.count
+        }
+        #expect(await Eventually.wait(timeout: .seconds(10)) { handles.allSatisfy { observed($0) == 1 } })
+        // Each wakes from a new source port: with 4 threads, all 8 staying put is 1 in 4^8.
+        for handle in handles {
+            rig.simulator.sleep(handle)
+            rig.simulator.wake(handle)
+        }
+        #expect(await Eventually.wait(timeout: .seconds(10)) { handles.allSatisfy { observed($0) == 2 } })
+        #expect(await Eventually.wait(timeout: .seconds(5)) { rig.server.counters.updates == devices.count })
+        #expect(rig.server.counters.registrations == devices.count)
+        print("registrations by thread \(rig.server.countersByThread.map(\.registrations)), updates \(rig.server.countersByThread.map(\.updates))")
+        for (index, device) in devices.enumerated() {
+            rig.server.send(Downlink(nodeId: device.nodeId, payload: [UInt8(index)], tag: UInt64(index)))
+        }
+        for (index, device) in devices.enumerated() {
+            let result = await rig.serverEvents.first { if case .downlinkResult(UInt64(index), device.nodeId, let result) = $0 { result } else { nil } }
+            #expect(result == .acknowledged(code: 68), "\(device.nodeId)")
+        }
+        // An uplink on the new session reaches the server.
+        rig.simulator.notify(handles[0], payload: [0xAB])
+        let uplink = await rig.serverEvents.first { if case .uplink(devices[0].nodeId, _, let payload, _) = $0 { payload } else { nil } }
+        #expect(uplink == [0xAB])
     }
 }

@@ -38,6 +38,8 @@ struct LwM2MConfig: Sendable {
         }
         config.server.socketsPerListener = r.int("listener_sockets", default: config.server.socketsPerListener,
                                                  range: 1...LwM2MServerSettings.maxSocketsPerListener)
+        config.server.coapThreads = r.int("coap_threads", default: config.server.coapThreads,
+                                          range: 1...LwM2MServerSettings.maxCoAPThreads)
         config.server.sessionIdleTimeout = r.int("session_idle_timeout", default: config.server.sessionIdleTimeout, range: 10...604_800)
         config.server.maxPayloadBytes = r.int("max_payload", default: config.server.maxPayloadBytes, range: 16...65_536)
         config.server.defaultLifetime = r.int("default_lifetime", default: config.server.defaultLifetime, range: 30...604_800)
