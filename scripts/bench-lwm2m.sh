@@ -3,7 +3,7 @@
 # edgegw's LwM2M server, then against libcoap's stock coap-server-gnutls with the same keys, in the
 # same run. Reports ClientHello -> Register answer (both) and ClientHello -> Observe (edgegw only),
 # failures, handshakes/s and server resident memory per registered device.
-#   DEVICES=2000 DEADLINE=60 HOLD=3 LISTENER_SOCKETS=4 scripts/bench-lwm2m.sh
+#   DEVICES=2000 DEADLINE=60 HOLD=3 COAP_THREADS=8 LISTENER_SOCKETS=1 scripts/bench-lwm2m.sh
 # libcoap's GnuTLS client select()s on each session's socket (FD_SETSIZE 1024), so the load is
 # spread over processes of at most PER_PROCESS devices, all started together.
 set -euo pipefail
@@ -14,7 +14,9 @@ DEADLINE=${DEADLINE:-60}
 HOLD=${HOLD:-3}
 SEED=${SEED:-$RANDOM}
 MAX_HANDSHAKES=${MAX_HANDSHAKES:-4096}
-LISTENER_SOCKETS=${LISTENER_SOCKETS:-4}
+# The daemon's defaults unless set.
+COAP_THREADS=${COAP_THREADS:-8}
+LISTENER_SOCKETS=${LISTENER_SOCKETS:-1}
 SKIP_STOCK=${SKIP_STOCK:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -108,9 +110,9 @@ print('  handshakes/s (devices / last completion): %.0f' % (done / last if last 
 # run_size N: edgegw, then the stock server, each against N devices at once.
 run_size() {
 DEVICES=$1
-echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, max $MAX_HANDSHAKES handshakes in progress, seed $SEED"
+echo "== edgegw LwM2M server: $DEVICES devices at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, $COAP_THREADS CoAP threads x $LISTENER_SOCKETS socket(s), max $MAX_HANDSHAKES handshakes in progress, seed $SEED"
 port=$(free_pair)
-"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" --listener-sockets "$LISTENER_SOCKETS" > "$work/serve.out" 2>&1 &
+"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" --coap-threads "$COAP_THREADS" --listener-sockets "$LISTENER_SOCKETS" > "$work/serve.out" 2>&1 &
 server=$!; pids+=("$server")
 for _ in $(seq 100); do grep -q READY "$work/serve.out" && break; sleep 0.1; done
 storm "$port" "$server" "--expect-observe" edgegw

@@ -52,6 +52,12 @@ import TestSupport
         #expect(clean.isEmpty)
         let (_, problems) = try parse("[lwm2m]\nlistener_sockets = 0\n")
         #expect(problems.contains { $0.keyPath.hasSuffix("listener_sockets") && $0.line == 2 })
+        #expect(LwM2MConfig().server.coapThreads == LwM2MServerSettings.defaultCoAPThreads)
+        let (three, threadsClean) = try parse("[lwm2m]\ncoap_threads = 3\n")
+        #expect(three.server.coapThreads == 3)
+        #expect(threadsClean.isEmpty)
+        let (_, tooMany) = try parse("[lwm2m]\n\ncoap_threads = 17\n")
+        #expect(tooMany.contains { $0.keyPath.hasSuffix("coap_threads") && $0.line == 3 })
     }
 
     @Test func theNBIoTServiceAnswersInsideTheBridgesWindow() {

@@ -209,7 +209,7 @@ extension ServerIntegrationTests {
         let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([]))
         try server.start()
         defer { server.stop() }
-        #expect(server.receiveBufferSizes.count == 2 * LwM2MServerSettings.defaultSocketsPerListener)
+        #expect(server.receiveBufferSizes.count == 2 * LwM2MServerSettings.defaultSocketsPerListener * LwM2MServerSettings.defaultCoAPThreads)
         #expect(server.receiveBufferSizes.allSatisfy { $0 >= 2 * 212_992 })
     }
 
