@@ -40,7 +40,7 @@ let package = Package(
         // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
         .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"]),
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
-            "LwM2MSimulator", "LwM2M", "GatewayCore",
+            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -18,6 +18,12 @@ MAX_HANDSHAKES=${MAX_HANDSHAKES:-4096}
 COAP_THREADS=${COAP_THREADS:-8}
 LISTENER_SOCKETS=${LISTENER_SOCKETS:-1}
 SKIP_STOCK=${SKIP_STOCK:-0}
+# Uplink with every session open: REPORT_DEVICES register (as above), then, once all have, each
+# sends REPORTS notifications through edgegw's NB-IoT service and the water-meter codec; every load
+# process offers REPORT_RATE per second. REPORT_DEVICES=0 skips it.
+REPORT_DEVICES=${REPORT_DEVICES:-10000}
+REPORTS=${REPORTS:-2}
+REPORT_RATE=${REPORT_RATE:-1000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 swift build -c release --product edgegw-nbiot-sim >/dev/null 2>&1
@@ -130,4 +136,38 @@ storm "$((pair + 1))" "$stock" "" coap-server-gnutls
 stop_pid "$stock"
 }
 
+# report_run N: N devices register, then report at once (edgegw only; the stock server decodes nothing).
+report_run() {
+DEVICES=$1
+local loaders=() offset=0 n=0 drops0 drops1
+echo "== edgegw uplink with $DEVICES sessions open: $REPORTS non-confirmable reports per device (water-meter codec), $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes offering $REPORT_RATE/s each"
+port=$(free_pair)
+"$sim" serve --port "$port" --devices "$DEVICES" --seed "$SEED" --max-handshakes "$MAX_HANDSHAKES" --coap-threads "$COAP_THREADS" \
+  --listener-sockets "$LISTENER_SOCKETS" --products "$root/etc/edgegw/products" --product water-meter > "$work/serve-reports.out" 2>&1 &
+server=$!; pids+=("$server")
+for _ in $(seq 100); do grep -q READY "$work/serve-reports.out" 2>/dev/null && break; sleep 0.1; done
+rm -f "$work/go" "$work"/reports.*
+while [ "$offset" -lt "$DEVICES" ]; do
+  local count=$(( DEVICES - offset < PER_PROCESS ? DEVICES - offset : PER_PROCESS ))
+  GNUTLS_SYSTEM_PRIORITY_FILE="$work/module-suites.conf" GNUTLS_SYSTEM_PRIORITY_FAIL_ON_INVALID=1 \
+  "$sim" storm --port "$port" --devices "$count" --offset "$offset" --threads 1 --seed "$SEED" --deadline "$DEADLINE" \
+    --expect-observe --reports "$REPORTS" --report-rate "$REPORT_RATE" --barrier "$work/go" > "$work/reports.$n.out" 2>&1 &
+  loaders+=($!); offset=$(( offset + count )); n=$(( n + 1 ))
+done
+# The barrier: no report leaves before every process has all its devices registered.
+for i in $(seq 0 $(( n - 1 ))); do
+  while ! grep -q REGISTERED "$work/reports.$i.out" 2>/dev/null && kill -0 "${loaders[$i]}" 2>/dev/null; do sleep 0.1; done
+done
+drops0=$(rcvbuf_errors)
+touch "$work/go"
+for loader in "${loaders[@]}"; do wait "$loader" || true; done
+drops1=$(rcvbuf_errors)
+stop_pid "$server"
+echo "  sent: $(cat "$work"/reports.*.out | awk '/REPORTS_SENT/ {s += $2} END {print s}') reports"
+grep -h "^REPORTS " "$work/serve-reports.out" | sed 's/^REPORTS /  decoded and handed to the cloud link: /' || echo "  no REPORTS line from the server"
+echo "  kernel UDP RcvbufErrors during the reports: $(( drops1 - drops0 ))"
+grep -E "COUNTERS" "$work/serve-reports.out" | sed 's/^/  /' || true
+}
+
 for size in $SIZES; do run_size "$size"; done
+if [ "$REPORT_DEVICES" -gt 0 ]; then report_run "$REPORT_DEVICES"; fi

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import GatewayCore
 import Logging
 import LwM2M
@@ -25,6 +26,12 @@ struct StormOptions: ParsableArguments {
 
 /// One device: registers, reports every few seconds, prints downlinks.
 struct Device: AsyncParsableCommand {
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+            UInt8(hex[hex.index(hex.startIndex, offsetBy: $0)...hex.index(hex.startIndex, offsetBy: $0 + 1)], radix: 16)
+        }
+    }
+
     static let configuration = CommandConfiguration(abstract: "Run one simulated module.")
     @Option var host = "127.0.0.1"
     @Option var port: UInt16 = 5684
@@ -41,9 +48,7 @@ struct Device: AsyncParsableCommand {
         let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
                                         objectLinks: tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>", plain: psk.isEmpty))
         simulator.register(index)
-        let bytes = stride(from: 0, to: payload.count - 1, by: 2).compactMap {
-            UInt8(payload[payload.index(payload.startIndex, offsetBy: $0)...payload.index(payload.startIndex, offsetBy: $0 + 1)], radix: 16)
-        }
+        let bytes = Self.hexBytes(payload)
         let reporter = Task {
             guard every > 0 else { return }
             while !Task.isCancelled {
@@ -70,6 +75,10 @@ struct Storm: AsyncParsableCommand {
     var hold: Double = 0
     @Option(help: "Index of the first device (to split a storm over processes).") var offset = 0
     @Option(help: "Write one line per device: answer_ms observe_ms (-1 = none).") var raw: String?
+    @Option(help: "After the storm, notifications per device (non-confirmable), sent once --barrier exists.") var reports = 0
+    @Option(help: "Notifications per second this process sends in the report phase.") var reportRate: Double = 1000
+    @Option(help: "A file whose appearance starts the report phase (so every process has registered first).") var barrier: String?
+    @Option(help: "Notification payload as hex.") var payload = "0104D20001E24000EB3F800000"
 
     /// libcoap 4.3.1's GnuTLS layer select()s on each client session's own socket, so a process
     /// aborts once descriptors pass FD_SETSIZE (1024): larger storms run in several processes.
@@ -119,6 +128,7 @@ struct Storm: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(20))
         }
         let elapsed = start.duration(to: .now)
+        if reports > 0 { try await reportPhase(simulators: simulators, owners: owners) }
         if hold > 0 {
             FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
             try await Task.sleep(for: .seconds(hold))
@@ -137,6 +147,34 @@ struct Storm: AsyncParsableCommand {
         print("codes=\(await answered.codes)")
         if let summary = LatencySummary(answers) { print("clienthello_to_register_answer \(summary)") }
         if let summary = LatencySummary(observes) { print("clienthello_to_observe \(summary)") }
+    }
+}
+
+extension Storm {
+    /// Waits for the barrier, then sends `reports` rounds of one notification per device, paced
+    /// at `reportRate` per second.
+    func reportPhase(simulators: [NBIoTDeviceSimulator], owners: [(Int, Int)]) async throws {
+        FileHandle.standardOutput.write(Data("REGISTERED\n".utf8))
+        if let barrier {
+            while !FileManager.default.fileExists(atPath: barrier) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let bytes = Device.hexBytes(payload)
+        let start = ContinuousClock.now
+        var sent = 0
+        for _ in 0..<reports {
+            for (shard, local) in owners {
+                simulators[shard].notify(local, payload: bytes, confirmable: false)
+                sent += 1
+                if sent % 50 == 0 {
+                    let due = start.advanced(by: .seconds(Double(sent) / max(reportRate, 1)))
+                    if due > .now { try await Task.sleep(until: due) }
+                }
+            }
+        }
+        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        FileHandle.standardOutput.write(Data(String(format: "REPORTS_SENT %d in %.3f s\n", sent, seconds).utf8))
+        // Let the last ones leave before the sessions close.
+        try await Task.sleep(for: .milliseconds(500))
     }
 }
 
@@ -186,6 +224,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SO_RCVBUF bytes.") var receiveBuffer = LwM2MServerSettings.defaultReceiveBufferBytes
     @Option(help: "Sockets sharing the listener address (SO_REUSEPORT), per CoAP thread.") var listenerSockets = LwM2MServerSettings.defaultSocketsPerListener
     @Option(help: "CoAP threads (libcoap contexts).") var coapThreads = LwM2MServerSettings.defaultCoAPThreads
+    @Option(help: "Product files: notifications then go through edgegw's NB-IoT service and the product's codec, and are counted where they would be queued for the cloud.")
+    var products: String?
+    @Option(help: "Product id of the storm devices (with --products).") var product = "bench"
 
     func run() async throws {
         raiseFileLimit()
@@ -195,6 +236,7 @@ struct Serve: AsyncParsableCommand {
             devices.append(NBIoTDevice(nodeId: StormDevices.endpoint(firstIMEI: options.firstImei, index: index), productId: "bench",
                                        psk: Array(StormDevices.psk(seed: options.seed, index: index).utf8)))
         }
+        devices = devices.map { NBIoTDevice(nodeId: $0.nodeId, productId: product, psk: $0.psk) }
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
         settings.maxHandshakesInProgress = maxHandshakes
         settings.receiveBufferBytes = receiveBuffer
@@ -202,9 +244,20 @@ struct Serve: AsyncParsableCommand {
         settings.coapThreads = coapThreads
         var logger = Logger(label: "edgegw.lwm2m")
         logger.logLevel = .warning
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory(devices), logger: logger)
-        try server.start()
-        let drain = Task { for await _ in server.events {} }
+        let directory = StaticDeviceDirectory(devices)
+        let server = LwM2MServer(settings: settings, directory: directory, logger: logger)
+        let reports = ReportCounter()
+        let drain: Task<Void, Never>
+        if let products {
+            let (codecs, problems) = ProductCodecs.load(productsDirectory: products)
+            for problem in problems { FileHandle.standardError.write(Data("products: \(problem)\n".utf8)) }
+            let service = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: reports, logger: logger)
+            drain = Task { try? await service.run() }
+            while server.receiveBufferSizes.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        } else {
+            try server.start()
+            drain = Task { for await _ in server.events {} }
+        }
         // Unbuffered, so a script waiting for READY sees it at once.
         FileHandle.standardOutput.write(Data("READY port=\(port) devices=\(options.devices) rcvbuf=\(server.receiveBufferSizes)\n".utf8))
         signal(SIGTERM, SIG_IGN)
@@ -220,8 +273,37 @@ struct Serve: AsyncParsableCommand {
         // Keeps the sources (and so the continuation) alive until here.
         for source in signals { source.cancel() }
         FileHandle.standardOutput.write(Data("COUNTERS \(server.counters)\nKERNEL udp RcvbufErrors=\(LwM2MServer.kernelUDPReceiveBufferErrors ?? -1)\n".utf8))
-        server.stop()
+        if products != nil { FileHandle.standardOutput.write(Data("REPORTS \(reports.summary)\n".utf8)) }
         drain.cancel()
+        server.stop()
+    }
+}
+
+/// Where the daemon queues a child's report for the cloud, this counts it and keeps the times of
+/// the first and the last.
+final class ReportCounter: UplinkSink, @unchecked Sendable {
+    private let state = Locked<(count: Int, properties: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, 0, nil, nil))
+
+    func report(nodeId: String, services: [ServiceReport]) async {
+        let now = ContinuousClock.now
+        let properties = services.reduce(0) { $0 + $1.properties.count }
+        state.withLock {
+            $0.count += 1
+            $0.properties += properties
+            if $0.first == nil { $0.first = now }
+            $0.last = now
+        }
+    }
+    func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async {}
+    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {}
+
+    var summary: String {
+        state.withLock { s in
+            let span = s.first.flatMap { first in s.last.map { first.duration(to: $0) } } ?? .zero
+            let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+            let rate = s.count > 1 && seconds > 0 ? Double(s.count - 1) / seconds : 0
+            return String(format: "decoded=%d properties=%d first_to_last_s=%.3f per_s=%.0f", s.count, s.properties, seconds, rate)
+        }
     }
 }
 
