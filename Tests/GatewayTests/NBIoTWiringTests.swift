@@ -35,7 +35,13 @@ import TestSupport
         #expect(try await StoredCommandQueue(store: store, logger: Logger(label: "t")).loadAll().isEmpty)
     }
 
-    @Test func listenerSocketsComeFromTheLwM2MSectionWithinTheirRange() throws {
+    /// Keys with a range: a value inside is taken, one outside is reported at its line.
+    @Test(arguments: [
+        ("listener_sockets", 8, 0, LwM2MServerSettings.defaultSocketsPerListener, \LwM2MServerSettings.socketsPerListener),
+        ("coap_threads", 3, 17, LwM2MServerSettings.defaultCoAPThreads, \LwM2MServerSettings.coapThreads),
+    ] as [(String, Int, Int, Int, KeyPath<LwM2MServerSettings, Int> & Sendable)])
+    func rangedKeysComeFromTheLwM2MSection(key: String, inside: Int, outside: Int, defaultValue: Int,
+                                           field: KeyPath<LwM2MServerSettings, Int> & Sendable) throws {
         func parse(_ text: String) throws -> (LwM2MConfig, [ConfigDiagnostic]) {
             let diagnostics = ConfigDiagnostics()
             guard case .success(let document) = TOMLDocumentParser.parse(text: text, file: "edgegw.toml") else {
@@ -46,18 +52,12 @@ import TestSupport
                                            gateway: nil, baseDirectory: ".")
             return (config, diagnostics.all)
         }
-        #expect(LwM2MConfig().server.socketsPerListener == LwM2MServerSettings.defaultSocketsPerListener)
-        let (eight, clean) = try parse("[lwm2m]\nlistener_sockets = 8\n")
-        #expect(eight.server.socketsPerListener == 8)
+        #expect(LwM2MConfig().server[keyPath: field] == defaultValue)
+        let (taken, clean) = try parse("[lwm2m]\n\(key) = \(inside)\n")
+        #expect(taken.server[keyPath: field] == inside)
         #expect(clean.isEmpty)
-        let (_, problems) = try parse("[lwm2m]\nlistener_sockets = 0\n")
-        #expect(problems.contains { $0.keyPath.hasSuffix("listener_sockets") && $0.line == 2 })
-        #expect(LwM2MConfig().server.coapThreads == LwM2MServerSettings.defaultCoAPThreads)
-        let (three, threadsClean) = try parse("[lwm2m]\ncoap_threads = 3\n")
-        #expect(three.server.coapThreads == 3)
-        #expect(threadsClean.isEmpty)
-        let (_, tooMany) = try parse("[lwm2m]\n\ncoap_threads = 17\n")
-        #expect(tooMany.contains { $0.keyPath.hasSuffix("coap_threads") && $0.line == 3 })
+        let (_, problems) = try parse("[lwm2m]\n\n\(key) = \(outside)\n")
+        #expect(problems.contains { $0.keyPath.hasSuffix(key) && $0.line == 3 })
     }
 
     @Test func theNBIoTServiceAnswersInsideTheBridgesWindow() {
