@@ -99,27 +99,53 @@ enum SocketTools {
     }
 
     /// Whether any UDP socket of the family (any process) is bound to `port`. libcoap sets
-    /// SO_REUSEADDR, with which Linux lets a second UDP socket bind the same port silently.
+    /// SO_REUSEADDR, with which Linux lets a second UDP socket bind the same port silently; a probe
+    /// bound to the wildcard address without it is refused (EADDRINUSE) while any socket holds the
+    /// port. (Reading /proc/net/udp instead can miss sockets created or closed during the read.)
     static func udpPortInUse(_ port: UInt16, family: Int32) -> Bool {
-        let table = family == AF_INET6 ? "/proc/net/udp6" : "/proc/net/udp"
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { return false }
-        let suffix = ":" + String(format: "%04X", port)
-        for line in text.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ")
-            if fields.count > 1, fields[1].hasSuffix(suffix) { return true }
+        let probe = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        var result: Int32
+        if family == AF_INET6 {
+            var one: Int32 = 1
+            _ = setsockopt(probe, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
-        return false
+        return result != 0 && errno == EADDRINUSE
     }
 
     /// The kernel's system-wide UDP receive-buffer drops (`RcvbufErrors` in /proc/net/snmp).
     static func udpReceiveBufferErrors() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return nil }
+        guard let text = procFile("/proc/net/snmp") else { return nil }
         let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
         guard lines.count >= 2 else { return nil }
         let names = lines[0].split(separator: " ")
         let values = lines[1].split(separator: " ")
         guard let index = names.firstIndex(of: "RcvbufErrors"), index < values.count else { return nil }
         return Int(values[index])
+    }
+
+    /// A /proc file read to its end. Foundation's `String(contentsOfFile:)` and
+    /// `FileManager.contents(atPath:)` trust the size stat reports (0 there) and return only the
+    /// first 4 KiB: 30 sockets of /proc/net/udp.
+    static func procFile(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import GatewayCore
-import LwM2M
+@testable import LwM2M
 import LwM2MSimulator
 import Testing
 import TestSupport
@@ -38,11 +38,8 @@ import TestSupport
     }
 
     /// Sockets bound to `port` in /proc/net/udp (the kernel's view, whoever owns them).
-    static func udpSocketsBound(to port: UInt16) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)) ?? ""
-        let suffix = ":" + String(format: "%04X", port)
-        return text.split(separator: "\n").dropFirst().filter { $0.split(separator: " ").dropFirst().first?.hasSuffix(suffix) == true }.count
-    }
+    /// Sockets of this process bound to the port (getsockname on every descriptor).
+    static func udpSocketsBound(to port: UInt16) -> Int { SocketTools.udpSockets(boundTo: port, family: AF_INET).count }
 
     @Test(arguments: [(1, 1), (4, 1), (2, 2)])
     func devicesRegisterThroughEverySocketOfAListener(sockets: Int, threads: Int) async throws {
