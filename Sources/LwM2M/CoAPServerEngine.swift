@@ -230,6 +230,19 @@ final class CoAPServerEngine {
         ])
     }
 
+    /// Drops what reached this shard's listener sockets while the other shards were still binding
+    /// theirs. The kernel picks a socket of an SO_REUSEPORT group from the peer's address and the
+    /// group's size, so a handshake begun then would go on at another shard, whose DTLS cookie
+    /// secret differs. Called before any shard reads; the devices send their ClientHello again.
+    func discardDatagramsQueuedDuringStartUp() -> Int {
+        var discarded = 0
+        var byte: UInt8 = 0
+        for fd in listenerIsDTLS.keys {
+            while recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) >= 0 { discarded += 1 }
+        }
+        return discarded
+    }
+
     /// Frees a context whose set-up failed half-way.
     func runLoopTearDownOnly() {
         if let context { coap_free_context(context) }

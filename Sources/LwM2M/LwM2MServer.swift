@@ -93,6 +93,13 @@ public final class LwM2MServer: Sendable {
             for done in finished { done.wait() }
             throw failure
         }
+        if engines.count > 1 {
+            // The shards' threads wait for `go`, so their sockets are only touched here.
+            let discarded = engines.reduce(0) { $0 + $1.discardDatagramsQueuedDuringStartUp() }
+            if discarded > 0 {
+                logger.info("lwm2m dropped datagrams that arrived while the CoAP threads were binding", metadata: ["datagrams": "\(discarded)"])
+            }
+        }
         router.install(engines)
         state.withLock {
             $0.engines = engines
