@@ -36,7 +36,7 @@ final class DatagramQueuePeek {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let received = withUnsafeMutablePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(fd, buffer, Self.bufferBytes, Int32(MSG_PEEK | MSG_DONTWAIT), $0, &length)
+                    recvfrom(fd, buffer, Self.bufferBytes, SocketTools.peekWithoutWaiting, $0, &length)
                 }
             }
             guard received >= 0 else { break }

@@ -7,6 +7,10 @@ import Glibc
 /// Small socket facts libcoap 4.3.1 does not expose: finding a listener's fd (to size its receive
 /// buffer and to peek at ClientHellos), formatting addresses, and reading the kernel's UDP drops.
 enum SocketTools {
+    /// recv flags for a look at the queue that never blocks. Spelled here, where CCoAP is imported:
+    /// <sys/socket.h> may belong to CCoAP's clang module rather than Glibc's, depending on build
+    /// order, and a file that imports only Glibc then does not see MSG_DONTWAIT.
+    static let peekWithoutWaiting = Int32(MSG_PEEK | MSG_DONTWAIT)
     /// A UDP port the kernel has free on the address of `template` (its port is ignored).
     static func freeUDPPort(like template: coap_address_t) -> UInt16? {
         var address = template
