@@ -9,17 +9,8 @@ import Glibc
 /// order, and leave all of them for the real read.
 @Suite struct DatagramQueuePeekTests {
     private static func socketPair() throws -> (receiver: Int32, sender: Int32, address: sockaddr_in) {
-        let receiver = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        let sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, length) == 0 && getsockname(receiver, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return (receiver, sender, address)
+        let (receiver, address) = try LoopbackUDPSocket.bound()
+        return (receiver, socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0), address)
     }
 
     private static func send(_ text: String, from fd: Int32, to address: sockaddr_in) {

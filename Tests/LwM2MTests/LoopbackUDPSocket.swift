@@ -1,0 +1,23 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A UDP socket bound to 127.0.0.1 on a port the kernel picks, for tests that look at sockets.
+enum LoopbackUDPSocket {
+    /// The descriptor and its address (port included); the caller closes it.
+    static func bound() throws -> (fd: Int32, address: sockaddr_in) {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        if !bound { close(fd) }
+        try #require(bound)
+        return (fd, address)
+    }
+}
