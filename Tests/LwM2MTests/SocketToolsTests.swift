@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 @Suite struct SocketToolsTests {
-    /// Every bound port is seen as taken, however many sockets the machine has; a free one is not.
+    /// Every bound port is seen as taken, however many sockets the machine has.
     @Test func aPortIsInUseWhateverItsLineInTheKernelsTable() throws {
         var sockets: [(fd: Int32, port: UInt16)] = []
         defer { for socket in sockets { close(socket.fd) } }
@@ -18,9 +18,8 @@ import Glibc
         let table = try #require(SocketTools.procFile("/proc/net/udp"))
         #expect(table.utf8.count > 4096)
         for socket in sockets { #expect(SocketTools.udpPortInUse(socket.port, family: AF_INET)) }
-        let last = sockets.removeLast()
-        close(last.fd)
-        #expect(!SocketTools.udpPortInUse(last.port, family: AF_INET))
+        // (A freed port is not checked here: parallel tests may take it at once. Every server start
+        // in the other suites checks a free port and would fail on a wrong "in use".)
         #expect(SocketTools.udpReceiveBufferErrors() != nil)
     }
 }
