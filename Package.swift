@@ -60,7 +60,7 @@ let package = Package(
         ]),
         // Benchmark of the cloud path (scripts/bench-cloud.sh).
         .executableTarget(name: "edgegw-bench-cloud", dependencies: [
-            "CloudLink", "CMosquitto", "Store",
+            "CloudLink", "CMosquitto", "GatewayCore", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Modbus benchmark: edgegw's polling path against a bare libmodbus loop (scripts/bench-modbus.sh).

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// Shapes publishes to a per-connection budget of messages/s and bytes/s. Pure: callers pass
 /// the time; `reserve` either consumes the tokens or says how long to wait.
 public struct TokenBucket<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
@@ -52,13 +54,5 @@ public struct TokenBucket<Instant: InstantProtocol>: Sendable where Instant.Dura
         last = now
         messageTokens = min(messageCapacity, messageTokens + elapsed * messagesPerSecond)
         byteTokens = min(byteCapacity, byteTokens + elapsed * bytesPerSecond)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

@@ -233,7 +233,7 @@ final class ModbusBus: @unchecked Sendable {
         condition.lock()
         if !stopping, writeQueue.isEmpty, traceWanted == traceOn {
             if let due {
-                let seconds = Self.seconds(clock.now.duration(to: due))
+                let seconds = clock.now.duration(to: due).seconds
                 if seconds > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
             } else {
                 condition.wait()
@@ -361,7 +361,7 @@ final class ModbusBus: @unchecked Sendable {
     private func request<T>(device d: Int, _ body: (ModbusConnection) throws(ModbusError) -> T) throws(ModbusError) -> T {
         if let last = lastRequestEnd, settings.interRequestDelay > .zero {
             let wait = clock.now.duration(to: last.advanced(by: settings.interRequestDelay))
-            if wait > .zero { Thread.sleep(forTimeInterval: Self.seconds(wait)) }
+            if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
         }
         defer { if settings.interRequestDelay > .zero { lastRequestEnd = clock.now } }
         do {
@@ -499,10 +499,5 @@ final class ModbusBus: @unchecked Sendable {
             }
         }
         stats.withLock { $0.bus.requests += 1; $0.bus.responses += 1; $0.devices[d].requests += 1; $0.devices[d].responses += 1 }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (s, atto) = duration.components
-        return Double(s) + Double(atto) / 1e18
     }
 }

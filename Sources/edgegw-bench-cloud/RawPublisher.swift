@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import GatewayCore
 
 /// The baseline: libmosquitto alone, its own thread, QoS 1 publishes as fast as PUBACKs return,
 /// with the same in-flight window as the pump.
@@ -47,12 +48,6 @@ final class RawPublisher: @unchecked Sendable {
         lock.lock()
         while acked < count { lock.wait() }
         lock.unlock()
-        return Double(count) / (ContinuousClock.now - start).benchSeconds
-    }
-}
-
-extension Duration {
-    var benchSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return Double(count) / (ContinuousClock.now - start).seconds
     }
 }

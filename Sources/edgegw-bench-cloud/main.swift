@@ -1,5 +1,6 @@
 import CloudLink
 import Foundation
+import GatewayCore
 import Logging
 import Store
 
@@ -86,7 +87,7 @@ func measure(port: Int, settings: OutboxPumpSettings, backlog: [OutboxMessage] =
     while !done(pump.counters, ContinuousClock.now - start) {
         try await Task.sleep(for: .milliseconds(5))
     }
-    let elapsed = (ContinuousClock.now - start).benchSeconds
+    let elapsed = (ContinuousClock.now - start).seconds
     let counters = pump.counters
     producer.cancel()
     pumpTask.cancel()

@@ -142,7 +142,7 @@ struct Storm: AsyncParsableCommand {
             try lines.joined(separator: "\n").appending("\n").write(toFile: raw, atomically: true, encoding: .utf8)
         }
         let finished = expectObserve ? observes.count : answers.count
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         print("devices=\(options.devices) finished=\(finished) failures=\(options.devices - finished) elapsed_s=\(String(format: "%.2f", seconds)) handshakes_per_s=\(String(format: "%.0f", Double(answers.count) / max(seconds, 0.001)))")
         print("codes=\(await answered.codes)")
         if let summary = LatencySummary(answers) { print("clienthello_to_register_answer \(summary)") }
@@ -171,7 +171,7 @@ extension Storm {
                 }
             }
         }
-        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let seconds = start.duration(to: .now).seconds
         FileHandle.standardOutput.write(Data(String(format: "REPORTS_SENT %d in %.3f s\n", sent, seconds).utf8))
         // Let the last ones leave before the sessions close.
         try await Task.sleep(for: .milliseconds(500))
@@ -300,7 +300,7 @@ final class ReportCounter: UplinkSink, @unchecked Sendable {
     var summary: String {
         state.withLock { s in
             let span = s.first.flatMap { first in s.last.map { first.duration(to: $0) } } ?? .zero
-            let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+            let seconds = span.seconds
             let rate = s.count > 1 && seconds > 0 ? Double(s.count - 1) / seconds : 0
             return String(format: "decoded=%d properties=%d first_to_last_s=%.3f per_s=%.0f", s.count, s.properties, seconds, rate)
         }
