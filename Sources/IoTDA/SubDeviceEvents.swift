@@ -274,6 +274,27 @@ public enum SubDeviceRequestLimits {
     }
 }
 
+/// An add, delete or update child request: split into requests of at most 50 children, and
+/// checked against the limits before it goes up.
+public protocol SubDeviceBatchRequest: Sendable {
+    associatedtype Device: Sendable
+    var devices: [Device] { get }
+    init(devices: [Device])
+    /// A child's `extension_info` (deletes carry only device ids).
+    static func extensionInfo(of device: Device) -> JSONObject?
+}
+
+extension SubDeviceBatchRequest {
+    public static func split(_ devices: [Device], maxDevices: Int = SubDeviceRequestLimits.maxDevicesPerRequest) -> [Self] {
+        SubDeviceRequestLimits.chunks(devices, maxDevices).map(Self.init)
+    }
+
+    public func validate() throws(PayloadError) {
+        try SubDeviceRequestLimits.validate(count: devices.count)
+        for device in devices { try SubDeviceRequestLimits.validate(extensionInfo: Self.extensionInfo(of: device)) }
+    }
+}
+
 /// One child in an `add_sub_device_request`.
 public struct NewSubDevice: Sendable, Equatable, Codable {
     /// Defaults to the gateway's device id on the platform.
@@ -329,18 +350,10 @@ public struct NewSubDevice: Sendable, Equatable, Codable {
 }
 
 /// UP `add_sub_device_request` (≤ 50 devices; answered by `add_sub_device_response` with the same event_id).
-public struct AddSubDeviceRequest: Sendable, Equatable, Codable {
+public struct AddSubDeviceRequest: SubDeviceBatchRequest, Equatable, Codable {
     public var devices: [NewSubDevice]
     public init(devices: [NewSubDevice]) { self.devices = devices }
-
-    public static func split(_ devices: [NewSubDevice], maxDevices: Int = SubDeviceRequestLimits.maxDevicesPerRequest) -> [AddSubDeviceRequest] {
-        SubDeviceRequestLimits.chunks(devices, maxDevices).map(AddSubDeviceRequest.init)
-    }
-
-    public func validate() throws(PayloadError) {
-        try SubDeviceRequestLimits.validate(count: devices.count)
-        for d in devices { try SubDeviceRequestLimits.validate(extensionInfo: d.extensionInfo) }
-    }
+    public static func extensionInfo(of device: NewSubDevice) -> JSONObject? { device.extensionInfo }
 }
 
 /// A child the platform could not add.
@@ -388,15 +401,10 @@ public struct AddSubDeviceResponse: Sendable, Equatable, Codable {
 }
 
 /// UP `delete_sub_device_request`: device ids, ≤ 50.
-public struct DeleteSubDeviceRequest: Sendable, Equatable, Codable {
+public struct DeleteSubDeviceRequest: SubDeviceBatchRequest, Equatable, Codable {
     public var devices: [String]
     public init(devices: [String]) { self.devices = devices }
-
-    public static func split(_ deviceIds: [String], maxDevices: Int = SubDeviceRequestLimits.maxDevicesPerRequest) -> [DeleteSubDeviceRequest] {
-        SubDeviceRequestLimits.chunks(deviceIds, maxDevices).map(DeleteSubDeviceRequest.init)
-    }
-
-    public func validate() throws(PayloadError) { try SubDeviceRequestLimits.validate(count: devices.count) }
+    public static func extensionInfo(of device: String) -> JSONObject? { nil }
 }
 
 /// A child the platform could not delete or update.
@@ -474,18 +482,10 @@ public struct SubDeviceUpdate: Sendable, Equatable, Codable {
 }
 
 /// UP `update_sub_device_request` (≤ 50 devices).
-public struct UpdateSubDeviceRequest: Sendable, Equatable, Codable {
+public struct UpdateSubDeviceRequest: SubDeviceBatchRequest, Equatable, Codable {
     public var devices: [SubDeviceUpdate]
     public init(devices: [SubDeviceUpdate]) { self.devices = devices }
-
-    public static func split(_ devices: [SubDeviceUpdate], maxDevices: Int = SubDeviceRequestLimits.maxDevicesPerRequest) -> [UpdateSubDeviceRequest] {
-        SubDeviceRequestLimits.chunks(devices, maxDevices).map(UpdateSubDeviceRequest.init)
-    }
-
-    public func validate() throws(PayloadError) {
-        try SubDeviceRequestLimits.validate(count: devices.count)
-        for d in devices { try SubDeviceRequestLimits.validate(extensionInfo: d.extensionInfo) }
-    }
+    public static func extensionInfo(of device: SubDeviceUpdate) -> JSONObject? { device.extensionInfo }
 }
 
 /// DOWN `update_sub_device_response`.
