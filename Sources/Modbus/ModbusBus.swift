@@ -52,6 +52,10 @@ final class ModbusBus: @unchecked Sendable {
         /// Whether every point of a planned read has a decoded value, by [group][read].
         var complete: [[Bool]]
         var overrunLogged = false
+        /// Failures of each planned read in a row, by [group][read]: logged when they start and end.
+        var readFailures: [[FailureStreak<ModbusError>]]
+        /// Points that fail to decode in a row, by point index.
+        var decodeFailures: [FailureStreak<PointCodec.DecodeError>]
 
         init(config: ModbusDeviceConfig, health: DeviceHealth<ContinuousClock.Instant>, now: ContinuousClock.Instant) {
             self.config = config
@@ -66,6 +70,8 @@ final class ModbusBus: @unchecked Sendable {
             } }
             self.known = config.points.map { _ in false }
             self.complete = plans.map { $0.map { _ in false } }
+            self.readFailures = plans.map { $0.map { _ in FailureStreak() } }
+            self.decodeFailures = config.points.map { _ in FailureStreak() }
         }
 
         deinit { for group in lastRaw { for buffer in group { buffer.deallocate() } } }
@@ -96,6 +102,8 @@ final class ModbusBus: @unchecked Sendable {
     private var lastRequestEnd: ContinuousClock.Instant?
     private var cycleGoodReads = 0
     private var cycleItemsRead = 0
+    /// Time the cycle in progress spent waiting for answers that did not come.
+    private var cycleSilence: Duration = .zero
     private let registerBuffer = UnsafeMutablePointer<UInt16>.allocate(capacity: ModbusLimits.maxReadRegisters)
     private let bitBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: ModbusLimits.maxReadBits)
 
@@ -269,18 +277,20 @@ final class ModbusBus: @unchecked Sendable {
         var values: [(point: Int, value: JSONValue)] = []
         var answered = false
         var silent = false
+        cycleSilence = .zero
         for (r, request) in state.plans[g].enumerated() {
             drainWrites()
             do {
                 try read(request, device: d, group: g, index: r, into: &values)
                 answered = true
+                if let event = state.readFailures[g][r].succeeded() { log(event, config, request) }
             } catch {
+                // Logged when a run of failures starts, changes or ends, never once per poll.
+                if let event = state.readFailures[g][r].failed(error) { log(event, config, request) }
                 if error.slaveAnswered {
                     answered = true
-                    logger.warning("read failed: \(error)", metadata: metadata(config, request))
                 } else {
                     // No answer: the rest of the cycle would only cost more timeouts.
-                    logger.info("read failed: \(error)", metadata: metadata(config, request))
                     silent = true
                     break
                 }
@@ -290,9 +300,13 @@ final class ModbusBus: @unchecked Sendable {
         let interval = config.pollGroups[g].interval
         state.nextDue[g] = max(start.advanced(by: interval), end)
         // A cycle longer than its interval means the bus cannot keep up: say so once per device.
-        if interval > .zero, start.duration(to: end) > interval, !state.overrunLogged {
+        // Time spent waiting for a slave that did not answer is that slave's timeout (logged as
+        // such), not a sign of an overloaded bus.
+        let took = start.duration(to: end)
+        if interval > .zero, took - cycleSilence > interval, !state.overrunLogged {
             state.overrunLogged = true
-            logger.warning("poll group \(config.pollGroups[g].name) took \(start.duration(to: end)), longer than its interval \(interval); the bus is overloaded",
+            let waited = cycleSilence > .zero ? " (\(cycleSilence.logText) of it waiting for answers that did not come)" : ""
+            logger.warning("poll group \(config.pollGroups[g].name) took \(took.logText)\(waited), longer than its interval \(interval.logText); the bus is overloaded",
                            metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
         }
         let time = Date()
@@ -326,6 +340,45 @@ final class ModbusBus: @unchecked Sendable {
     private func metadata(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest) -> Logger.Metadata {
         ["bus": "\(id)", "node": "\(config.nodeId)", "unit": "\(config.unitId)",
          "table": "\(request.table.rawValue)", "address": "\(request.address)", "count": "\(request.count)"]
+    }
+
+    /// Where a point itself sits (not the read that carried it).
+    private func metadata(_ config: ModbusDeviceConfig, point index: Int) -> Logger.Metadata {
+        let point = config.points[index]
+        return ["bus": "\(id)", "node": "\(config.nodeId)", "unit": "\(config.unitId)", "point": "\(point.name)",
+                "table": "\(point.table.rawValue)", "address": "\(point.address)", "count": "\(point.count)"]
+    }
+
+    /// A request's failure as a log line says it; a timeout names its length.
+    private func text(_ error: ModbusError) -> String {
+        if case .timeout = error { return "\(error) (\(settings.responseTimeout.logText))" }
+        return "\(error)"
+    }
+
+    private func log(_ event: FailureStreak<ModbusError>.Event, _ config: ModbusDeviceConfig, _ request: ModbusReadRequest) {
+        let metadata = metadata(config, request)
+        switch event {
+        case .started(let error):
+            logger.warning("read failed: \(text(error))", metadata: metadata)
+        case .changed(let error, let previous, let count):
+            logger.warning("read failed: \(text(error)), after \(failedPolls(count)) with \(text(previous))", metadata: metadata)
+        case .recovered(let last, let count):
+            logger.notice("read answered again after \(failedPolls(count)) (\(text(last)))", metadata: metadata)
+        }
+    }
+
+    private func log(_ event: FailureStreak<PointCodec.DecodeError>.Event, _ config: ModbusDeviceConfig, point index: Int) {
+        let point = config.points[index]
+        let name = "point \(point.name) (\(point.table.rawValue) \(point.address), \(point.count) register\(point.count == 1 ? "" : "s"))"
+        let metadata = metadata(config, point: index)
+        switch event {
+        case .started(let error):
+            logger.warning("\(name) not decoded: \(error)", metadata: metadata)
+        case .changed(let error, let previous, let count):
+            logger.warning("\(name) not decoded: \(error), after \(failedPolls(count)) with \(previous)", metadata: metadata)
+        case .recovered(let last, let count):
+            logger.notice("\(name) decoded again after \(failedPolls(count)) (\(last))", metadata: metadata)
+        }
     }
 
     /// Writes waiting while a cycle runs go between its reads.
@@ -364,10 +417,12 @@ final class ModbusBus: @unchecked Sendable {
             if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
         }
         defer { if settings.interRequestDelay > .zero { lastRequestEnd = clock.now } }
+        let sent = clock.now
         do {
             let connection = try ready()
             return try body(connection)
         } catch {
+            if !error.slaveAnswered { cycleSilence += sent.duration(to: clock.now) }
             stats.withLock { $0.bus.requests += 1; $0.devices[d].requests += 1; $0.bus.record(error); $0.devices[d].record(error) }
             switch error {
             case .timeout, .crc, .badResponse:
@@ -434,10 +489,12 @@ final class ModbusBus: @unchecked Sendable {
             case .success(let value):
                 values.append((index, value))
                 state.known[index] = true
+                if let event = state.decodeFailures[index].succeeded() { log(event, state.config, point: index) }
             case .failure(let error):
+                // Decoded again every poll until it works; logged when that starts and ends.
                 state.known[index] = false
                 allKnown = false
-                logger.warning("point \(point.name) not decoded: \(error)", metadata: metadata(state.config, request))
+                if let event = state.decodeFailures[index].failed(error) { log(event, state.config, point: index) }
             }
         }
         if !complete, allKnown { state.complete[g][r] = true }
