@@ -111,7 +111,7 @@ public enum ConfigLoader {
                                      nbiotDevices: nbiotDevices))
     }
 
-    /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
+    /// `*.toml` files of a folder, sorted; none for a missing folder (`checkPaths` reports one the file names).
     static func tomlFiles(in directory: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
@@ -211,7 +211,7 @@ public enum ConfigLoader {
         if let problem = FileCheck.stateDirectoryProblem(state) {
             diagnostics.report(file: file, line: document.line(of: "store", "state_directory") ?? document.tableLine(of: "store"),
                                keyPath: "store.state_directory", problem: problem,
-                               fix: "point state_directory at a folder (`run` creates a missing one, mode 0700)")
+                               fix: "point state_directory at a folder; `run` creates a missing one with mode 0700")
         }
     }
 
@@ -227,9 +227,12 @@ public enum ConfigLoader {
     static func checkUniqueNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {
         var seen: [String: FieldDeviceEntry] = [:]
         for device in devices {
-            if let first = seen[device.nodeId] {
+            if var first = seen[device.nodeId] {
+                // Said at the entry that has a line (a Modbus file, not a CSV row), when one has.
+                var second = device
+                if second.line == nil, first.line != nil { swap(&first, &second) }
                 let at = first.line.map { "\(first.file):\($0)" } ?? first.file
-                diagnostics.report(file: device.file, line: device.line, keyPath: "node_id",
+                diagnostics.report(file: second.file, line: second.line, keyPath: "node_id",
                                    problem: "node_id \"\(device.nodeId)\" is already used by a device in \(at)",
                                    fix: "each field device needs its own node_id")
             } else {

@@ -42,16 +42,3 @@ struct FailureStreak<Failure: Equatable & Sendable>: Sendable {
         return event
     }
 }
-
-extension Duration {
-    /// Seconds for a log line: "0.5 s", "0.01 s", "1.234 s" (at most three decimals).
-    var logText: String {
-        var text = String(format: "%.3f", seconds)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text + " s"
-    }
-}
-
-/// "1 failed poll", "3 failed polls".
-func failedPolls(_ count: Int) -> String { count == 1 ? "1 failed poll" : "\(count) failed polls" }

@@ -82,7 +82,7 @@ final class ModbusBus: @unchecked Sendable {
     let settings: ModbusBusSettings
     let deviceConfigs: [ModbusDeviceConfig]
     let stats: Locked<Stats>
-    private let logger: Logger
+    let logger: Logger
     private let onEvent: @Sendable (ModbusBusEvent) -> Void
     private let clock = ContinuousClock()
 
@@ -335,50 +335,6 @@ final class ModbusBus: @unchecked Sendable {
             break
         }
         if !values.isEmpty { onEvent(.values(nodeId: config.nodeId, values: values, time: time)) }
-    }
-
-    private func metadata(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest) -> Logger.Metadata {
-        ["bus": "\(id)", "node": "\(config.nodeId)", "unit": "\(config.unitId)",
-         "table": "\(request.table.rawValue)", "address": "\(request.address)", "count": "\(request.count)"]
-    }
-
-    /// Where a point itself sits (not the read that carried it).
-    private func metadata(_ config: ModbusDeviceConfig, point index: Int) -> Logger.Metadata {
-        let point = config.points[index]
-        return ["bus": "\(id)", "node": "\(config.nodeId)", "unit": "\(config.unitId)", "point": "\(point.name)",
-                "table": "\(point.table.rawValue)", "address": "\(point.address)", "count": "\(point.count)"]
-    }
-
-    /// A request's failure as a log line says it; a timeout names its length.
-    private func text(_ error: ModbusError) -> String {
-        if case .timeout = error { return "\(error) (\(settings.responseTimeout.logText))" }
-        return "\(error)"
-    }
-
-    private func log(_ event: FailureStreak<ModbusError>.Event, _ config: ModbusDeviceConfig, _ request: ModbusReadRequest) {
-        let metadata = metadata(config, request)
-        switch event {
-        case .started(let error):
-            logger.warning("read failed: \(text(error))", metadata: metadata)
-        case .changed(let error, let previous, let count):
-            logger.warning("read failed: \(text(error)), after \(failedPolls(count)) with \(text(previous))", metadata: metadata)
-        case .recovered(let last, let count):
-            logger.notice("read answered again after \(failedPolls(count)) (\(text(last)))", metadata: metadata)
-        }
-    }
-
-    private func log(_ event: FailureStreak<PointCodec.DecodeError>.Event, _ config: ModbusDeviceConfig, point index: Int) {
-        let point = config.points[index]
-        let name = "point \(point.name) (\(point.table.rawValue) \(point.address), \(point.count) register\(point.count == 1 ? "" : "s"))"
-        let metadata = metadata(config, point: index)
-        switch event {
-        case .started(let error):
-            logger.warning("\(name) not decoded: \(error)", metadata: metadata)
-        case .changed(let error, let previous, let count):
-            logger.warning("\(name) not decoded: \(error), after \(failedPolls(count)) with \(previous)", metadata: metadata)
-        case .recovered(let last, let count):
-            logger.notice("\(name) decoded again after \(failedPolls(count)) (\(last))", metadata: metadata)
-        }
     }
 
     /// Writes waiting while a cycle runs go between its reads.

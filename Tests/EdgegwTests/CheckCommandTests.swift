@@ -161,6 +161,15 @@ import TestSupport
                 "\(output)")
     }
 
+    @Test func aNodeIdUsedByAModbusDeviceAndAnNBIoTDeviceIsReportedAtTheModbusFilesLine() async throws {
+        let fixture = ConfigFixture(extra: "\n[paths]\nnbiot_devices = \"nb.csv\"\n")
+        let list = fixture.directory.write("nb.csv", "nodeId,productId,secure,psk\nmeter-1,power-meter,DTLS,12345678\n")
+        let (status, output) = try await check(fixture)
+        #expect(status == 1)
+        #expect(output.contains("\(fixture.directory.file("devices/meter-1.toml")):1: node_id: node_id \"meter-1\" is already used by a device in \(list)"),
+                "\(output)")
+    }
+
     @Test func sighupRefusesADevicesFolderThatIsGone() async throws {
         let fixture = ConfigFixture(extra: "\n[paths]\ndevices = \"devices\"\n")
         let notify = try NotifySocket(path: fixture.directory.file("notify.sock"))
