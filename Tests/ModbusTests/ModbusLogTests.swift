@@ -32,7 +32,7 @@ import TestSupport
         var failures = 0
         await T.running(service) {
             #expect(await Eventually.wait { (service.diagnostics().device("exc-1")?.counters.exceptions ?? 0) >= 20 })
-            #expect(sink.latest("exc-1", service: "s", property: "v") == 0)
+            #expect(await Eventually.wait { sink.latest("exc-1", service: "s", property: "v") == 0 })
             await peer.exception(unit: 1, address: 500, code: 0)
             #expect(await Eventually.wait { sink.latest("exc-1", service: "s", property: "far") == 0 })
             failures = service.diagnostics().device("exc-1")?.counters.exceptions ?? 0
