@@ -14,6 +14,9 @@ pair) or RTU frames over TCP. Two optional roles:
                mode UNIT ok|silent|badcrc|wrongunit|short -> ok  (silent: no answer; badcrc: RTU answers
                                                    with a broken CRC; wrongunit: RTU answers as another
                                                    unit; short: answers lose their last 3 bytes)
+               exception UNIT ADDRESS CODE          -> ok        (every request of UNIT that starts at ADDRESS
+                                                   is answered with exception CODE, a register that always
+                                                   refuses; CODE 0 answers it normally again)
                quit                                 -> bye
              TABLE is coil, discrete, holding or input; ADDRESS is the protocol address (0-based).
 
@@ -64,18 +67,22 @@ class RequestLog:
     """Every request the server saw, for tests that count reads; also silences or breaks the
     answers of units, so that a unit can die and come back without restarting the peer."""
 
-    def __init__(self, units):
+    def __init__(self, units, rtu_framing):
         self.lock = threading.Lock()
         self.entries = []
         self.served = set(units)
         self.modes = {}
+        self.exceptions = {}  # (unit, address) -> exception code
+        self.rtu_framing = rtu_framing
         self.sending_unit = None
+        self.request_address = None
 
     def trace_pdu(self, sending, pdu):
         if sending:
             self.sending_unit = pdu.dev_id
         else:
             entry = [pdu.dev_id, pdu.function_code, getattr(pdu, "address", -1), getattr(pdu, "count", -1), time.time()]
+            self.request_address = entry[2]
             with self.lock:
                 self.entries.append(entry)
         return pdu
@@ -98,7 +105,18 @@ class RequestLog:
             return frame + crc16(frame)
         if mode == "short" and len(data) > 4:
             return data[:-3]
+        code = self.exceptions.get((unit, self.request_address))
+        if code:
+            return self.exception_frame(data, code)
         return data
+
+    def exception_frame(self, data, code):
+        """The answer `data` turned into an exception response with `code`, framed alike."""
+        if self.rtu_framing:
+            frame = bytes([data[0], data[1] | 0x80, code])
+            return frame + crc16(frame)
+        # MBAP header: transaction (2), protocol (2), length (2, unit id + PDU), unit id (1).
+        return data[0:4] + (3).to_bytes(2, "big") + data[6:7] + bytes([data[7] | 0x80, code])
 
 
     def take(self):
@@ -165,6 +183,13 @@ def control_loop(server, loop, log, stop):
                     raise ValueError("mode is ok, silent, badcrc, wrongunit or short")
                 log.modes[int(words[1])] = words[2]
                 reply = "ok"
+            elif words[0] == "exception":
+                unit, address, code = int(words[1]), int(words[2]), int(words[3], 0)
+                if code:
+                    log.exceptions[(unit, address)] = code
+                else:
+                    log.exceptions.pop((unit, address), None)
+                reply = "ok"
             elif words[0] == "reset":
                 log.reset()
                 reply = "ok"
@@ -192,7 +217,7 @@ async def main():
 
     units = [int(u) for u in args.units.split(",") if u]
     context = build_context(units)
-    log = RequestLog(units)
+    log = RequestLog(units, rtu_framing=bool(args.rtu or args.rtu_over_tcp))
     if args.tcp:
         server = ModbusTcpServer(context, address=("127.0.0.1", args.tcp), ignore_missing_devices=True,
                                  trace_pdu=log.trace_pdu, trace_packet=log.trace_packet)

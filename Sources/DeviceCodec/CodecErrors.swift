@@ -104,7 +104,7 @@ public struct EncodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .missingParameter: what = "required value is missing and the field has no default"
         case .wrongType(let expected, let found): what = "expected \(expected), found \(found)"
         case .outOfRange(let reason): what = reason
-        case .invalidBase64: what = "not valid Base64 (arrays and variants are Base64 in JSON)"
+        case .invalidBase64: what = "not valid Base64 (arrays and variants are Base64 in JSON: A-Z a-z 0-9 + /, with no padding or the exact = padding)"
         case .notASCII: what = "not ASCII (strings are ASCII on the wire)"
         case .tooLong(let length, let maximum): what = "\(length) bytes is longer than the field's \(maximum)"
         case .frameTooLong(let length):

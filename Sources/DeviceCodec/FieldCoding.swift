@@ -217,8 +217,8 @@ extension ProductCodec {
             guard let text = json.stringValue else {
                 throw EncodeError(.wrongType(expected: "Base64 string", found: json.typeName), path: path)
             }
-            guard let data = Data(base64Encoded: text) else { throw EncodeError(.invalidBase64, path: path) }
-            return try Self.sized(Array(data), field: field, path: path)
+            guard let bytes = StrictBase64.decode(text) else { throw EncodeError(.invalidBase64, path: path) }
+            return try Self.sized(bytes, field: field, path: path)
         }
     }
 

@@ -72,18 +72,16 @@ public enum ConfigLoader {
 
         var secret: Secret?
         if let gateway {
-            let line = document.root["gateway"].flatMap { node -> Int? in
-                if case .table(let t) = node.value { return t["secret_file"]?.line }
-                return nil
-            }
-            switch SecretFile.read(gateway.gateway.secretFile, keyPath: "gateway.secret_file", configFile: path, line: line) {
+            switch SecretFile.read(gateway.gateway.secretFile, keyPath: "gateway.secret_file", configFile: path,
+                                   line: document.line(of: "gateway", "secret_file")) {
             case .success(let s): secret = s
             case .failure(let d): diagnostics.report(d)
             }
             if gateway.cloud.tls, let ca = gateway.cloud.caFile, !FileManager.default.isReadableFile(atPath: ca) {
-                diagnostics.report(file: path, line: nil, keyPath: "cloud.ca_file", problem: "CA file \(ca) cannot be read",
-                                   fix: "install the platform's CA bundle there, or fix the path")
+                diagnostics.report(file: path, line: document.line(of: "cloud", "ca_file"), keyPath: "cloud.ca_file",
+                                   problem: "CA file \(ca) cannot be read", fix: "install the platform's CA bundle there, or fix the path")
             }
+            checkPaths(gateway, document: document, diagnostics: diagnostics)
         }
 
         let (products, codecs) = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? ([:], [:])
@@ -98,12 +96,14 @@ public enum ConfigLoader {
         }
         var nbiotDevices: [NBIoTDevice] = []
         if let gateway, let list = gateway.paths.nbiotDevices {
-            nbiotDevices = loadNBIoTDevices(path: list, secretsFile: lwm2m.pskSecretsFile, products: products, diagnostics: diagnostics)
+            nbiotDevices = loadNBIoTDevices(path: list, secretsFile: lwm2m.pskSecretsFile, products: products, diagnostics: diagnostics,
+                                            configFile: path, document: document)
             devices += nbiotDevices.map {
                 FieldDeviceEntry(nodeId: $0.nodeId, productId: $0.productId, name: $0.name, source: .lwm2m, file: list, line: nil)
             }
         }
         checkUniqueNodeIds(devices, diagnostics: diagnostics)
+        checkNodeIds(devices, diagnostics: diagnostics)
 
         guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
         return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
@@ -111,7 +111,7 @@ public enum ConfigLoader {
                                      nbiotDevices: nbiotDevices))
     }
 
-    /// `*.toml` files of a folder, sorted; a missing folder is fine (no such devices).
+    /// `*.toml` files of a folder, sorted; none for a missing folder (`checkPaths` reports one the file names).
     static func tomlFiles(in directory: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
@@ -160,15 +160,23 @@ public enum ConfigLoader {
         return entries
     }
 
+    /// The NB-IoT device list; a list or secrets file that cannot be read is reported at the key
+    /// of `configFile` that names it.
     static func loadNBIoTDevices(path: String, secretsFile: String?, products: [String: ProductModel],
-                                 diagnostics: ConfigDiagnostics) -> [NBIoTDevice] {
+                                 diagnostics: ConfigDiagnostics, configFile: String, document: ConfigDocument) -> [NBIoTDevice] {
         var secrets: [String: [UInt8]] = [:]
         if let secretsFile {
-            switch SecretFile.read(secretsFile, keyPath: "lwm2m.psk_secrets_file", configFile: secretsFile, line: nil,
-                                   maxBytes: NBIoTSecretsFile.maxFileBytes) {
+            switch SecretFile.read(secretsFile, keyPath: "lwm2m.psk_secrets_file", configFile: configFile,
+                                   line: document.line(of: "lwm2m", "psk_secrets_file"), maxBytes: NBIoTSecretsFile.maxFileBytes) {
             case .success(let text): secrets = NBIoTSecretsFile.parse(text.value, file: secretsFile, diagnostics: diagnostics)
             case .failure(let diagnostic): diagnostics.report(diagnostic)
             }
+        }
+        if let reason = FileCheck.unreadableFile(path) {
+            diagnostics.report(file: configFile, line: document.line(of: "paths", "nbiot_devices"), keyPath: "paths.nbiot_devices",
+                               problem: "the NB-IoT device list \(path) \(reason)",
+                               fix: "check the path, or remove nbiot_devices from [paths]")
+            return []
         }
         if path.hasSuffix(".toml") {
             switch TOMLDocumentParser.load(path: path) {
@@ -180,19 +188,51 @@ public enum ConfigLoader {
             }
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            diagnostics.report(file: path, line: nil, keyPath: "paths.nbiot_devices", problem: "the NB-IoT device list cannot be read",
+            diagnostics.report(file: configFile, line: document.line(of: "paths", "nbiot_devices"), keyPath: "paths.nbiot_devices",
+                               problem: "the NB-IoT device list \(path) cannot be read as UTF-8 text",
                                fix: "check the path, or remove nbiot_devices from [paths]")
             return []
         }
         return NBIoTDeviceList.parse(text, file: path, secrets: secrets, knownProducts: Set(products.keys), diagnostics: diagnostics)
     }
 
+    /// A folder named in `[paths]` must be one `run` can list: a missing default folder means
+    /// no such files, but a folder named in the file must exist. The state directory must be a
+    /// folder, or one `run` can create.
+    static func checkPaths(_ gateway: GatewayConfig, document: ConfigDocument, diagnostics: ConfigDiagnostics) {
+        let file = document.file
+        for (key, folder) in [("products", gateway.paths.products), ("devices", gateway.paths.devices)] {
+            let line = document.line(of: "paths", key)
+            guard let problem = FileCheck.folderProblem(folder, mayBeMissing: line == nil) else { continue }
+            diagnostics.report(file: file, line: line ?? document.tableLine(of: "paths"), keyPath: "paths.\(key)", problem: problem,
+                               fix: "create the folder, or point \(key) at the folder that holds the \(key == "devices" ? "device" : "product") files")
+        }
+        let state = gateway.store.stateDirectory
+        if let problem = FileCheck.stateDirectoryProblem(state) {
+            diagnostics.report(file: file, line: document.line(of: "store", "state_directory") ?? document.tableLine(of: "store"),
+                               keyPath: "store.state_directory", problem: problem,
+                               fix: "point state_directory at a folder; `run` creates a missing one with mode 0700")
+        }
+    }
+
+    /// The platform names a child `{product_id}_{node_id}`: that name must be a device_id.
+    static func checkNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {
+        for device in devices {
+            guard let problem = PlatformIdentifiers.nodeIdProblem(device.nodeId, productId: device.productId) else { continue }
+            diagnostics.report(file: device.file, line: device.line, keyPath: device.source == .modbus ? "node_id" : "nodeId",
+                               problem: problem.problem, fix: problem.fix)
+        }
+    }
+
     static func checkUniqueNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {
         var seen: [String: FieldDeviceEntry] = [:]
         for device in devices {
-            if let first = seen[device.nodeId] {
+            if var first = seen[device.nodeId] {
+                // Said at the entry that has a line (a Modbus file, not a CSV row), when one has.
+                var second = device
+                if second.line == nil, first.line != nil { swap(&first, &second) }
                 let at = first.line.map { "\(first.file):\($0)" } ?? first.file
-                diagnostics.report(file: device.file, line: device.line, keyPath: "node_id",
+                diagnostics.report(file: second.file, line: second.line, keyPath: "node_id",
                                    problem: "node_id \"\(device.nodeId)\" is already used by a device in \(at)",
                                    fix: "each field device needs its own node_id")
             } else {

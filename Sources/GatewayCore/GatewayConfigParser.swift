@@ -15,8 +15,9 @@ extension GatewayConfig {
         let gatewayReader = root.table("gateway", required: true)
         let deviceId = gatewayReader?.nonEmptyString("device_id", fix: "copy the gateway's device_id from the IoTDA console")
         let secretFile = gatewayReader?.nonEmptyString("secret_file", fix: "point it at a file with mode 0600 that holds the device secret")
-        if let deviceId, deviceId.contains(where: { $0 == "/" || $0 == "#" || $0 == "+" || $0.isWhitespace }) {
-            gatewayReader?.report("device_id", "device_id must not contain '/', '#', '+' or spaces (it is part of every MQTT topic)")
+        // The platform's rule (it is also part of every MQTT topic and of the ClientId).
+        if let deviceId, let problem = PlatformIdentifiers.deviceIdProblem(deviceId) {
+            gatewayReader?.report("device_id", problem.problem, fix: problem.fix)
         }
         gatewayReader?.finish()
 

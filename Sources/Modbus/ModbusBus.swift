@@ -52,6 +52,10 @@ final class ModbusBus: @unchecked Sendable {
         /// Whether every point of a planned read has a decoded value, by [group][read].
         var complete: [[Bool]]
         var overrunLogged = false
+        /// Failures of each planned read in a row, by [group][read]: logged when they start and end.
+        var readFailures: [[FailureStreak<ModbusError>]]
+        /// Points that fail to decode in a row, by point index.
+        var decodeFailures: [FailureStreak<PointCodec.DecodeError>]
 
         init(config: ModbusDeviceConfig, health: DeviceHealth<ContinuousClock.Instant>, now: ContinuousClock.Instant) {
             self.config = config
@@ -66,6 +70,8 @@ final class ModbusBus: @unchecked Sendable {
             } }
             self.known = config.points.map { _ in false }
             self.complete = plans.map { $0.map { _ in false } }
+            self.readFailures = plans.map { $0.map { _ in FailureStreak() } }
+            self.decodeFailures = config.points.map { _ in FailureStreak() }
         }
 
         deinit { for group in lastRaw { for buffer in group { buffer.deallocate() } } }
@@ -76,7 +82,7 @@ final class ModbusBus: @unchecked Sendable {
     let settings: ModbusBusSettings
     let deviceConfigs: [ModbusDeviceConfig]
     let stats: Locked<Stats>
-    private let logger: Logger
+    let logger: Logger
     private let onEvent: @Sendable (ModbusBusEvent) -> Void
     private let clock = ContinuousClock()
 
@@ -96,6 +102,8 @@ final class ModbusBus: @unchecked Sendable {
     private var lastRequestEnd: ContinuousClock.Instant?
     private var cycleGoodReads = 0
     private var cycleItemsRead = 0
+    /// Time the cycle in progress spent waiting for answers that did not come.
+    private var cycleSilence: Duration = .zero
     private let registerBuffer = UnsafeMutablePointer<UInt16>.allocate(capacity: ModbusLimits.maxReadRegisters)
     private let bitBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: ModbusLimits.maxReadBits)
 
@@ -269,18 +277,20 @@ final class ModbusBus: @unchecked Sendable {
         var values: [(point: Int, value: JSONValue)] = []
         var answered = false
         var silent = false
+        cycleSilence = .zero
         for (r, request) in state.plans[g].enumerated() {
             drainWrites()
             do {
                 try read(request, device: d, group: g, index: r, into: &values)
                 answered = true
+                if let event = state.readFailures[g][r].succeeded() { log(event, config, request) }
             } catch {
+                // Logged when a run of failures starts, changes or ends, never once per poll.
+                if let event = state.readFailures[g][r].failed(error) { log(event, config, request) }
                 if error.slaveAnswered {
                     answered = true
-                    logger.warning("read failed: \(error)", metadata: metadata(config, request))
                 } else {
                     // No answer: the rest of the cycle would only cost more timeouts.
-                    logger.info("read failed: \(error)", metadata: metadata(config, request))
                     silent = true
                     break
                 }
@@ -290,9 +300,13 @@ final class ModbusBus: @unchecked Sendable {
         let interval = config.pollGroups[g].interval
         state.nextDue[g] = max(start.advanced(by: interval), end)
         // A cycle longer than its interval means the bus cannot keep up: say so once per device.
-        if interval > .zero, start.duration(to: end) > interval, !state.overrunLogged {
+        // Time spent waiting for a slave that did not answer is that slave's timeout (logged as
+        // such), not a sign of an overloaded bus.
+        let took = start.duration(to: end)
+        if interval > .zero, took - cycleSilence > interval, !state.overrunLogged {
             state.overrunLogged = true
-            logger.warning("poll group \(config.pollGroups[g].name) took \(start.duration(to: end)), longer than its interval \(interval); the bus is overloaded",
+            let waited = cycleSilence > .zero ? " (\(cycleSilence.logText) of it waiting for answers that did not come)" : ""
+            logger.warning("poll group \(config.pollGroups[g].name) took \(took.logText)\(waited), longer than its interval \(interval.logText); the bus is overloaded",
                            metadata: ["bus": "\(id)", "node": "\(config.nodeId)"])
         }
         let time = Date()
@@ -321,11 +335,6 @@ final class ModbusBus: @unchecked Sendable {
             break
         }
         if !values.isEmpty { onEvent(.values(nodeId: config.nodeId, values: values, time: time)) }
-    }
-
-    private func metadata(_ config: ModbusDeviceConfig, _ request: ModbusReadRequest) -> Logger.Metadata {
-        ["bus": "\(id)", "node": "\(config.nodeId)", "unit": "\(config.unitId)",
-         "table": "\(request.table.rawValue)", "address": "\(request.address)", "count": "\(request.count)"]
     }
 
     /// Writes waiting while a cycle runs go between its reads.
@@ -364,10 +373,12 @@ final class ModbusBus: @unchecked Sendable {
             if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
         }
         defer { if settings.interRequestDelay > .zero { lastRequestEnd = clock.now } }
+        let sent = clock.now
         do {
             let connection = try ready()
             return try body(connection)
         } catch {
+            if !error.slaveAnswered { cycleSilence += sent.duration(to: clock.now) }
             stats.withLock { $0.bus.requests += 1; $0.devices[d].requests += 1; $0.bus.record(error); $0.devices[d].record(error) }
             switch error {
             case .timeout, .crc, .badResponse:
@@ -434,10 +445,12 @@ final class ModbusBus: @unchecked Sendable {
             case .success(let value):
                 values.append((index, value))
                 state.known[index] = true
+                if let event = state.decodeFailures[index].succeeded() { log(event, state.config, point: index) }
             case .failure(let error):
+                // Decoded again every poll until it works; logged when that starts and ends.
                 state.known[index] = false
                 allKnown = false
-                logger.warning("point \(point.name) not decoded: \(error)", metadata: metadata(state.config, request))
+                if let event = state.decodeFailures[index].failed(error) { log(event, state.config, point: index) }
             }
         }
         if !complete, allKnown { state.complete[g][r] = true }

@@ -176,6 +176,17 @@ public struct ModbusDeviceConfig: Sendable, Equatable {
     public var writeMultipleOnly: Bool
     /// The device file, for messages.
     public var file: String
+    /// Where keys sit in `file`, for messages about several devices at once.
+    public var lines = Lines()
+
+    public struct Lines: Sendable, Equatable {
+        public var unitId: Int?
+        public var transport: Int?
+        public init(unitId: Int? = nil, transport: Int? = nil) {
+            self.unitId = unitId
+            self.transport = transport
+        }
+    }
 
     public init(nodeId: String, productId: String, name: String? = nil, transport: ModbusTransport,
                 busOverrides: ModbusBusOverrides = ModbusBusOverrides(), unitId: Int, pollGroups: [ModbusPollGroup],

@@ -82,11 +82,13 @@ extension ModbusDeviceConfig {
         reader.finish()
 
         guard reader.diagnostics.all.count == before, let nodeId, let productId, let unitId, let transport else { return nil }
-        return ModbusDeviceConfig(nodeId: nodeId, productId: productId, name: name, transport: transport,
-                                  busOverrides: overrides, unitId: Int(unitId), pollGroups: groups, points: points,
-                                  commands: commands, maxGapRegisters: maxGapRegisters, maxGapBits: maxGapBits,
-                                  maxReadRegisters: maxReadRegisters, maxReadBits: maxReadBits,
-                                  writeMultipleOnly: writeMultipleOnly, file: reader.file)
+        var device = ModbusDeviceConfig(nodeId: nodeId, productId: productId, name: name, transport: transport,
+                                        busOverrides: overrides, unitId: Int(unitId), pollGroups: groups, points: points,
+                                        commands: commands, maxGapRegisters: maxGapRegisters, maxGapBits: maxGapBits,
+                                        maxReadRegisters: maxReadRegisters, maxReadBits: maxReadBits,
+                                        writeMultipleOnly: writeMultipleOnly, file: reader.file)
+        device.lines = Lines(unitId: reader.line(of: "unit_id"), transport: reader.line(of: "transport"))
+        return device
     }
 
     enum TransportKind: String, CaseIterable {
@@ -316,21 +318,26 @@ extension ModbusDeviceConfig {
         for device in devices {
             let unitKey = "\(device.busId.rawValue)#\(device.unitId)"
             if let other = units[unitKey] {
-                diagnostics.report(file: device.file, line: nil, keyPath: "unit_id",
-                                   problem: "unit \(device.unitId) on bus \(device.busId) is also \(other.file)",
+                diagnostics.report(file: device.file, line: device.lines.unitId, keyPath: "unit_id",
+                                   problem: "unit \(device.unitId) on bus \(device.busId) is also \(other.location(other.lines.unitId))",
                                    fix: "give every slave on one bus its own unit id")
             } else { units[unitKey] = device }
             if case .rtu(let settings) = device.transport {
                 if let other = serial[device.busId], case .rtu(let otherSettings) = other.transport {
                     if otherSettings != settings {
-                        diagnostics.report(file: device.file, line: nil, keyPath: "transport",
-                                           problem: "serial settings of \(settings.device) differ from \(other.file)",
+                        diagnostics.report(file: device.file, line: device.lines.transport, keyPath: "transport",
+                                           problem: "serial settings of \(settings.device) differ from \(other.location(other.lines.transport))",
                                            fix: "use the same baud, parity, data_bits, stop_bits and rs485 for every device on one port")
                     }
                 } else { serial[device.busId] = device }
             }
         }
     }
+}
+
+extension ModbusDeviceConfig {
+    /// `file:line`, or the file alone.
+    func location(_ line: Int?) -> String { line.map { "\(file):\($0)" } ?? file }
 }
 
 extension Duration {

@@ -3,11 +3,18 @@ import GatewayCore
 
 /// Turns a point's registers (or bit) into the property value and back. Pure.
 public enum PointCodec {
-    public enum DecodeError: Error, Sendable, Equatable {
+    public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Fewer registers than the type needs (a short read).
         case short(needed: Int, got: Int)
         /// A float register holds NaN or infinity, which JSON cannot carry.
         case notFinite
+
+        public var description: String {
+            switch self {
+            case .short(let needed, let got): "needs \(needed) registers, got \(got)"
+            case .notFinite: "the float is NaN or infinite, which JSON cannot carry"
+            }
+        }
     }
 
     public enum EncodeError: Error, Sendable, Equatable, CustomStringConvertible {

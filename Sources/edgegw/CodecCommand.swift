@@ -46,7 +46,15 @@ struct CodecCommand: ParsableCommand {
     }
 
     struct Encode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encode a command the way the gateway sends it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Encode a command the way the gateway sends it.",
+            discussion: """
+                Array and variant parameters are bytes given as Base64, by one rule (docs/codec.md): \
+                the standard alphabet A-Z a-z 0-9 + / and nothing else (no spaces, no URL-safe - _); \
+                padding is optional, but = must complete the last group of four when given \
+                ("AQ" and "AQ==" are the byte 01; "AQ=" and "=====" are refused); unused bits of the \
+                last character must be 0.
+                """)
 
         @Option(name: .long, help: "The product file (products/*.toml).")
         var product: String
@@ -57,7 +65,7 @@ struct CodecCommand: ParsableCommand {
         @Option(name: .long, help: "The command's service, when the name is in several services.")
         var service: String?
 
-        @Option(name: .long, help: "The command's parameters as a JSON object, e.g. '{\"interval\":3600}'.")
+        @Option(name: .long, help: "The command's parameters as a JSON object, e.g. '{\"interval\":3600}'; bytes as Base64 (below).")
         var paras: String = "{}"
 
         @Option(name: .long, help: "The mid to write (0…65535); the gateway numbers commands itself.")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `scripts/modbus_sim.py` run as a Modbus slave for a test, driven over its stdin/stdout
-/// control protocol (`set`, `get`, `requests`, `reset`, `mode`). Stopped when released.
+/// control protocol (`set`, `get`, `requests`, `reset`, `mode`, `exception`). Stopped when released.
 public final class ModbusPeer: @unchecked Sendable {
     public let process = Process()
     private let input = Pipe()
@@ -94,6 +94,13 @@ public final class ModbusPeer: @unchecked Sendable {
     /// `ok`, `silent` (no answer), `badcrc` (RTU answers with a broken CRC), `wrongunit` (RTU
     /// answers as another unit) or `short` (answers lose their last 3 bytes).
     public func mode(unit: Int, _ mode: String) async { _ = await send("mode \(unit) \(mode)") }
+
+    /// Every request of `unit` that starts at `address` is answered with exception `code` (a
+    /// register the slave always refuses); code 0 answers it normally again.
+    @discardableResult
+    public func exception(unit: Int, address: Int, code: Int) async -> Bool {
+        await send("exception \(unit) \(address) \(code)") == "ok"
+    }
 
     public func stop() {
         guard process.isRunning else { return }
