@@ -293,8 +293,9 @@ public actor LwM2MService: DownlinkHandler {
 
     public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
 
-    /// Queues the command and answers within the cloud's window: the device's result if it comes in
-    /// time, otherwise `queued` (7) with the state, and the final result later as an event.
+    /// Checks the command with the codec, queues it and answers within the cloud's window: the
+    /// device's result if it comes in time, otherwise `queued` (7) with the state, and the final
+    /// result later as a device message.
     public func command(_ request: ChildCommand) async -> DownlinkOutcome {
         let command: ChildCommand
         let strategy: CommandDeliveryStrategy

@@ -95,7 +95,7 @@ actor MemoryCommandStore: CommandQueueStore {
         // The server binds inside run(): retry Register until it answers.
         for _ in 0..<50 {
             simulator.register(device)
-            if await deviceEvents.first(timeout: .milliseconds(100), where: { if case .observed = $0 { true } else { nil } }) == true { break }
+            if await deviceEvents.first(timeout: .milliseconds(400), where: { if case .observed = $0 { true } else { nil } }) == true { break }
         }
         return Rig(service: service, task: task, sink: sink, simulator: simulator, deviceEvents: deviceEvents, device: device)
     }
