@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["GatewayCore", "TOMLKit"]),
         .target(name: "Store", dependencies: ["GatewayCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "LwM2M", dependencies: [
-            "GatewayCore", "CCoAP", "DeviceCodec", "PCP",
+            "GatewayCore", "CCoAP", "PCP",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
@@ -97,7 +97,7 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// The simulated NB-IoT modules are the LwM2M tests' peer (added here so the target list above stays as it was).
-for target in package.targets where target.name == "LwM2MTests" {
+// The simulated NB-IoT modules are the LwM2M and gateway tests' peer (added here so the target list above stays as it was).
+for target in package.targets where target.name == "LwM2MTests" || target.name == "GatewayTests" {
     target.dependencies.append("LwM2MSimulator")
 }

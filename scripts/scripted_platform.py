@@ -29,6 +29,9 @@ import paho.mqtt.client as mqtt
 MAX_BATCH_CHILDREN = 100        # gateway batch property report (UG 2.1.2.8.2)
 MAX_STATUS_ENTRIES = 100        # sub_device_update_status (UG 2.1.2.7.4)
 MAX_MANAGED_DEVICES = 50        # add/delete/update request (UG 2.1.2.7.9/.11/.13)
+# The platform's system services (spec §2.4); any other "$" service is refused.
+SYSTEM_SERVICES = {"$log", "$device_info", "$sdk_info", "$time_sync", "$file_manager", "$ota",
+                   "$sub_device_manager", "$sub_device_discovery"}
 # Topics the platform itself publishes (spec §2.1): not recorded, not checked as uplink.
 DOWNLINK_PREFIXES = ("events/down", "messages/down", "commands/request_id=", "properties/set/request_id=",
                      "properties/get/request_id=", "shadow/get/response/")
@@ -105,6 +108,9 @@ class Platform:
             for service in body.get("services") or []:
                 paras = json.dumps(service.get("paras"), separators=(",", ":"))
                 print(f"cloud <- event {service.get('event_type')} {paras[:160]}", flush=True)
+        elif suffix == "messages/up":
+            content = json.dumps(body.get("content"), separators=(",", ":"))
+            print(f"cloud <- message {body.get('name')} from {body.get('object_device_id')}: {content[:160]}", flush=True)
         elif suffix.startswith("commands/response/"):
             print(f"cloud <- command response {suffix.split('=', 1)[-1]}: {json.dumps(body, separators=(',', ':'))}", flush=True)
 
@@ -139,6 +145,8 @@ class Platform:
                 if not isinstance(s, dict) or not s.get("service_id") or not s.get("event_type"):
                     problems.append("a service without service_id or event_type")
                     continue
+                if s["service_id"].startswith("$") and s["service_id"] not in SYSTEM_SERVICES:
+                    problems.append(f"{s['service_id']} is not a system service of the platform")
                 paras = s.get("paras") or {}
                 kind = s["event_type"]
                 if kind == "sub_device_update_status":
@@ -152,6 +160,12 @@ class Platform:
                     devices = paras.get("devices") or []
                     if not 1 <= len(devices) <= MAX_MANAGED_DEVICES:
                         problems.append(f"{len(devices)} devices in {kind} (1-{MAX_MANAGED_DEVICES})")
+        elif suffix == "messages/up":
+            if "content" not in body:
+                problems.append("content missing")
+            for field in ("object_device_id", "name", "id"):
+                if field in body and not isinstance(body[field], str):
+                    problems.append(f"{field} is not a string")
         elif suffix.startswith("commands/response/request_id=") or suffix.startswith("properties/set/response/request_id="):
             if "result_code" not in body:
                 problems.append("result_code missing")

@@ -21,8 +21,10 @@ public protocol UplinkSink: Sendable {
     func report(nodeId: String, services: [ServiceReport]) async
     /// A child's status changed; coalesced into `sub_device_update_status`.
     func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async
-    /// An event for the cloud about a child (late command results, for example).
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async
+    /// A device message from a child (`sys/messages/up` with the child's `object_device_id`):
+    /// the platform's channel for what is neither a property nor a product-model event, such as
+    /// the later outcome of a queued NB-IoT command.
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async
 }
 
 /// A command from the cloud for one child.

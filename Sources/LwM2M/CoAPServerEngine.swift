@@ -588,10 +588,7 @@ final class CoAPServerEngine {
             case .registered(let nodeId, _):
                 counters.registrations += 1
                 if let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }) {
-                    emit(.registered(RegistrationInfo(
-                        nodeId: nodeId, productId: registration.productId, registrationId: registration.id,
-                        address: registration.address, lifetime: registration.lifetime, binding: registration.binding,
-                        resources: registration.resources, secure: registration.transport != .udp)))
+                    emit(.registered(RegistrationInfo(registration)))
                     logger.info("lwm2m registered", metadata: ["node": "\(nodeId)", "address": "\(registration.address)"])
                 }
             case .updated(let nodeId):

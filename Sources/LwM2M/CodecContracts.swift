@@ -26,29 +26,15 @@ extension DownlinkEncoder {
     public func expectsResponse(_ command: ChildCommand, productId: String) -> Bool { true }
 }
 
-/// Tells PCP upgrade frames from business data (spec §2.9) and takes them. The upgrade engine
-/// implements it later; `PCPFrameShape` is the stand-in that only recognises and counts.
+/// Takes the PCP upgrade frames that `NBIoTDevice.pcpRecognition(_:)` tells from business data
+/// (spec §2.9). The upgrade engine implements it later.
 public protocol PCPUplinkHandler: Sendable {
-    func isPCP(_ payload: [UInt8], device: NBIoTDevice) -> Bool
     func handlePCP(_ payload: [UInt8], nodeId: String) async
 }
 
-/// Recognition steps 1, 3, 4, 5 and 7 of spec §2.9 (upgrade capability, 0xFFFE, version, code,
-/// length). Step 6 (the CRC) belongs to the PCP codec; until it is wired in, frames that pass
-/// these checks are logged and counted, not answered.
-public struct PCPFrameShape: PCPUplinkHandler {
-    /// PCP header: marker(2) version(1) code(1) crc(2) length(2).
-    public static let headerBytes = 8
-    public static let codes: ClosedRange<UInt8> = 0x13...0x18
-
+/// The stand-in until the upgrade engine: PCP frames are recognised, counted and logged by the
+/// service, and not answered.
+public struct PCPFramesUnanswered: PCPUplinkHandler {
     public init() {}
-
-    public func isPCP(_ payload: [UInt8], device: NBIoTDevice) -> Bool {
-        guard device.pcpUpgradeCapable, payload.count >= Self.headerBytes,
-              payload[0] == 0xFF, payload[1] == 0xFE, payload[2] & 0x0F == 1, Self.codes.contains(payload[3]) else { return false }
-        let length = Int(payload[6]) << 8 | Int(payload[7])
-        return Self.headerBytes + length == payload.count
-    }
-
     public func handlePCP(_ payload: [UInt8], nodeId: String) async {}
 }

@@ -3,9 +3,11 @@ import GatewayCore
 
 /// The platform's two delivery strategies for NB-IoT commands (spec lwm2m-coap §5.1).
 public enum CommandDeliveryStrategy: String, Sendable, Equatable, CaseIterable {
-    /// Fails at once if the device is not reachable now.
+    /// Sent now if the device was heard within the awake window; fails at once otherwise.
     case immediate = "immediately"
-    /// Queued until the device next reports data or registers (PSM devices); the default.
+    /// Queued until the device next reports data or registers (PSM devices); the default. Even a
+    /// device heard a moment ago is not written to until its next uplink: that is the platform's
+    /// cached mode, and the only moment a sleeping module is known to listen.
     case cached = "delay"
 }
 
@@ -37,12 +39,16 @@ public struct QueuedCommand: Sendable, Equatable {
     /// False when the product declares no response: the device's ACK ends the command, in
     /// DELIVERED, as on the platform.
     public var expectsResponse: Bool
+    /// A cached command waits for a report or registration that comes after it was queued (or
+    /// after a failed delivery). Not persisted: after a restart every cached command waits.
+    public var waitsForUplink: Bool
 
     public var requestId: String { command.requestId }
     public var nodeId: String { command.nodeId }
 
     public init(command: ChildCommand, strategy: CommandDeliveryStrategy, mid: UInt16, state: CommandState,
-                createdAt: Date, expiresAt: Date, sentAt: Date? = nil, deliveredAt: Date? = nil, expectsResponse: Bool = true) {
+                createdAt: Date, expiresAt: Date, sentAt: Date? = nil, deliveredAt: Date? = nil, expectsResponse: Bool = true,
+                waitsForUplink: Bool = false) {
         self.command = command
         self.strategy = strategy
         self.mid = mid
@@ -52,6 +58,7 @@ public struct QueuedCommand: Sendable, Equatable {
         self.sentAt = sentAt
         self.deliveredAt = deliveredAt
         self.expectsResponse = expectsResponse
+        self.waitsForUplink = waitsForUplink
     }
 }
 
@@ -110,6 +117,7 @@ public struct CommandQueue: Sendable, Equatable {
         entries = commands.filter { !$0.state.isFinal }.sorted { $0.createdAt < $1.createdAt }.map {
             var command = $0
             if command.state == .sent { command.state = .pending }
+            command.waitsForUplink = command.state == .pending && command.strategy == .cached
             return command
         }
         lastMid = entries.map(\.mid).max() ?? 0
@@ -130,7 +138,8 @@ public struct CommandQueue: Sendable, Equatable {
                                 expectsResponse: Bool = true, at now: Date) -> [Action] {
         lastMid = lastMid == UInt16.max ? 1 : lastMid + 1
         var entry = QueuedCommand(command: command, strategy: strategy, mid: lastMid, state: .pending, createdAt: now,
-                                  expiresAt: now.addingTimeInterval(expiresIn ?? expiry), expectsResponse: expectsResponse)
+                                  expiresAt: now.addingTimeInterval(expiresIn ?? expiry), expectsResponse: expectsResponse,
+                                  waitsForUplink: strategy == .cached)
         if strategy == .immediate && !isReachable(at: now) {
             // Immediate delivery never enters PENDING: the device is not listening now.
             entry.state = .failed
@@ -144,9 +153,11 @@ public struct CommandQueue: Sendable, Equatable {
         return [.save(entry)] + sendNextIfIdle(at: now)
     }
 
-    /// The device reported data or registered: it is listening for a while.
+    /// The device reported data or registered: it is listening for a while, and every cached
+    /// command queued before now may go, one after the other.
     public mutating func deviceReachable(at now: Date) -> [Action] {
         awakeUntil = now.addingTimeInterval(awakeWindow)
+        for index in entries.indices where entries[index].state == .pending { entries[index].waitsForUplink = false }
         return expireOverdue(at: now) + sendNextIfIdle(at: now)
     }
 
@@ -175,6 +186,7 @@ public struct CommandQueue: Sendable, Equatable {
         if entries[index].strategy == .cached {
             entries[index].state = .pending
             entries[index].sentAt = nil
+            entries[index].waitsForUplink = true
             awakeUntil = nil
             return [.save(entries[index])]
         }
@@ -230,7 +242,8 @@ public struct CommandQueue: Sendable, Equatable {
     }
 
     private mutating func sendNextIfIdle(at now: Date) -> [Action] {
-        guard inFlight == nil, isReachable(at: now), let index = entries.firstIndex(where: { $0.state == .pending }) else { return [] }
+        guard inFlight == nil, isReachable(at: now),
+              let index = entries.firstIndex(where: { $0.state == .pending && !$0.waitsForUplink }) else { return [] }
         entries[index].state = .sent
         entries[index].sentAt = now
         return [.save(entries[index]), .send(entries[index])]

@@ -23,7 +23,19 @@ public struct RegistrationInfo: Sendable, Equatable {
     public var lifetime: Int
     public var binding: String?
     public var resources: DataResources
+    /// The data resource observed; nil when the object list announces none (nothing observed).
+    public var observedPath: String?
+    public var objectLinks: [String]
     public var secure: Bool
+}
+
+extension RegistrationInfo {
+    init<Instant>(_ registration: RegistrationTable<Instant>.Registration) {
+        self.init(nodeId: registration.nodeId, productId: registration.productId, registrationId: registration.id,
+                  address: registration.address, lifetime: registration.lifetime, binding: registration.binding,
+                  resources: registration.resources, observedPath: registration.observedPath,
+                  objectLinks: registration.objectLinks, secure: registration.transport != .udp)
+    }
 }
 
 /// A binary write to a device's downlink resource, as a confirmable request.

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Logging
+import PCP
 
 /// Settings of the NB-IoT side above CoAP: command delivery and the cloud's synchronous window.
 public struct LwM2MServiceSettings: Sendable, Equatable {
@@ -31,10 +32,11 @@ public struct LwM2MServiceSettings: Sendable, Equatable {
 /// aside), keeps presence, and delivers commands through per-device queues. The gateway routes
 /// commands for NB-IoT children here (it is their `DownlinkHandler`).
 public actor LwM2MService: DownlinkHandler {
-    /// `paras.request_id` of late command results sent as events (after the cloud's window).
-    public static let commandResultEventType = "command_result"
-    public static let commandResultServiceId = "$lwm2m"
-    /// A command's `paras["send_strategy"]` ("immediately" / "delay") overrides the default strategy.
+    /// `name` of the device message that carries a command's outcome after the cloud's window
+    /// (the message's `id` is the command's `request_id`).
+    public static let commandResultMessageName = "command_result"
+    /// A command's `paras["send_strategy"]` ("immediately" / "delay") overrides the default
+    /// strategy. It is edgegw's, not the product's: taken out of `paras` before the codec sees them.
     public static let strategyParameter = "send_strategy"
 
     private let server: LwM2MServer
@@ -66,7 +68,7 @@ public actor LwM2MService: DownlinkHandler {
     }
 
     public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
-                sink: UplinkSink, store: CommandQueueStore? = nil, pcp: PCPUplinkHandler = PCPFrameShape(),
+                sink: UplinkSink, store: CommandQueueStore? = nil, pcp: PCPUplinkHandler = PCPFramesUnanswered(),
                 settings: LwM2MServiceSettings = LwM2MServiceSettings(), now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "edgegw.lwm2m")) {
         self.server = server
@@ -116,6 +118,7 @@ public actor LwM2MService: DownlinkHandler {
         switch event {
         case .registered(let info):
             productByNode[info.nodeId] = info.productId
+            if info.observedPath == nil { warnNoDataResource(info) }
             await publish(presence.registered(info.nodeId, at: time), at: time)
             await execute(withQueue(info.nodeId) { $0.deviceReachable(at: time) }, nodeId: info.nodeId)
         case .updated(let nodeId):
@@ -135,14 +138,31 @@ public actor LwM2MService: DownlinkHandler {
         }
     }
 
+    /// A registration whose object list names none of the data resources: nothing was observed,
+    /// so no data can arrive until the device list names its resources or the device announces one.
+    private func warnNoDataResource(_ info: RegistrationInfo) {
+        let configured = directory.device(nodeId: info.nodeId)?.resources.map { "\($0.uplink) (uplinkPath), " } ?? ""
+        logger.warning("lwm2m device announces no data resource: not observed, no data will arrive", metadata: [
+            "node": "\(info.nodeId)", "object_list": "\(info.objectLinks.joined(separator: ",").prefix(200))",
+            "looked_for": "\(configured)\(DataResources.tup.uplink), \(DataResources.lwm2m.uplink)",
+            "fix": "set uplinkPath and downlinkPath for it in the device list to a resource it announces",
+        ])
+    }
+
     private func uplink(nodeId: String, productId: String, payload: [UInt8], at time: Date) async {
         await publish(presence.data(nodeId, at: time), at: time)
         let device = directory.device(nodeId: nodeId) ?? NBIoTDevice(nodeId: nodeId, productId: productId, secure: false)
-        if pcp.isPCP(payload, device: device) {
+        let verdict = device.pcpRecognition(payload)
+        if verdict == .pcp {
             stats.pcpFrames += 1
             logger.info("lwm2m PCP frame", metadata: ["node": "\(nodeId)", "code": "\(payload[3])", "bytes": "\(payload.count)"])
             await pcp.handlePCP(payload, nodeId: nodeId)
         } else {
+            if payload.starts(with: [0xFF, 0xFE]) {
+                // Business data must not start with PCP's marker (spec §2.9); it still goes to the codec.
+                logger.debug("lwm2m payload starts with FF FE but is not PCP: business data",
+                             metadata: ["node": "\(nodeId)", "failed_check": "\(verdict)"])
+            }
             switch decoder.decodeUplink(nodeId: nodeId, productId: productId, payload: payload) {
             case .report(let services, let response):
                 stats.reports += 1
@@ -253,28 +273,47 @@ public actor LwM2MService: DownlinkHandler {
             return
         }
         stats.lateCommandResults += 1
-        var paras: JSONObject = ["request_id": .string(entry.requestId), "status": .string(entry.state.rawValue),
-                                 "result_code": .int(Int64(outcome.resultCode)), "command_name": .string(entry.command.commandName)]
-        if let desc = outcome.resultDesc { paras["result_desc"] = .string(desc) }
-        if !outcome.paras.isEmpty { paras["paras"] = .object(outcome.paras) }
-        await sink.event(nodeId: entry.nodeId, serviceId: Self.commandResultServiceId, eventType: Self.commandResultEventType,
-                         paras: paras, at: now())
+        await sink.message(nodeId: entry.nodeId, name: Self.commandResultMessageName, id: entry.requestId,
+                           content: Self.commandResultContent(entry, outcome), at: now())
+    }
+
+    /// The content of the `command_result` device message: the command response's fields plus
+    /// what identifies the command and the state it ended in.
+    static func commandResultContent(_ entry: QueuedCommand, _ outcome: DownlinkOutcome) -> JSONObject {
+        var content: JSONObject = ["request_id": .string(entry.requestId), "command_name": .string(entry.command.commandName),
+                                   "status": .string(entry.state.rawValue), "result_code": .int(Int64(outcome.resultCode))]
+        if let serviceId = entry.command.serviceId { content["service_id"] = .string(serviceId) }
+        if let name = outcome.responseName { content["response_name"] = .string(name) }
+        if let desc = outcome.resultDesc { content["result_desc"] = .string(desc) }
+        if !outcome.paras.isEmpty { content["paras"] = .object(outcome.paras) }
+        return content
     }
 
     // MARK: - DownlinkHandler
 
     public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
 
-    /// Queues the command and answers within the cloud's window: the device's result if it comes in
-    /// time, otherwise `queued` (7) with the state, and the final result later as an event.
-    public func command(_ command: ChildCommand) async -> DownlinkOutcome {
-        var strategy = settings.defaultStrategy
-        if case .string(let text)? = command.paras[Self.strategyParameter], let chosen = CommandDeliveryStrategy(rawValue: text) {
-            strategy = chosen
+    /// Checks the command with the codec, queues it and answers within the cloud's window: the
+    /// device's result if it comes in time, otherwise `queued` (7) with the state, and the final
+    /// result later as a device message.
+    public func command(_ request: ChildCommand) async -> DownlinkOutcome {
+        let command: ChildCommand
+        let strategy: CommandDeliveryStrategy
+        switch Self.takeStrategy(from: request, default: settings.defaultStrategy) {
+        case .success(let taken): (command, strategy) = taken
+        case .failure(let refusal): return refusal.outcome
+        }
+        let productId = productByNode[command.nodeId] ?? directory.device(nodeId: command.nodeId)?.productId ?? ""
+        // A command the codec cannot encode fails now, awake device or not: queued, it would
+        // only fail when the device next wakes, hours after the cloud was told "queued".
+        do {
+            _ = try encoder.encodeCommand(command, productId: productId, mid: 0)
+        } catch {
+            stats.commandsFinished += 1
+            return .failure(.badRequest, "cannot encode the command: \(error)")
         }
         let time = now()
-        let expectsResponse = directory.device(nodeId: command.nodeId)
-            .map { encoder.expectsResponse(command, productId: $0.productId) } ?? true
+        let expectsResponse = encoder.expectsResponse(command, productId: productId)
         let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, expectsResponse: expectsResponse, at: time) }
         if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
            actions.count == 1 {
@@ -293,11 +332,28 @@ public actor LwM2MService: DownlinkHandler {
         }
     }
 
+    struct StrategyRefusal: Error {
+        var outcome: DownlinkOutcome
+    }
+
+    /// Splits edgegw's `send_strategy` off the product's parameters.
+    static func takeStrategy(from command: ChildCommand, default strategy: CommandDeliveryStrategy)
+        -> Result<(ChildCommand, CommandDeliveryStrategy), StrategyRefusal> {
+        var stripped = command
+        guard let value = stripped.paras[strategyParameter] else { return .success((command, strategy)) }
+        stripped.paras[strategyParameter] = nil
+        guard case .string(let text) = value, let chosen = CommandDeliveryStrategy(rawValue: text) else {
+            let words = CommandDeliveryStrategy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+            return .failure(StrategyRefusal(outcome: .failure(.badRequest, "paras.\(strategyParameter) must be \(words)")))
+        }
+        return .success((stripped, chosen))
+    }
+
     private func answerQueued(requestId: String, nodeId: String) {
         guard let waiter = waiters.removeValue(forKey: requestId) else { return }
         let state = queues[nodeId]?.entries.first { $0.requestId == requestId }?.state ?? .pending
         waiter.resume(returning: DownlinkOutcome(
-            resultCode: DownlinkResultCode.queued.rawValue, resultDesc: "queued: \(state.rawValue); the result follows as event \(Self.commandResultEventType)",
+            resultCode: DownlinkResultCode.queued.rawValue, resultDesc: "queued: \(state.rawValue); the result follows as device message \(Self.commandResultMessageName)",
             paras: ["status": .string(state.rawValue)]))
     }
 

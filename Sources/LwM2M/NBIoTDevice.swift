@@ -1,4 +1,5 @@
 import GatewayCore
+import PCP
 /// One configured NB-IoT module, as the device list describes it.
 public struct NBIoTDevice: Sendable, Equatable {
     /// The platform's node id: the module's IMEI, also its LwM2M endpoint name.
@@ -13,7 +14,8 @@ public struct NBIoTDevice: Sendable, Equatable {
     public var secure: Bool
     /// Data resources; nil means "chosen from the object list at registration".
     public var resources: DataResources?
-    /// Whether the product has PCP upgrade capability (the first PCP recognition check).
+    /// Whether the product upgrades over PCP: the device list's `pcp` column answers both
+    /// product questions of the recognition rule (upgrade capability, and PCP as its protocol).
     public var pcpUpgradeCapable: Bool
 
     public init(nodeId: String, name: String? = nil, productId: String, pskIdentity: String? = nil,
@@ -26,6 +28,14 @@ public struct NBIoTDevice: Sendable, Equatable {
         self.secure = secure
         self.resources = resources
         self.pcpUpgradeCapable = pcpUpgradeCapable
+    }
+}
+
+extension NBIoTDevice {
+    /// The platform's PCP-or-business-data rule (spec §2.9) for this device's payload: anything
+    /// but `.pcp` is business data and goes to the codec.
+    public func pcpRecognition(_ payload: [UInt8]) -> PCPRecognition.Verdict {
+        PCPRecognition.classify(payload, upgradeCapable: pcpUpgradeCapable, upgradeProtocolIsPCP: pcpUpgradeCapable)
     }
 }
 

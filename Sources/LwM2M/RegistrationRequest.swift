@@ -109,10 +109,28 @@ public struct DataResources: Sendable, Equatable {
     /// The Huawei TUP flavour: one `t/d` resource both ways.
     public static let tup = DataResources(uplink: "/t/d", downlink: "/t/d")
 
-    /// The TUP flavour when the object list names `/t/d` (or `/t`), LwM2M object 19 otherwise.
-    public static func chosen(for objectLinks: [String]) -> DataResources {
-        let names = objectLinks.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        if names.contains(where: { $0 == "/t/d" || $0 == "/t" || $0 == "t/d" }) { return .tup }
-        return .lwm2m
+    /// The data resources the device announces, in order of preference: the configured ones
+    /// (the device list's `uplinkPath` / `downlinkPath`), the TUP `/t/d`, then object 19. Nil
+    /// when its object list names none of them: it must not be observed blindly (it would
+    /// answer 4.04 and stay registered with no data path).
+    public static func announced(in objectLinks: [String], configured: DataResources?) -> DataResources? {
+        let links = Set(objectLinks.map(normalised))
+        func announces(_ path: String) -> Bool {
+            // `</19/0>` (the instance) or `</19>` (the object) announces `/19/0/0`.
+            var prefix = normalised(path)
+            while !prefix.isEmpty {
+                if links.contains(prefix) { return true }
+                guard let cut = prefix.lastIndex(of: "/") else { break }
+                prefix = String(prefix[..<cut])
+            }
+            return false
+        }
+        return [configured, .tup, .lwm2m].compactMap { $0 }.first { announces($0.uplink) }
+    }
+
+    /// `t/d/` and `/t/d` alike: one leading slash, none trailing.
+    static func normalised(_ link: String) -> String {
+        let trimmed = link.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+        return trimmed.isEmpty ? "" : "/" + trimmed
     }
 }

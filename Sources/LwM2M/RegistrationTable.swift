@@ -29,7 +29,15 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         public var transport: Transport
         public var lifetime: Int
         public var binding: String?
+        /// Where commands are written (and reports come from when observed). Object 19's when the
+        /// device announces no data resource: writes then fail with the device's 4.04.
         public var resources: DataResources
+        /// The uplink resource observed; nil when the object list announces none.
+        public var observedPath: String?
+        /// The object list of the last Register or Update that carried one.
+        public var objectLinks: [String]
+        /// The device list's `uplinkPath` / `downlinkPath`, if set.
+        public var configuredResources: DataResources?
         public var registeredAt: Instant
         public var expiresAt: Instant
     }
@@ -124,16 +132,19 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         let id = Self.registrationId(nextId)
         nextId += 1
         let lifetime = request.lifetime ?? defaultLifetime
-        let resources = configured ?? DataResources.chosen(for: request.objectLinks)
+        let announced = DataResources.announced(in: request.objectLinks, configured: configured)
         let registration = Registration(
             id: id, nodeId: endpoint, productId: productId, peer: peer, address: address, transport: transport,
-            lifetime: lifetime, binding: request.binding, resources: resources,
+            lifetime: lifetime, binding: request.binding, resources: announced ?? configured ?? .lwm2m,
+            observedPath: announced?.uplink, objectLinks: request.objectLinks, configuredResources: configured,
             registeredAt: now, expiresAt: now.advanced(by: .seconds(lifetime)))
         byNodeId[endpoint] = registration
         nodeIdByRegistration[id] = endpoint
         if wasRegistered { recomputeNextExpiry() } else { noteExpiry(registration.expiresAt) }
         actions.append(.reply(.created(registrationId: id)))
-        actions.append(.observe(nodeId: endpoint, registrationId: id, path: resources.uplink, peer: peer))
+        if let path = registration.observedPath {
+            actions.append(.observe(nodeId: endpoint, registrationId: id, path: path, peer: peer))
+        }
         actions.append(.registered(nodeId: endpoint, renewed: wasRegistered))
         return actions
     }
@@ -150,6 +161,15 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         var actions: [Action] = []
         if let lifetime { registration.lifetime = lifetime }
         if let binding { registration.binding = binding }
+        // An Update with an object list may announce (or withdraw) a data resource.
+        var resourceChanged = false
+        if !objectLinks.isEmpty {
+            let announced = DataResources.announced(in: objectLinks, configured: registration.configuredResources)
+            resourceChanged = announced?.uplink != registration.observedPath
+            registration.objectLinks = objectLinks
+            registration.observedPath = announced?.uplink
+            if let announced { registration.resources = announced }
+        }
         registration.expiresAt = now.advanced(by: .seconds(registration.lifetime))
         let moved = registration.peer != peer
         if moved {
@@ -162,8 +182,8 @@ public struct RegistrationTable<Instant: InstantProtocol>: Sendable where Instan
         recomputeNextExpiry()
         actions.append(.reply(.changed))
         // A new session has no observation yet: subscribe again on it.
-        if moved {
-            actions.append(.observe(nodeId: nodeId, registrationId: registrationId, path: registration.resources.uplink, peer: peer))
+        if moved || resourceChanged, let path = registration.observedPath {
+            actions.append(.observe(nodeId: nodeId, registrationId: registrationId, path: path, peer: peer))
         }
         actions.append(.updated(nodeId: nodeId))
         return actions

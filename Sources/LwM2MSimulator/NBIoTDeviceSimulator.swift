@@ -87,9 +87,15 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
         init(device: Device) { self.device = device }
     }
 
-    public init(serverHost: String = "127.0.0.1", serverPort: UInt16,
+    /// Resources every simulated module could serve; each device answers only on those its
+    /// object list announces (4.04 otherwise, as a module does).
+    public static let defaultResources = ["19/0/0", "t/d", "19/1/0"]
+    private let resourcePaths: [String]
+
+    public init(serverHost: String = "127.0.0.1", serverPort: UInt16, resources: [String] = defaultResources,
                 responder: (@Sendable (Int, [UInt8]) -> [UInt8]?)? = nil) {
         server = (serverHost, serverPort)
+        resourcePaths = resources.map { $0.split(separator: "/").joined(separator: "/") }
         self.responder = responder
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
     }
@@ -118,7 +124,7 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
             coap_set_app_data(context, Unmanaged.passUnretained(self).toOpaque())
             coap_register_response_handler(context, simulatorResponseHandler)
             coap_register_nack_handler(context, simulatorNackHandler)
-            for path in ["19/0/0", "t/d", "19/1/0"] { addResource(path) }
+            for path in resourcePaths { addResource(path) }
             ready.signal()
             loop()
             finished.signal()
@@ -392,12 +398,26 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
 
     // MARK: - Called by the C callbacks (CoAP thread)
 
+    /// Whether an object list (`</1/0>,</19/0>`) announces a resource: its instance or its object is named.
+    static func announces(_ objectLinks: String, _ path: String) -> Bool {
+        let links = Set(objectLinks.split(separator: ",").compactMap { link -> String? in
+            guard let open = link.firstIndex(of: "<"), let close = link.firstIndex(of: ">"), open < close else { return nil }
+            return link[link.index(after: open)..<close].split(separator: "/").joined(separator: "/")
+        })
+        var segments = path.split(separator: "/")
+        while !segments.isEmpty {
+            if links.contains(segments.joined(separator: "/")) { return true }
+            segments.removeLast()
+        }
+        return false
+    }
+
     func handleGet(resource: OpaquePointer, session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
-        guard let index = index(of: session), let state = state(index) else {
+        let path = uriPath(of: resource)
+        guard let index = index(of: session), let state = state(index), Self.announces(state.device.objectLinks, path) else {
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND)
             return
         }
-        let path = uriPath(of: resource)
         var observe = false
         var iterator = coap_opt_iterator_t()
         if let option = coap_check_option(request, UInt16(COAP_OPTION_OBSERVE), &iterator),
@@ -418,7 +438,7 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     }
 
     func handleWrite(resource: OpaquePointer, session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
-        guard let index = index(of: session) else {
+        guard let index = index(of: session), let state = state(index), Self.announces(state.device.objectLinks, uriPath(of: resource)) else {
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND)
             return
         }

@@ -10,7 +10,7 @@ final class CountingSink: UplinkSink, @unchecked Sendable {
     var reportCount: Int { lock.withLock { reports } }
     func report(nodeId: String, services: [ServiceReport]) async { lock.withLock { reports += 1 } }
     func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async {}
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {}
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {}
 }
 
 /// edgegw's path: a ModbusService polling one device whose map is `reads` × `count` uint16

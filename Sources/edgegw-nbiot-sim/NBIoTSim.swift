@@ -41,12 +41,15 @@ struct Device: AsyncParsableCommand {
     @Option(help: "Report payload as hex.") var payload = "0100"
     @Option var lifetime = 300
     @Flag(help: "Announce the TUP data resource </t/d> instead of object 19.") var tup = false
+    @Option(help: "Object list of the Register, e.g. '</1/0>,</3/0>,</31024/10>' (overrides --tup).") var objects: String?
+    @Option(help: "A resource the module serves besides /19/0/0, /t/d and /19/1/0 (repeatable).") var resource: [String] = []
 
     func run() async throws {
-        let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port)
+        let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port,
+                                             resources: NBIoTDeviceSimulator.defaultResources + resource)
         try simulator.start()
         let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
-                                        objectLinks: tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>", plain: psk.isEmpty))
+                                        objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"), plain: psk.isEmpty))
         simulator.register(index)
         let bytes = Self.hexBytes(payload)
         let reporter = Task {
@@ -295,7 +298,7 @@ final class ReportCounter: UplinkSink, @unchecked Sendable {
         }
     }
     func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async {}
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {}
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {}
 
     var summary: String {
         state.withLock { s in

@@ -55,4 +55,74 @@ import TestSupport
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
     }
+
+    /// Three modules and the scripted cloud: a PCP-looking frame with a wrong CRC, a module without
+    /// object 19, one that announces no data resource, and commands the codec refuses or that carry
+    /// `send_strategy`.
+    @Test func dataPathsAndCommandChecksAsTheCloudSeesThem() async throws {
+        let site = try await CloudSite()
+        let coaps = FreePort.next(udp: true)
+        let psk = "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15).lowercased()
+        let (pcpDevice, tupDevice, silentDevice) = ("861234567890771", "861234567890772", "861234567890773")
+        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
+        site.fixture.directory.write("products/water-meter.toml", sample)
+        site.fixture.directory.write("nbiot-devices.csv", """
+            nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret,pskIdentity,uplinkPath,downlinkPath,pcp
+            \(pcpDevice),pcp,water-meter,0,,\(psk),,DTLS,86400,,,,,true
+            \(tupDevice),tup,water-meter,0,,\(psk),,DTLS,86400,,,/19/0/0,/19/1/0,
+            \(silentDevice),silent,water-meter,0,,\(psk),,DTLS,86400,,,,,
+
+            """)
+        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "[listeners.coaps]\nenabled = false",
+                                  with: "[listeners.coaps]\nenabled = true\nport = \(coaps)\nbind = [\"127.0.0.1\"]")
+            + "\n[lwm2m]\nawake_window = 1\ncoap_threads = 1\n\n[paths]\nnbiot_devices = \"nbiot-devices.csv\"\n"
+        site.fixture.directory.write("edgegw.toml", config)
+        let daemon = try site.startDaemon()
+        #expect(await daemon.waitForOutput("lwm2m listening"), "\(daemon.text)")
+        func module(_ imei: String, _ extra: [String]) throws -> ChildProcess {
+            try ChildProcess(simulator, ["device", "--port", String(coaps), "--imei", imei, "--psk", psk] + extra)
+        }
+        let modules = [
+            try module(pcpDevice, ["--every", "1", "--payload", "FFFE01160000000100"]),
+            // A TUP module without object 19, though the device list says /19/0/0.
+            try module(tupDevice, ["--every", "1", "--objects", "</1/0>,</3/0>,</t/d>", "--payload", "0104D20001E24000EB3F800000"]),
+            try module(silentDevice, ["--every", "0", "--objects", "</1/0>,</3/0>,</5/0>"]),
+        ]
+        defer { modules.forEach { $0.signal(SIGKILL) } }
+        func reported(_ imei: String, _ text: String) -> Bool {
+            site.platform.records.contains { $0.topic.hasSuffix("/sub_devices/properties/report")
+                && $0.payload.contains("water-meter_\(imei)") && $0.payload.contains(text) }
+        }
+        // Item: CRC 0000 is not PCP's 850E, so it is business data: RawData through the codec.
+        #expect(await Eventually.wait(timeout: .seconds(20)) { reported(pcpDevice, "\"rawData\":\"//4BFgAAAAEA\"") },
+                "\(daemon.text)")
+        // Item: observed on the /t/d it announces, so its readings arrive.
+        #expect(await Eventually.wait(timeout: .seconds(10)) { reported(tupDevice, "\"flow\":12.34") }, "\(daemon.text)")
+        // Item: nothing announced, nothing observed, and the log says so.
+        #expect(await daemon.waitForOutput("announces no data resource"), "\(daemon.text)")
+        #expect(daemon.text.contains(silentDevice))
+        #expect(!modules[2].text.contains("observed"), "\(modules[2].text)")
+
+        func response(_ requestId: String) -> String? {
+            site.platform.records.first { $0.topic.hasSuffix("/sys/commands/response/request_id=\(requestId)") }?.payload
+        }
+        func command(_ requestId: String, _ imei: String, _ name: String, _ paras: String, service: String) {
+            site.platform.send(#"{"command": {"device_id": "\#(site.deviceId)", "object_device_id": "water-meter_\#(imei)", "request_id": "\#(requestId)", "service_id": "\#(service)", "command_name": "\#(name)", "paras": \#(paras)}}"#)
+        }
+        // Item: send_strategy is edgegw's, not a parameter of SET_LABEL.
+        command("strategy-1", pcpDevice, "SET_LABEL", #"{"label": "pump house 3", "send_strategy": "delay"}"#, service: "DeviceInfo")
+        // Item: below SET_INTERVAL's minimum of 60, for a module that sleeps: refused at once, not queued.
+        try await Task.sleep(for: .seconds(1.5)) // past awake_window since the silent module registered
+        let sent = ContinuousClock.now
+        command("invalid-1", silentDevice, "SET_INTERVAL", #"{"interval": 30}"#, service: "WaterMeterBasic")
+        #expect(await Eventually.wait(timeout: .seconds(20)) { response("invalid-1") != nil })
+        print("invalid command for a sleeping module answered after \(sent.duration(to: .now)): \(response("invalid-1") ?? "")")
+        #expect(response("invalid-1")?.contains("\"result_code\":3") == true, "\(response("invalid-1") ?? "")")
+        #expect(await Eventually.wait(timeout: .seconds(20)) { response("strategy-1") != nil })
+        #expect(response("strategy-1")?.contains("\"result_code\":0") == true, "\(response("strategy-1") ?? "")")
+        #expect(site.platform.records.allSatisfy { $0.problems.isEmpty }, "\(site.platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+    }
 }

@@ -34,4 +34,40 @@ import TestSupport
         #expect(result == .acknowledged(code: 68))
         #expect(await device.waitForOutput("DOWNLINK 100001"), "\(device.text)")
     }
+
+    /// An independent stack answers 4.04 for what it does not serve: the server observes only the
+    /// data resource a device announces (here a TUP module without object 19) and none when it
+    /// announces none.
+    @Test(arguments: [("</1/0>,</3/0>,</t/d>", "t/d", "/t/d"), ("</1/0>,</3/0>,</5/0>", nil, nil)] as [(String, String?, String?)])
+    func aiocoapDeviceIsObservedOnlyOnWhatItAnnounces(objects: String, served: String?, observed: String?) async throws {
+        let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let port = FreePort.next(udp: true)
+        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        settings.libcoapLogLevel = 3
+        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
+            NBIoTDevice(nodeId: "867000000000002", productId: "meter", psk: key),
+        ]))
+        let events = EventRecorder(server.events)
+        try server.start()
+        defer { server.stop() }
+
+        let script = Paths.packageRoot + "/Tests/LwM2MTests/Interop/aiocoap_device.py"
+        var arguments = [script, "\(port)", "867000000000002", key.map { String(format: "%02x", $0) }.joined(), objects]
+        if let served { arguments += [served, served] }
+        let device = try ChildProcess("python3", arguments)
+        defer { device.stop() }
+        #expect(await device.waitForOutput("REGISTERED 2.01 Created rd/", timeout: .seconds(15)), "\(device.text)")
+        let info = await events.first { if case .registered(let info) = $0 { info } else { nil } }
+        #expect(info?.observedPath == observed)
+        if observed != nil {
+            #expect(await device.waitForOutput("OBSERVED"), "\(device.text) \(events.all)")
+            let uplink = await events.first { if case .uplink(_, _, let payload, _) = $0 { payload } else { nil } }
+            #expect(uplink == [0x01, 0x2A])
+        } else {
+            // A blind GET /19/0/0 would come back 4.04 within milliseconds.
+            let refused = await events.first(timeout: .seconds(1)) { if case .observeFailed(_, let reason) = $0 { reason } else { nil } }
+            #expect(refused == nil)
+            #expect(server.counters.observesSent == 0)
+        }
+    }
 }

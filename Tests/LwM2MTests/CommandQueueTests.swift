@@ -38,10 +38,42 @@ import Testing
         #expect(sent(result) == ["b"])
     }
 
+    /// `delay` is the platform's cached mode: even a module heard a moment ago gets the command
+    /// only with its next uplink, the one moment a PSM module is known to listen.
+    @Test func aDelayCommandWaitsForTheNextReportEvenWhenTheDeviceWasJustHeard() {
+        var queue = CommandQueue(nodeId: "n", awakeWindow: 20)
+        _ = queue.deviceReachable(at: t0)
+        let queued = queue.submit(command("a"), strategy: .cached, at: t0 + 5)
+        #expect(sent(queued).isEmpty)
+        #expect(queue.isReachable(at: t0 + 5))
+        #expect(queue.entries.map(\.state) == [.pending])
+        // The next report, 25 s after the first: now it goes.
+        #expect(sent(queue.deviceReachable(at: t0 + 30)) == ["a"])
+        // `immediately` is the strategy that trusts the awake window.
+        #expect(sent(queue.submit(command("b"), strategy: .immediate, at: t0 + 31)).isEmpty) // behind a
+        _ = queue.responded(mid: queue.entries[0].mid, success: true, paras: [:], at: t0 + 32)
+        #expect(queue.entries.map(\.state) == [.sent])
+    }
+
+    @Test func commandsQueuedBeforeAReportGoInSequenceAfterIt() {
+        var queue = CommandQueue(nodeId: "n", awakeWindow: 20)
+        _ = queue.deviceReachable(at: t0)
+        _ = queue.submit(command("a"), strategy: .cached, at: t0 + 1)
+        _ = queue.submit(command("b"), strategy: .cached, at: t0 + 2)
+        #expect(sent(queue.deviceReachable(at: t0 + 60)) == ["a"])
+        let c = queue.submit(command("c"), strategy: .cached, at: t0 + 61)
+        #expect(sent(c).isEmpty)
+        let done = queue.responded(mid: queue.entries[0].mid, success: true, paras: [:], at: t0 + 62)
+        #expect(sent(done) == ["b"])
+        // c came after the report: it waits for the next one.
+        #expect(sent(queue.responded(mid: queue.entries[0].mid, success: true, paras: [:], at: t0 + 63)).isEmpty)
+        #expect(sent(queue.deviceReachable(at: t0 + 120)) == ["c"])
+    }
+
     @Test func responseWithAnotherMidChangesNothing() {
         var queue = CommandQueue(nodeId: "n")
-        _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
+        _ = queue.deviceReachable(at: t0)
         let mid = queue.entries[0].mid
         #expect(queue.responded(mid: mid &+ 7, success: true, paras: [:], at: t0).isEmpty)
         #expect(queue.entries[0].state == .sent)
@@ -84,9 +116,9 @@ import Testing
 
     @Test func noAckAfterRetransmissionsIsTimeoutAndTheNextGoesWhenTheDeviceIsBack() {
         var queue = CommandQueue(nodeId: "n")
-        _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
         _ = queue.submit(command("b"), strategy: .cached, at: t0)
+        _ = queue.deviceReachable(at: t0)
         let timedOut = queue.deliveryFailed(mid: queue.entries[0].mid, timedOut: true, at: t0 + 225)
         #expect(finished(timedOut).map(\.1) == [.timeout])
         #expect(sent(timedOut).isEmpty)
@@ -95,8 +127,8 @@ import Testing
 
     @Test func cachedCommandWithoutASessionGoesBackToPending() {
         var queue = CommandQueue(nodeId: "n")
-        _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
+        _ = queue.deviceReachable(at: t0)
         let back = queue.deliveryFailed(mid: queue.entries[0].mid, timedOut: false, at: t0 + 1)
         #expect(finished(back).isEmpty)
         #expect(queue.entries[0].state == .pending)
@@ -105,9 +137,9 @@ import Testing
 
     @Test func deliveredWithoutResultReleasesTheQueueAfterTheWait() {
         var queue = CommandQueue(nodeId: "n", resultWait: 180)
-        _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
         _ = queue.submit(command("b"), strategy: .cached, at: t0)
+        _ = queue.deviceReachable(at: t0)
         _ = queue.acknowledged(mid: queue.entries[0].mid, at: t0 + 1)
         #expect(queue.tick(at: t0 + 180).isEmpty)
         _ = queue.deviceReachable(at: t0 + 170)
@@ -119,9 +151,9 @@ import Testing
 
     @Test func restoreResendsUnacknowledgedAndKeepsOrderAndMids() {
         var queue = CommandQueue(nodeId: "n")
-        _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
         _ = queue.submit(command("b"), strategy: .cached, at: t0 + 1)
+        _ = queue.deviceReachable(at: t0 + 2)
         var restored = CommandQueue(nodeId: "n", restoring: queue.entries.reversed())
         #expect(restored.entries.map(\.requestId) == ["a", "b"])
         #expect(restored.entries.map(\.state) == [.pending, .pending])

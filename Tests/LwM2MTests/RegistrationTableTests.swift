@@ -36,13 +36,50 @@ import Testing
         #expect(table.registration(nodeId: "861234567890123")?.resources == .tup)
     }
 
-    @Test func configuredResourcesWinOverTheObjectList() throws {
+    @Test func configuredResourcesWinWhenTheDeviceAnnouncesThem() throws {
         var table = Table()
         var device = meter
         device.resources = DataResources(uplink: "/5/0/1", downlink: "/5/0/2")
-        let actions = table.register(try request("ep=861234567890123", "</t/d>"), device: device, transport: identity,
+        let actions = table.register(try request("ep=861234567890123", "</3/0>,</5/0>,</t/d>"), device: device, transport: identity,
                                      peer: PeerID(1), address: "a", at: clock.now)
         #expect(actions.contains(.observe(nodeId: "861234567890123", registrationId: "1", path: "/5/0/1", peer: PeerID(1))))
+        #expect(table.registration(nodeId: "861234567890123")?.resources.downlink == "/5/0/2")
+    }
+
+    /// What the device announces is observed, never a resource it did not name (it would answer 4.04).
+    @Test(arguments: [
+        ("</1/0>,</3/0>,</t/d>", nil, "/t/d"),                        // no object 19: TUP
+        ("</1/0>,</19>", nil, "/19/0/0"),                             // the object, without instances
+        ("</1/0>,</19/0>,</19/1>", "/t/d", "/19/0/0"),                // configured /t/d not announced
+        ("</>;rt=\"oma.lwm2m\",</1/0>,</31024/10>", "/31024/10/1", "/31024/10/1"),
+    ] as [(String, String?, String)])
+    func theObservedResourceIsOneTheDeviceAnnounces(objects: String, configured: String?, observed: String) throws {
+        var table = Table()
+        var device = meter
+        device.resources = configured.map { DataResources(uplink: $0, downlink: $0) }
+        let actions = table.register(try request("ep=861234567890123", objects), device: device, transport: identity,
+                                     peer: PeerID(1), address: "a", at: clock.now)
+        let paths = actions.compactMap { if case .observe(_, _, let path, _) = $0 { path } else { nil } }
+        #expect(paths == [observed])
+        #expect(table.registration(nodeId: "861234567890123")?.observedPath == observed)
+    }
+
+    @Test func noDataResourceAnnouncedMeansNoObserveUntilAnUpdateAnnouncesOne() throws {
+        var table = Table()
+        let actions = table.register(try request("ep=861234567890123", "</1/0>,</3/0>,</5/0>,</19/1>"), device: meter,
+                                     transport: identity, peer: PeerID(1), address: "a", at: clock.now)
+        #expect(actions == [.reply(.created(registrationId: "1")), .registered(nodeId: "861234567890123", renewed: false)])
+        let registration = try #require(table.registration(nodeId: "861234567890123"))
+        #expect(registration.observedPath == nil)
+        #expect(RegistrationInfo(registration).observedPath == nil)
+        #expect(RegistrationInfo(registration).objectLinks == ["/1/0", "/3/0", "/5/0", "/19/1"])
+        // An Update without an object list changes nothing; one that names object 19 is observed.
+        let quiet = table.update(registrationId: "1", lifetime: nil, binding: nil, objectLinks: [], transport: identity,
+                                 peer: PeerID(1), address: "a", at: clock.now)
+        #expect(!quiet.contains { if case .observe = $0 { true } else { false } })
+        let announced = table.update(registrationId: "1", lifetime: nil, binding: nil, objectLinks: ["/1/0", "/19/0", "/19/1"],
+                                     transport: identity, peer: PeerID(1), address: "a", at: clock.now)
+        #expect(announced.contains(.observe(nodeId: "861234567890123", registrationId: "1", path: "/19/0/0", peer: PeerID(1))))
     }
 
     @Test func refusals() throws {

@@ -5,8 +5,13 @@ import LwM2MSimulator
 import Testing
 import TestSupport
 
-/// A toy codec: 01 vv = report of `value`; 02 mh ml rr = result for mid (rr 0 = ok); commands are 10 mh ml.
+/// A toy codec: 01 vv = report of `value`; 02 mh ml rr = result for mid (rr 0 = ok); commands are
+/// 10 mh ml, with an optional parameter `value` of 0...100 and no other (as strict as a product's).
 struct ToyCodec: UplinkPayloadHandler, DownlinkEncoder {
+    struct BadParameter: Error, CustomStringConvertible {
+        var description: String
+    }
+
     func decodeUplink(nodeId: String, productId: String, payload: [UInt8]) -> UplinkDecoding {
         switch payload.first {
         case 0x01 where payload.count == 2:
@@ -19,7 +24,13 @@ struct ToyCodec: UplinkPayloadHandler, DownlinkEncoder {
     }
 
     func encodeCommand(_ command: ChildCommand, productId: String, mid: UInt16) throws -> [UInt8] {
-        [0x10, UInt8(mid >> 8), UInt8(mid & 0xFF)]
+        for (name, value) in command.paras.pairs {
+            guard name == "value" else { throw BadParameter(description: "paras.\(name): the command has no such parameter") }
+            guard case .int(let number) = value, (0...100).contains(number) else {
+                throw BadParameter(description: "paras.value: out of 0...100")
+            }
+        }
+        return [0x10, UInt8(mid >> 8), UInt8(mid & 0xFF)]
     }
 
     /// The simulated device answers every command with success.
@@ -31,12 +42,13 @@ struct ToyCodec: UplinkPayloadHandler, DownlinkEncoder {
 actor RecordingSink: UplinkSink {
     var reports: [(String, [ServiceReport])] = []
     var statuses: [(String, ChildStatus)] = []
-    var events: [(String, String, JSONObject)] = []
+    /// Device messages: node, name, id, content.
+    var messages: [(String, String, String, JSONObject)] = []
 
     func report(nodeId: String, services: [ServiceReport]) async { reports.append((nodeId, services)) }
     func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async { statuses.append((nodeId, status)) }
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {
-        events.append((nodeId, eventType, paras))
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {
+        messages.append((nodeId, name, id, content))
     }
 }
 
@@ -66,14 +78,15 @@ actor MemoryCommandStore: CommandQueueStore {
     }
 
     static func rig(key: [UInt8], store: CommandQueueStore? = nil, lifetime: Int = 300, port: UInt16? = nil,
-                    sink: RecordingSink = RecordingSink(), settings: LwM2MServiceSettings) async throws -> Rig {
+                    sink: RecordingSink = RecordingSink(), pcp: Bool = false, settings: LwM2MServiceSettings,
+                    now: @escaping @Sendable () -> Date = { Date() }) async throws -> Rig {
         let port = port ?? FreePort.next(udp: true)
         var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         serverSettings.libcoapLogLevel = 3
-        let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: node, productId: "meter", psk: key)])
+        let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: node, productId: "meter", psk: key, pcpUpgradeCapable: pcp)])
         let server = LwM2MServer(settings: serverSettings, directory: directory)
         let service = LwM2MService(server: server, directory: directory, decoder: ToyCodec(), encoder: ToyCodec(), sink: sink,
-                                   store: store, settings: settings)
+                                   store: store, settings: settings, now: now)
         let task = Task { try await service.run() }
         let simulator = NBIoTDeviceSimulator(serverPort: port, responder: ToyCodec.responder)
         let deviceEvents = EventRecorder(simulator.events)
@@ -82,7 +95,7 @@ actor MemoryCommandStore: CommandQueueStore {
         // The server binds inside run(): retry Register until it answers.
         for _ in 0..<50 {
             simulator.register(device)
-            if await deviceEvents.first(timeout: .milliseconds(100), where: { if case .observed = $0 { true } else { nil } }) == true { break }
+            if await deviceEvents.first(timeout: .milliseconds(400), where: { if case .observed = $0 { true } else { nil } }) == true { break }
         }
         return Rig(service: service, task: task, sink: sink, simulator: simulator, deviceEvents: deviceEvents, device: device)
     }
@@ -154,12 +167,83 @@ actor MemoryCommandStore: CommandQueueStore {
 
         let sink = RecordingSink()
         let second = try await Self.rig(key: key, store: store, port: port, sink: sink, settings: settings)
-        let reported = await Eventually.wait { await sink.events.contains { $0.2["request_id"] == "r3" } }
+        let reported = await Eventually.wait { await sink.messages.contains { $0.2 == "r3" } }
         #expect(reported)
-        let event = await sink.events.first { $0.2["request_id"] == "r3" }
-        #expect(event?.1 == LwM2MService.commandResultEventType)
-        #expect(event?.2["status"] == "SUCCESSFUL")
+        // A device message of the child (the platform's channel for it), not an event of an undeclared service.
+        let message = await sink.messages.first { $0.2 == "r3" }
+        #expect(message?.0 == Self.node)
+        #expect(message?.1 == LwM2MService.commandResultMessageName)
+        #expect(message?.3["request_id"] == "r3")
+        #expect(message?.3["command_name"] == "CLOSE")
+        #expect(message?.3["service_id"] == "Valve")
+        #expect(message?.3["status"] == "SUCCESSFUL")
+        #expect(message?.3["result_code"] == .int(0))
         #expect(await store.commands.isEmpty)
         await second.stop()
+    }
+
+    /// `send_strategy` is edgegw's: the codec never sees it (it refuses unknown parameters).
+    @Test(arguments: ["immediately", "delay"])
+    func sendStrategyIsTakenOutOfParasBeforeEncoding(strategy: String) async throws {
+        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(commandWindow: 10))
+        let command = ChildCommand(requestId: "s-\(strategy)", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
+                                   paras: ["value": 5, "send_strategy": .string(strategy)])
+        async let outcome = rig.service.command(command)
+        try await Task.sleep(for: .milliseconds(100))
+        rig.simulator.notify(rig.device, payload: [0x01, 7]) // a delay command goes with the next report
+        let result = await outcome
+        #expect(result.resultCode == 0, "\(result)")
+        let bad = await rig.service.command(ChildCommand(requestId: "s-bad", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
+                                                         paras: ["send_strategy": "later"]))
+        #expect(bad.resultCode == DownlinkResultCode.badRequest.rawValue)
+        #expect(bad.resultDesc?.contains("send_strategy") == true)
+        await rig.stop()
+    }
+
+    /// A command the product's codec refuses is answered 3 at once, asleep or awake, never queued.
+    @Test func anInvalidCommandForASleepingDeviceIsRefusedAtOnce() async throws {
+        let store = MemoryCommandStore()
+        let rig = try await Self.rig(key: Self.key(), store: store, settings: LwM2MServiceSettings(awakeWindow: 0.1, commandWindow: 3))
+        rig.simulator.sleep(rig.device)
+        try await Task.sleep(for: .milliseconds(200))
+        let started = ContinuousClock.now
+        let outcome = await rig.service.command(ChildCommand(requestId: "bad", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
+                                                             paras: ["value": 500]))
+        let took = started.duration(to: .now)
+        print("invalid command for a sleeping device: result_code \(outcome.resultCode) in \(took)")
+        #expect(outcome.resultCode == DownlinkResultCode.badRequest.rawValue)
+        #expect(outcome.resultDesc?.contains("out of 0...100") == true)
+        #expect(took < .seconds(1))
+        #expect(await store.commands.isEmpty)
+        await rig.stop()
+    }
+
+    /// `delay` waits for the module's next uplink even when it was heard within `awake_window`
+    /// (time of the service from a manual clock; the CoAP exchange is real).
+    @Test func aDelayCommandWaitsForTheNextReportThoughTheDeviceWasJustHeard() async throws {
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let time = Locked(t0)
+        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(awakeWindow: 20, commandWindow: 10),
+                                     now: { time.withLock { $0 } })
+        time.withLock { $0 = t0 + 5 } // 5 s after the registration: inside the awake window
+        async let outcome = rig.service.command(ChildCommand(requestId: "d1", nodeId: Self.node, serviceId: "Valve",
+                                                             commandName: "OPEN", paras: [:]))
+        let early = await rig.deviceEvents.first(timeout: .milliseconds(500)) { if case .downlink = $0 { true } else { nil } }
+        #expect(early == nil, "a delay command went out before the next report")
+        time.withLock { $0 = t0 + 30 }
+        rig.simulator.notify(rig.device, payload: [0x01, 9])
+        #expect(await outcome.resultCode == 0)
+        await rig.stop()
+    }
+
+    /// Spec §2.9: a frame that looks like PCP but fails a check (here the CRC) is business data.
+    @Test func aPCPLookingFrameWithAWrongChecksumGoesToTheCodec() async throws {
+        let rig = try await Self.rig(key: Self.key(), pcp: true, settings: LwM2MServiceSettings())
+        rig.simulator.notify(rig.device, payload: [0xFF, 0xFE, 0x01, 0x16, 0x00, 0x00, 0x00, 0x01, 0x00]) // CRC 0000
+        #expect(await Eventually.wait { await rig.service.stats.undecodable == 1 })
+        rig.simulator.notify(rig.device, payload: [0xFF, 0xFE, 0x01, 0x16, 0x85, 0x0E, 0x00, 0x01, 0x00]) // CRC 850E
+        #expect(await Eventually.wait { await rig.service.stats.pcpFrames == 1 })
+        #expect(await rig.service.stats.undecodable == 1)
+        await rig.stop()
     }
 }

@@ -23,7 +23,7 @@ final class RecordingSink: UplinkSink, @unchecked Sendable {
         lock.withLock { statusesStore.append(Status(nodeId: nodeId, status: status)) }
     }
 
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {}
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {}
 
     func statuses(of nodeId: String) -> [ChildStatus] { statuses.filter { $0.nodeId == nodeId }.map(\.status) }
 

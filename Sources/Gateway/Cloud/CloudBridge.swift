@@ -98,10 +98,10 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
         try? store.setChildStatus(nodeId: nodeId, status: status, lastSeen: time)
     }
 
-    func event(nodeId: String, serviceId: String, eventType: String, paras: JSONObject, at time: Date) async {
+    func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {
         guard let deviceId = sync.deviceId(of: nodeId) else { return }
-        let message = EventsMessage(objectDeviceId: deviceId, .custom(serviceId: serviceId, eventType: eventType, paras: paras), at: time)
-        append(kind: .event, nodeId: nodeId) { try topics.publication(message) }
+        let message = MessageUp(objectDeviceId: deviceId, name: name, id: id, content: .object(content))
+        append(kind: .message, nodeId: nodeId) { try topics.publication(message) }
     }
 
     /// Writes pending field reports as gateway batch reports (≤100 children each).

@@ -2,7 +2,10 @@
 
 Registers with `POST /rd`, serves /19/0/0 (observable) and /19/1/0 on the same DTLS session,
 sends one notification after the server's Observe arrives, prints what happens, then waits.
-Usage: aiocoap_device.py PORT ENDPOINT PSK_HEX
+Any other path is answered 4.04 by aiocoap, as a module does.
+Usage: aiocoap_device.py PORT ENDPOINT PSK_HEX [OBJECT_LIST [DATA_PATH DOWNLINK_PATH]]
+  e.g. '</1/0>,</t/d>' t/d t/d for a TUP module without object 19; an OBJECT_LIST alone
+  announces no data resource and serves none.
 """
 import asyncio
 import sys
@@ -25,6 +28,11 @@ class Data(resource.ObservableResource):
     async def render_get(self, request):
         return aiocoap.Message(code=aiocoap.CONTENT, payload=self.value)
 
+    async def render_post(self, request):
+        # TUP: /t/d carries data up and commands down.
+        print("DOWNLINK", request.payload.hex(), flush=True)
+        return aiocoap.Message(code=aiocoap.CHANGED)
+
 
 class Downlink(resource.Resource):
     async def render_post(self, request):
@@ -35,20 +43,25 @@ class Downlink(resource.Resource):
         return await self.render_post(request)
 
 
-async def main(port, endpoint, psk_hex):
+async def main(port, endpoint, psk_hex, objects="</1/0>,</19/0>,</19/1>", data_path="19/0/0", downlink_path="19/1/0"):
     data = Data()
     site = resource.Site()
-    site.add_resource(["19", "0", "0"], data)
-    site.add_resource(["19", "1", "0"], Downlink())
+    if data_path:
+        site.add_resource(data_path.split("/"), data)
+        if downlink_path != data_path:
+            site.add_resource(downlink_path.split("/"), Downlink())
     context = await aiocoap.Context.create_client_context(transports=["tinydtls"])
     context.serversite = site
     context.client_credentials.load_from_dict({
         f"coaps://127.0.0.1:{port}/*": {"dtls": {"psk": {"hex": psk_hex}, "client-identity": {"ascii": endpoint}}},
     })
     request = aiocoap.Message(code=aiocoap.POST, uri=f"coaps://127.0.0.1:{port}/rd?ep={endpoint}&lt=300&lwm2m=1.0&b=U",
-                              payload=b"</1/0>,</19/0>,</19/1>", content_format=40)
+                              payload=objects.encode(), content_format=40)
     response = await context.request(request).response
     print("REGISTERED", response.code, "/".join(response.opt.location_path), flush=True)
+    if not data_path:
+        await asyncio.sleep(30)
+        return
     await asyncio.wait_for(data.observed.wait(), timeout=10)
     await asyncio.sleep(0.2)
     data.value = bytes([0x01, 0x2A])
@@ -58,4 +71,7 @@ async def main(port, endpoint, psk_hex):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+    arguments = sys.argv[4:]
+    if len(arguments) == 1:
+        arguments.append("")
+    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3], *arguments))

@@ -1,0 +1,102 @@
+import CloudLink
+import Foundation
+import Logging
+import LwM2M
+import LwM2MSimulator
+import Testing
+import TestSupport
+@testable import Gateway
+@testable import GatewayCore
+@testable import IoTDA
+@testable import Store
+
+/// A command for a sleeping NB-IoT module from the scripted platform, through the bridge, the
+/// NB-IoT service with the water meter's codec and a simulated module, and back: the platform
+/// checks every uplink against its rules.
+@Suite(.serialized) struct NBIoTCloudPathTests {
+    static let node = "861234567890555"
+
+    @Test func theLaterOutcomeOfAQueuedCommandReachesThePlatformAsADeviceMessage() async throws {
+        let platformPassword = "p-" + UUID().uuidString
+        let broker = try MosquittoBroker(users: [.init(name: "gw-nb", password: "pw"), .platform(password: platformPassword)])
+        try await broker.start()
+        let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
+        defer { platform.stop() }
+        #expect(await platform.waitUntilConnected())
+
+        let tmp = TemporaryDirectory()
+        let store = try StateStore(directory: tmp.path)
+        let outbox = try Outbox(store: store)
+        let topics = IoTDATopics(deviceId: "gw-nb")
+        let session = CloudSession(settings: CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain,
+                                                                  subscriptions: topics.downlinkSubscriptions)) {
+            CloudCredentials(clientId: "gw-nb_0_0_2026112216", username: "gw-nb", password: "pw")
+        }
+        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store)
+        let deviceId = "water-meter_\(Self.node)"
+        let child = ChildDevice(nodeId: Self.node, deviceId: deviceId, productId: "water-meter", source: .lwm2m)
+        try store.upsertChild(child)
+        let bridge = CloudBridge(gatewayDeviceId: "gw-nb", store: store, outbox: pump, children: [child],
+                                 clock: ContinuousClock(), logger: Logger(label: "test"))
+
+        let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let port = FreePort.next(udp: true)
+        var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
+        serverSettings.libcoapLogLevel = 3
+        let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: Self.node, productId: "water-meter", psk: key)])
+        let codecs = ProductCodecs.load(productsDirectory: Paths.packageRoot + "/etc/edgegw/products").codecs
+        let service = LwM2MService(server: LwM2MServer(settings: serverSettings, directory: directory), directory: directory,
+                                   decoder: codecs, encoder: codecs, sink: bridge,
+                                   settings: LwM2MServiceSettings(commandWindow: 0.5))
+        await bridge.register(service, for: .lwm2m)
+        let running: [Task<Void, Never>] = [
+            Task { await session.run() }, Task { await pump.run() }, Task { _ = try? await service.run() },
+            Task { for await message in session.incoming { await bridge.received(topic: message.topic, payload: Data(message.payload)) } },
+        ]
+        defer { running.forEach { $0.cancel() } }
+
+        let simulator = NBIoTDeviceSimulator(serverPort: port)
+        try simulator.start()
+        defer { simulator.stop() }
+        let device = simulator.add(.init(endpoint: Self.node, psk: key))
+        let observed = Locked(false)
+        let events = simulator.events
+        let watcher = Task { for await event in events { if case .observed = event { observed.withLock { $0 = true } } } }
+        defer { watcher.cancel() }
+        // The server binds inside run(): register until it observes.
+        for _ in 0..<40 where !observed.withLock({ $0 }) {
+            simulator.register(device)
+            _ = await Eventually.wait(timeout: .milliseconds(250)) { observed.withLock { $0 } }
+        }
+        #expect(observed.withLock { $0 })
+
+        #expect(await Eventually.wait { if case .connected = session.state { true } else { false } })
+        // A cached command: the module sleeps until its next report, so the platform hears "queued" (7).
+        platform.send(#"{"command": {"device_id": "gw-nb", "object_device_id": "\#(deviceId)", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "pump house 3", "send_strategy": "delay"}}}"#)
+        func response() -> String? {
+            platform.records.first { $0.topic.contains("/sys/commands/response/") }?.payload
+        }
+        let answered = await Eventually.wait(timeout: .seconds(10)) { response() != nil }
+        let counters = await bridge.counters
+        #expect(answered, "\(platform.text) \(platform.records.map(\.topic)) \(counters) \(session.statistics)")
+        #expect(response()?.contains("\"result_code\":7") == true, "\(response() ?? "")")
+
+        // The next report takes the command; its ACK ends it (SET_LABEL declares no response).
+        simulator.notify(device, payload: [0x01, 0x04, 0xD2, 0x00, 0x01, 0xE2, 0x40, 0x00, 0xEB, 0x3F, 0x80, 0x00, 0x00])
+        func message() -> [String: Any]? {
+            platform.records.first { $0.topic == "$oc/devices/gw-nb/sys/messages/up" }
+                .flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] }
+        }
+        #expect(await Eventually.wait(timeout: .seconds(10)) { message() != nil }, "\(platform.records.map(\.topic))")
+        let late = try #require(message())
+        #expect(late["object_device_id"] as? String == deviceId)
+        #expect(late["name"] as? String == LwM2MService.commandResultMessageName)
+        let content = late["content"] as? [String: Any]
+        #expect(content?["command_name"] as? String == "SET_LABEL")
+        #expect(content?["status"] as? String == "DELIVERED")
+        #expect(content?["result_code"] as? Int == 0)
+        #expect(late["id"] as? String == content?["request_id"] as? String)
+        #expect(!platform.records.contains { $0.topic.hasSuffix("/sys/events/up") && $0.payload.contains("$lwm2m") })
+        #expect(platform.records.allSatisfy { $0.problems.isEmpty }, "\(platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
+    }
+}
