@@ -35,22 +35,47 @@ extension CoAPServerEngine {
     }
 
     /// Appends a copy of each listener's event per extra datagram waiting on it; returns the count.
+    /// A listener whose queue held only datagrams too long for libcoap (taken off here) is left out.
     func expandListenerEvents(ready: Int, context: OpaquePointer) -> Int {
-        var total = ready
+        var copies: [(index: Int, extra: Int)] = []
+        var kept = 0
         var replaced = false
         for index in 0..<ready {
             let event = epollEvents + index * Epoll.eventBytes
+            var waiting = 1
             // Trust the socket only when it names one of our listeners (libcoap's timer event
             // carries no socket).
-            guard event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
-                  let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
-                  let dtls = listenerIsDTLS[fd] else { continue }
-            let waiting = queuePeek.peek(fd: fd, limit: Self.maxDatagramsPerBatch) { datagram, source in
-                if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
+            if event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
+               let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
+               let dtls = listenerIsDTLS[fd] {
+                waiting = 0
+                for _ in 0..<Self.maxDatagramsPerBatch {
+                    var stoppedAtOversized = false
+                    waiting = queuePeek.peekWhile(fd: fd, limit: Self.maxDatagramsPerBatch, accept: { datagram, source in
+                        guard datagram.count <= OversizedDatagram.libcoapReadBytes else {
+                            stoppedAtOversized = true
+                            return false
+                        }
+                        if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
+                        return true
+                    })
+                    // Datagrams before a long one go to libcoap first; a long one at the head is taken here.
+                    guard waiting == 0, stoppedAtOversized else { break }
+                    guard takeOversizedDatagram(fd: fd, dtls: dtls) else { break }
+                }
+                counters.datagrams += waiting
+                guard waiting > 0 else { continue }
             }
-            counters.datagrams += max(1, waiting)
-            for _ in 1..<max(1, waiting) {
-                (epollEvents + total * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
+            if kept != index {
+                (epollEvents + kept * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
+            }
+            if waiting > 1 { copies.append((kept, waiting - 1)) }
+            kept += 1
+        }
+        var total = kept
+        for (index, extra) in copies {
+            for _ in 0..<extra {
+                (epollEvents + total * Epoll.eventBytes).copyMemory(from: epollEvents + index * Epoll.eventBytes, byteCount: Epoll.eventBytes)
                 total += 1
             }
         }
@@ -64,21 +89,65 @@ extension CoAPServerEngine {
         return total
     }
 
+    /// Takes the datagram at the head of a listener's queue, too long for libcoap to read whole:
+    /// a plain CoAP request is answered 4.13, a DTLS record dropped. False when the queue was empty.
+    func takeOversizedDatagram(fd: Int32, dtls: Bool) -> Bool {
+        let messageID = nextNonMessageID
+        guard let taken = OversizedDatagram.take(fd: fd, answer: { datagram in
+            dtls ? nil : OversizedDatagram.tooLargeReply(to: datagram, size1: RegistrationRequest.maxObjectListBytes,
+                                                         messageID: messageID)
+        }) else { return false }
+        nextNonMessageID &+= 1
+        counters.oversizedDatagrams += 1
+        logRepeated(.warning, dtls ? "lwm2m DTLS datagram longer than libcoap reads dropped (the device must send block-wise)"
+                                   : "lwm2m CoAP datagram longer than libcoap reads answered 4.13 (the device must send block-wise)",
+                    metadata: ["address": "\(taken.source)", "bytes": "\(taken.bytes)", "limit": "\(OversizedDatagram.libcoapReadBytes)"])
+        return true
+    }
 
     // MARK: - Same-address reconnect
 
-    /// Drops the session of an address that starts a new handshake; returns whether it did.
+    /// Drops the session of an address that starts a new handshake; returns whether it did. An
+    /// established session goes on any ClientHello; one still in handshake goes on a ClientHello
+    /// that starts a handshake (no cookie): its peer gave up (a wrong key, a reboot) or another
+    /// module behind the same NAT mapping begins, and must be served now, not after libcoap's
+    /// 30 s partial-session timeout.
     func checkForReconnect(datagram: UnsafeRawBufferPointer, source: UnsafePointer<sockaddr>) -> Bool {
         guard DTLSRecord.isClientHello(datagram) else { return false }
         counters.clientHellos += 1
         let address = SocketTools.describe(sockaddr: source)
-        guard let old = establishedByAddress.removeValue(forKey: address) else { return false }
-        // The device rebooted or its NAT mapping was reused: the old session must go now, or libcoap
-        // would hand the ClientHello to the old DTLS state and ignore it until the idle timeout.
-        counters.sessionsReplaced += 1
-        logger.info("lwm2m new handshake from an address with a session: replacing it", metadata: ["address": "\(address)"])
+        guard let old = dtlsSessionByAddress[address] else { return false }
+        switch coap_session_get_state(old) {
+        case COAP_SESSION_STATE_ESTABLISHED:
+            // The device rebooted or its NAT mapping was reused: the old session must go now, or libcoap
+            // would hand the ClientHello to the old DTLS state and ignore it until the idle timeout.
+            counters.sessionsReplaced += 1
+            logRepeated(.info, "lwm2m new handshake from an address with a session: replacing it", metadata: ["address": "\(address)"])
+        case COAP_SESSION_STATE_HANDSHAKE where DTLSRecord.startsHandshake(datagram):
+            counters.handshakesRestarted += 1
+            if let data = coap_session_get_app_data(old), handshaking.contains(UInt64(UInt(bitPattern: data))) {
+                counters.handshakesFailed += 1
+            }
+            logRepeated(.info, "lwm2m new handshake from an address whose handshake did not finish: starting over",
+                        metadata: ["address": "\(address)"])
+        default:
+            return false
+        }
+        dtlsSessionByAddress[address] = nil
         forgetSession(old)
+        redirectGoodbye(of: old)
         coap_session_disconnected(old, COAP_NACK_NOT_DELIVERABLE)
         return true
+    }
+
+    /// libcoap ends a DTLS session with an alert (close_notify) to its peer. That address now
+    /// belongs to a new handshake, and a peer waiting for HelloVerifyRequest takes an unencrypted
+    /// alert as the end of its own handshake (libcoap's GnuTLS client does). So the old session's
+    /// peer address becomes our own listener's: the alert comes back to us and is dropped
+    /// (libcoap ignores alerts from addresses without a session). libcoap 4.3.1 offers no way to
+    /// close a session without that alert; its session table is keyed apart from this address.
+    func redirectGoodbye(of session: OpaquePointer) {
+        guard let local = coap_session_get_addr_local(session), let remote = coap_session_get_addr_remote(session) else { return }
+        UnsafeMutablePointer(mutating: remote).pointee = local.pointee
     }
 }

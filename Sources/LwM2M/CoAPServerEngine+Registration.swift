@@ -11,19 +11,20 @@ extension CoAPServerEngine {
     // MARK: - Registration interface
 
     func handleRegister(session: OpaquePointer, request: OpaquePointer, query: UnsafePointer<coap_string_t>?, response: OpaquePointer) {
-        let queryText = query.map { string in
-            string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
-        } ?? ""
-        let body = payload(of: request)
         let peer = peerNumber(session)
         noteEstablished(peer, session)
+        guard let input = requestBody(session: session, request: request, path: "rd", query: Self.text(of: query),
+                                      response: response) else { return }
         let parsed: RegistrationRequest
         do {
-            parsed = try RegistrationRequest.parse(query: queryText, body: body)
+            parsed = try RegistrationRequest.parse(query: input.query, body: input.body)
         } catch {
             counters.registrationsRefused += 1
-            logger.warning("lwm2m register refused", metadata: ["reason": "\(error)", "address": "\(address(of: session))"])
-            if case .objectListTooLong = error { reply(.requestTooLarge(error.description), response: response) } else {
+            logRepeated(.warning, "lwm2m register refused", metadata: ["reason": "\(error)", "address": "\(address(of: session))"])
+            if case .objectListTooLong = error {
+                addSize1(response, RegistrationRequest.maxObjectListBytes)
+                reply(.requestTooLarge(error.description), response: response)
+            } else {
                 reply(.badRequest(error.description), response: response)
             }
             return
@@ -32,18 +33,17 @@ extension CoAPServerEngine {
         let (transport, address, now) = (transport(of: session), address(of: session), clock.now)
         let actions = registrations.withLock { $0.register(parsed, device: device, transport: transport, peer: PeerID(peer),
                                                            address: address, at: now) }
-        apply(actions, response: response)
+        apply(actions, response: response, objectLinks: parsed.objectLinks)
     }
 
     func handleUpdate(session: OpaquePointer, request: OpaquePointer, query: UnsafePointer<coap_string_t>?,
                       response: OpaquePointer) {
         guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
-        let queryText = query.map { string in
-            string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
-        } ?? ""
+        guard let input = requestBody(session: session, request: request, path: "rd/" + id, query: Self.text(of: query),
+                                      response: response) else { return }
         let parsed: RegistrationRequest
         do {
-            parsed = try RegistrationRequest.parse(query: queryText, body: payload(of: request))
+            parsed = try RegistrationRequest.parse(query: input.query, body: input.body)
         } catch {
             reply(.badRequest(error.description), response: response)
             return
@@ -54,6 +54,68 @@ extension CoAPServerEngine {
                       transport: transport, peer: peer, address: address, at: now)
         }
         apply(actions, response: response)
+    }
+
+    static func text(of query: UnsafePointer<coap_string_t>?) -> String {
+        query.map { string in
+            string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
+        } ?? ""
+    }
+
+    /// The query and body of a request; for a block-wise (Block1) one, the whole body once its last
+    /// block is in. nil when the answer is already in `response`: 2.31 Continue for a block before
+    /// the last, 4.08, 4.13 or 4.00. The last block's answer echoes its Block1 option.
+    func requestBody(session: OpaquePointer, request: OpaquePointer, path: String, query: String,
+                     response: OpaquePointer) -> (query: String, body: [UInt8])? {
+        let body = payload(of: request)
+        guard let value = optionValue(request, UInt16(COAP_OPTION_BLOCK1)) else { return (query, body) }
+        guard let block = Block1Reassembly<Instant>.Block(optionValue: value) else {
+            reply(.badRequest("malformed Block1 option"), response: response)
+            return nil
+        }
+        let size1 = optionValue(request, UInt16(COAP_OPTION_SIZE1)).map { $0.prefix(4).reduce(0) { $0 << 8 | Int($1) } }
+        let key = Block1Reassembly<Instant>.Key(peer: peerNumber(session), path: path)
+        let outcome = blockwise.receive(block, payload: body, size1: size1, requestTag: optionValue(request, UInt16(COAP_OPTION_RTAG)),
+                                        query: query, key: key, at: clock.now)
+        switch outcome {
+        case .next(let echo):
+            counters.blocksReceived += 1
+            addOption(response, number: UInt16(COAP_OPTION_BLOCK1), value: echo.optionValue)
+            coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTINUE)
+            return nil
+        case .complete(let whole, let firstQuery, let last):
+            counters.blocksReceived += 1
+            addOption(response, number: UInt16(COAP_OPTION_BLOCK1), value: last.optionValue)
+            return (query.isEmpty ? firstQuery : query, whole)
+        case .tooLarge(let limit):
+            counters.registrationsRefused += 1
+            logRepeated(.warning, "lwm2m block-wise request refused: body too large",
+                        metadata: ["limit": "\(limit)", "address": "\(address(of: session))"])
+            addSize1(response, limit)
+            reply(.requestTooLarge("request body exceeds \(limit) bytes"), response: response)
+        case .incomplete:
+            coap_pdu_set_code(response, COAP_RESPONSE_CODE_INCOMPLETE)
+            addDiagnostic(response, "block \(block.number) does not follow the blocks received; start again at block 0")
+        case .badRequest(let text):
+            reply(.badRequest(text), response: response)
+        }
+        return nil
+    }
+
+    /// An option's value, or nil when the request does not carry it.
+    func optionValue(_ pdu: OpaquePointer, _ number: UInt16) -> [UInt8]? {
+        var iterator = coap_opt_iterator_t()
+        guard let option = coap_check_option(pdu, number, &iterator) else { return nil }
+        let length = Int(coap_opt_length(option))
+        guard length > 0, let value = coap_opt_value(option) else { return [] }
+        return Array(UnsafeBufferPointer(start: value, count: length))
+    }
+
+    /// Size1 in a 4.13: the largest body the server takes (RFC 7959 §4).
+    func addSize1(_ pdu: OpaquePointer, _ bytes: Int) {
+        var value = [UInt8](repeating: 0, count: 4)
+        let length = Int(coap_encode_var_safe(&value, 4, UInt32(clamping: bytes)))
+        addOption(pdu, number: UInt16(COAP_OPTION_SIZE1), value: Array(value.prefix(length)))
     }
 
     func handleDeregister(session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
@@ -80,7 +142,7 @@ extension CoAPServerEngine {
         return Array(UnsafeBufferPointer(start: data, count: length))
     }
 
-    func apply(_ actions: [RegistrationTable<Instant>.Action], response: OpaquePointer?) {
+    func apply(_ actions: [RegistrationTable<Instant>.Action], response: OpaquePointer?, objectLinks: [String] = []) {
         for action in actions {
             switch action {
             case .reply(let answer):
@@ -98,7 +160,7 @@ extension CoAPServerEngine {
                     emit(.registered(RegistrationInfo(
                         nodeId: nodeId, productId: registration.productId, registrationId: registration.id,
                         address: registration.address, lifetime: registration.lifetime, binding: registration.binding,
-                        resources: registration.resources, secure: registration.transport != .udp)))
+                        resources: registration.resources, secure: registration.transport != .udp, objectLinks: objectLinks)))
                     logger.info("lwm2m registered", metadata: ["node": "\(nodeId)", "address": "\(registration.address)"])
                 }
             case .updated(let nodeId):
@@ -113,7 +175,7 @@ extension CoAPServerEngine {
         }
         if actions.contains(where: { if case .reply(.forbidden) = $0 { true } else if case .reply(.badRequest) = $0 { true } else { false } }) {
             counters.registrationsRefused += 1
-            for case .reply(let answer) in actions { logger.warning("lwm2m register refused", metadata: ["reason": "\(answer)"]) }
+            for case .reply(let answer) in actions { logRepeated(.warning, "lwm2m register refused", metadata: ["reason": "\(answer)"]) }
         }
     }
 

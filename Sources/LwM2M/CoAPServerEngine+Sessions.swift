@@ -45,19 +45,19 @@ extension CoAPServerEngine {
         for (key, kind) in pending.removeAll(peer: number) {
             if case .observe(let nodeId, _) = kind, observeToken[nodeId] == key { observeToken[nodeId] = nil }
         }
+        blockwise.removeAll(peer: number)
         let address = address(of: session)
-        if establishedByAddress[address] == session { establishedByAddress[address] = nil }
+        if dtlsSessionByAddress[address] == session { dtlsSessionByAddress[address] = nil }
     }
 
     func pskKey(identity: [UInt8], session: OpaquePointer?) -> UnsafePointer<coap_bin_const_t>? {
         let name = String(decoding: identity, as: UTF8.self)
         guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
             counters.unknownIdentities += 1
-            if unknownIdentityLog.allow(at: clock.now) {
-                logger.warning("lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
-                    "identity": "\(name.prefix(64))", "refused_total": "\(counters.unknownIdentities)",
-                ])
-            }
+            logRepeated(.warning, "lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
+                "identity": "\(name.prefix(64).filter { !$0.isASCII || $0.isLetter || $0.isNumber || $0.isPunctuation })",
+                "refused_total_this_thread": "\(counters.unknownIdentities)",
+            ])
             return nil
         }
         counters.identitiesAccepted += 1
@@ -74,6 +74,10 @@ extension CoAPServerEngine {
             coap_session_set_ack_timeout(session, Self.fixedPoint(settings.ackTimeout))
             coap_session_set_ack_random_factor(session, Self.fixedPoint(settings.ackRandomFactor))
             coap_session_set_max_retransmit(session, UInt16(clamping: settings.maxRetransmit))
+            // libcoap reads 1,472 bytes per datagram but parses no more than the MTU (1,152 by
+            // default) and answers a longer request with RST: take all it reads.
+            coap_session_set_mtu(session, UInt32(Self.sessionMTU))
+            if coap_session_get_proto(session) == COAP_PROTO_DTLS { dtlsSessionByAddress[address(of: session)] = session }
         case COAP_EVENT_DTLS_CONNECTED:
             noteEstablished(peerNumber(session), session)
         case COAP_EVENT_DTLS_CLOSED, COAP_EVENT_DTLS_ERROR:
@@ -83,8 +87,8 @@ extension CoAPServerEngine {
             if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
             if let data = coap_session_get_app_data(session), handshaking.contains(UInt64(UInt(bitPattern: data))) {
                 counters.handshakesFailed += 1
-                logger.warning("lwm2m DTLS handshake did not complete (wrong key or lost peer)",
-                               metadata: ["address": "\(address(of: session))"])
+                logRepeated(.warning, "lwm2m DTLS handshake did not complete (wrong key or lost peer)",
+                            metadata: ["address": "\(address(of: session))"])
             }
             forgetSession(session)
         default:
@@ -109,7 +113,6 @@ extension CoAPServerEngine {
     func noteEstablished(_ number: UInt64, _ session: OpaquePointer) {
         guard handshaking.remove(number) != nil else { return }
         counters.handshakesCompleted += 1
-        establishedByAddress[address(of: session)] = session
     }
 
     static func fixedPoint(_ value: Double) -> coap_fixed_point_t {

@@ -47,8 +47,8 @@ final class CoAPServerEngine {
     /// Sessions by our peer number (the session's app data holds the number).
     var sessions: [UInt64: OpaquePointer] = [:]
     var nextPeer: UInt64
-    /// Established DTLS sessions by remote address, for the same-address reconnect rule.
-    var establishedByAddress: [String: OpaquePointer] = [:]
+    /// DTLS sessions by remote address (from the first ClientHello on), for the same-address rules.
+    var dtlsSessionByAddress: [String: OpaquePointer] = [:]
     /// Sessions that got a key and have not finished their handshake.
     var handshaking: Set<UInt64> = []
     var lastHandshakeScan: ContinuousClock.Instant?
@@ -66,16 +66,37 @@ final class CoAPServerEngine {
     let wakeWrite: Int32
     let stopRequested = Locked(false)
 
-    /// A flood of bad identities must not flood the log.
-    var unknownIdentityLog = LogRateLimit(perWindow: 10, window: .seconds(10))
+    /// Repeated warnings (bad identities, failed handshakes, refused requests) and libcoap's own
+    /// lines, limited across every CoAP thread of the server.
+    let logLimiter: LogRateLimiter
+    let logSink: CoAPLog.Sink
+    var lastHousekeeping: Instant?
+    /// Message IDs of the 4.13 answers to NON requests too long to read.
+    var nextNonMessageID = UInt16.random(in: 0...UInt16.max)
+    /// libcoap reads 1,472 bytes per datagram (more over DTLS: its record overhead, at most 37
+    /// bytes with GnuTLS, comes off the MTU); parse every request it reads whole.
+    static let sessionMTU = OversizedDatagram.libcoapReadBytes + 37
+
+    /// Block-wise Register and Update bodies being put together.
+    var blockwise = Block1Reassembly<Instant>(maxBodyBytes: RegistrationRequest.maxObjectListBytes,
+                                              maxTransfers: CoAPServerEngine.maxBlockwiseTransfers,
+                                              idleTimeout: CoAPServerEngine.blockwiseIdleTimeout)
+    /// Block-wise transfers held at once per CoAP thread (each at most 2 KiB).
+    static let maxBlockwiseTransfers = 1024
+    /// A transfer whose next block has not come for this long is dropped (a block retransmitted
+    /// four times with NB-IoT timers takes about a minute).
+    static let blockwiseIdleTimeout = Duration.seconds(120)
 
     let pskBytes: UnsafeMutablePointer<UInt8>
     let pskBin: UnsafeMutablePointer<coap_bin_const_t>
 
     init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger, shard: Int,
          registrations: Locked<RegistrationTable<Instant>>, router: CoAPShardRouter,
-         counters: Locked<LwM2MServerCounters>, emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
+         counters: Locked<LwM2MServerCounters>, logLimiter: LogRateLimiter,
+         emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
+        self.logLimiter = logLimiter
+        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter)
         self.directory = directory
         self.logger = logger
         self.sharedCounters = counters
@@ -126,6 +147,8 @@ final class CoAPServerEngine {
 
     func setUp() throws {
         coap_startup()
+        CoAPLog.install()
+        CoAPLog.bind(logSink)
         coap_set_log_level(settings.libcoapLogLevel)
         coap_dtls_set_log_level(settings.libcoapLogLevel)
         guard let context = coap_new_context(nil) else { throw StartError(description: "coap_new_context failed") }
@@ -247,6 +270,7 @@ final class CoAPServerEngine {
     func runLoopTearDownOnly() {
         if let context { coap_free_context(context) }
         context = nil
+        CoAPLog.unbind()
     }
 
     /// Runs until `requestStop()`; then frees the context on this thread.
@@ -262,6 +286,7 @@ final class CoAPServerEngine {
             expireRegistrations()
             flushAfterReply()
             trimMemoryAfterBurst()
+            housekeeping()
             publishCounters()
             fds[0].revents = 0
             fds[1].revents = 0
@@ -274,6 +299,32 @@ final class CoAPServerEngine {
         coap_free_context(context)
         self.context = nil
         publishCounters()
+        CoAPLog.unbind()
+    }
+
+    /// Once a second: idle block-wise transfers go, and the first thread reports the lines the
+    /// limiter held back in windows that are over.
+    func housekeeping() {
+        let now = clock.now
+        if let last = lastHousekeeping, last.duration(to: now) < .seconds(1) { return }
+        lastHousekeeping = now
+        if blockwise.count > 0 { blockwise.expire(at: now) }
+        guard shard == 0 else { return }
+        for (key, count) in logLimiter.drainSuppressed(at: now) {
+            logger.notice("lwm2m repeated log lines suppressed", metadata: ["line": "\(key)", "suppressed": "\(count)"])
+        }
+        for (key, count) in CoAPLog.fallback.limiter.drainSuppressed(at: now) {
+            CoAPLog.fallback.logger.notice("repeated log lines suppressed", metadata: ["line": "\(key)", "suppressed": "\(count)"])
+        }
+    }
+
+    /// A warning that can repeat (one per bad handshake or request): rate-limited across threads,
+    /// with the number held back since the last one that went out.
+    func logRepeated(_ level: Logger.Level, _ message: String, metadata: Logger.Metadata = [:]) {
+        guard level >= logger.logLevel, let suppressed = logLimiter.admit(message, at: clock.now) else { return }
+        var metadata = metadata
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
     }
 
     /// Handshakes leave freed buffers behind that glibc keeps; give them back once a burst is over.

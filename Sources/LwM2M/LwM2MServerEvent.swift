@@ -24,6 +24,8 @@ public struct RegistrationInfo: Sendable, Equatable {
     public var binding: String?
     public var resources: DataResources
     public var secure: Bool
+    /// The object links of the Register, as parsed (the whole list, also when it came block-wise).
+    public var objectLinks: [String] = []
 }
 
 /// A binary write to a device's downlink resource, as a confirmable request.
