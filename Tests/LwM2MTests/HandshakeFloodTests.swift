@@ -45,6 +45,9 @@ final class CountingLogHandler: LogHandler, @unchecked Sendable {
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         settings.libcoapLogLevel = 3
         settings.coapThreads = 2
+        // libcoap gives up a handshake after `max_retransmit` DTLS timeouts (1 s, 2 s, 4 s, …): keep
+        // the failed one alive for this test even when a loaded machine is slow to start the next client.
+        settings.maxRetransmit = 10
         let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
             NBIoTDevice(nodeId: nodeId, productId: "meter", psk: Array("0123456789abcdef".utf8)),
         ]))
