@@ -55,7 +55,7 @@ extension CoAPServerEngine {
         guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
             counters.unknownIdentities += 1
             logRepeated(.warning, "lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
-                "identity": "\(name.prefix(64).filter { !$0.isASCII || $0.isLetter || $0.isNumber || $0.isPunctuation })",
+                "identity": "\(String(name.prefix(64).unicodeScalars.map { (0x21...0x7E).contains($0.value) ? Character($0) : "?" }))",
                 "refused_total_this_thread": "\(counters.unknownIdentities)",
             ])
             return nil
