@@ -32,9 +32,11 @@ enum CoAPLog {
         return key
     }()
 
-    /// Routes libcoap's output through `lwm2mCoAPLogHandler` (process-wide, idempotent).
+    /// Routes libcoap's output through `lwm2mCoAPLogHandler` (process-wide, idempotent), its PDU
+    /// dumps (debug level) included: by default libcoap writes those to stderr itself.
     static func install() {
         coap_set_log_handler(lwm2mCoAPLogHandler)
+        coap_set_show_pdu_output(0)
     }
 
     /// The calling thread's lines go to `sink` until `unbind()`.
