@@ -45,8 +45,17 @@ public struct StderrLogHandler: LogHandler {
         for key in merged.keys.sorted() {
             line += " \(key)=\(merged[key].map { "\($0)" } ?? "")"
         }
-        line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        FileHandle.standardError.write(Data((Self.oneLine(line) + "\n").utf8))
+    }
+
+    /// One event, one line: control characters (a NUL, a newline from a peer's bytes) become spaces.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { isControl($0) ? " " : $0 }))
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     static func timestamp() -> String {

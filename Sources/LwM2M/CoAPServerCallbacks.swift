@@ -52,3 +52,7 @@ func lwm2mEventHandler(_ session: OpaquePointer?, _ event: coap_event_t) -> Int3
     engine(of: session)?.handleEvent(session: session, event: event)
     return 0
 }
+
+func lwm2mCoAPLogHandler(_ level: coap_log_t, _ message: UnsafePointer<CChar>?) {
+    CoAPLog.deliver(level: level, message: message)
+}

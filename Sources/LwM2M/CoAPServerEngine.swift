@@ -19,13 +19,13 @@ final class CoAPServerEngine {
         case downlink(Downlink, forwarded: Bool)
     }
 
-    private enum PendingKind {
+    enum PendingKind {
         /// `registeredAt` is cleared once the device has answered the GET.
         case observe(nodeId: String, registeredAt: Instant?)
         case downlink(nodeId: String, tag: UInt64)
     }
 
-    private typealias TokenKey = PendingRequests<PendingKind>.Key
+    typealias TokenKey = PendingRequests<PendingKind>.Key
 
     /// Longest PSK handed to libcoap (GnuTLS accepts longer, but no module uses more).
     static let maxPSKBytes = 64
@@ -33,49 +33,70 @@ final class CoAPServerEngine {
     let settings: LwM2MServerSettings
     let directory: NBIoTDeviceDirectory
     let logger: Logger
-    private let clock = ContinuousClock()
-    private let emit: @Sendable (LwM2MServerEvent) -> Void
-    private let sharedCounters: Locked<LwM2MServerCounters>
-    private var counters = LwM2MServerCounters()
+    let clock = ContinuousClock()
+    let emit: @Sendable (LwM2MServerEvent) -> Void
+    let sharedCounters: Locked<LwM2MServerCounters>
+    var counters = LwM2MServerCounters()
 
-    private var context: OpaquePointer?
+    var context: OpaquePointer?
     /// Shared by every shard; held only for the table's own (pure) work.
-    private let registrations: Locked<RegistrationTable<Instant>>
+    let registrations: Locked<RegistrationTable<Instant>>
     /// This engine's number among the CoAP threads; it is the top bits of its peer numbers.
     let shard: Int
-    private let router: CoAPShardRouter
+    let router: CoAPShardRouter
     /// Sessions by our peer number (the session's app data holds the number).
-    private var sessions: [UInt64: OpaquePointer] = [:]
-    private var nextPeer: UInt64
-    /// Established DTLS sessions by remote address, for the same-address reconnect rule.
-    private var establishedByAddress: [String: OpaquePointer] = [:]
+    var sessions: [UInt64: OpaquePointer] = [:]
+    var nextPeer: UInt64
+    /// DTLS sessions by remote address (from the first ClientHello on), for the same-address rules.
+    var dtlsSessionByAddress: [String: OpaquePointer] = [:]
     /// Sessions that got a key and have not finished their handshake.
-    private var handshaking: Set<UInt64> = []
-    private var lastHandshakeScan: ContinuousClock.Instant?
-    private var pending = PendingRequests<PendingKind>()
-    private var observeToken: [String: TokenKey] = [:]
+    var handshaking: Set<UInt64> = []
+    var lastHandshakeScan: ContinuousClock.Instant?
+    var pending = PendingRequests<PendingKind>()
+    var observeToken: [String: TokenKey] = [:]
     /// Work that must follow the reply of the request being handled, in the same loop turn.
-    private var afterReply: [RegistrationTable<Instant>.Action] = []
+    var afterReply: [RegistrationTable<Instant>.Action] = []
     /// Listener sockets (found under /proc/self/fd; 4.3.1 does not expose them): whether each is DTLS.
-    private var listenerIsDTLS: [Int32: Bool] = [:]
+    var listenerIsDTLS: [Int32: Bool] = [:]
     private(set) var grantedReceiveBuffers: [Int] = []
 
-    private let commands = Locked<[Command]>([])
+    let commands = Locked<[Command]>([])
     /// A self-pipe: writing a byte wakes the loop's poll().
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
-    private let stopRequested = Locked(false)
+    let wakeRead: Int32
+    let wakeWrite: Int32
+    let stopRequested = Locked(false)
 
-    /// A flood of bad identities must not flood the log.
-    private var unknownIdentityLog = LogRateLimit(perWindow: 10, window: .seconds(10))
+    /// Repeated warnings (bad identities, failed handshakes, refused requests) and libcoap's own
+    /// lines, limited across every CoAP thread of the server.
+    let logLimiter: LogRateLimiter
+    let logSink: CoAPLog.Sink
+    var lastHousekeeping: Instant?
+    /// Message IDs of the 4.13 answers to NON requests too long to read.
+    var nextNonMessageID = UInt16.random(in: 0...UInt16.max)
+    /// libcoap reads 1,472 bytes per datagram (more over DTLS: its record overhead, at most 37
+    /// bytes with GnuTLS, comes off the MTU); parse every request it reads whole.
+    static let sessionMTU = OversizedDatagram.libcoapReadBytes + 37
 
-    private let pskBytes: UnsafeMutablePointer<UInt8>
-    private let pskBin: UnsafeMutablePointer<coap_bin_const_t>
+    /// Block-wise Register and Update bodies being put together.
+    var blockwise = Block1Reassembly<Instant>(maxBodyBytes: RegistrationRequest.maxObjectListBytes,
+                                              maxTransfers: CoAPServerEngine.maxBlockwiseTransfers,
+                                              idleTimeout: CoAPServerEngine.blockwiseIdleTimeout)
+    /// Block-wise transfers held at once per CoAP thread (each at most 2 KiB).
+    static let maxBlockwiseTransfers = 1024
+    /// A transfer whose next block has not come for this long is dropped (a block retransmitted
+    /// four times with NB-IoT timers takes about a minute).
+    static let blockwiseIdleTimeout = Duration.seconds(120)
+
+    let pskBytes: UnsafeMutablePointer<UInt8>
+    let pskBin: UnsafeMutablePointer<coap_bin_const_t>
 
     init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger, shard: Int,
          registrations: Locked<RegistrationTable<Instant>>, router: CoAPShardRouter,
-         counters: Locked<LwM2MServerCounters>, emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
+         counters: Locked<LwM2MServerCounters>, logLimiter: LogRateLimiter,
+         emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
+        self.logLimiter = logLimiter
+        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter)
         self.directory = directory
         self.logger = logger
         self.sharedCounters = counters
@@ -113,7 +134,7 @@ final class CoAPServerEngine {
         wake()
     }
 
-    private func wake() {
+    func wake() {
         var one: UInt8 = 1
         _ = write(wakeWrite, &one, 1)
     }
@@ -126,6 +147,8 @@ final class CoAPServerEngine {
 
     func setUp() throws {
         coap_startup()
+        CoAPLog.install()
+        CoAPLog.bind(logSink)
         coap_set_log_level(settings.libcoapLogLevel)
         coap_dtls_set_log_level(settings.libcoapLogLevel)
         guard let context = coap_new_context(nil) else { throw StartError(description: "coap_new_context failed") }
@@ -168,7 +191,7 @@ final class CoAPServerEngine {
         coap_add_resource(context, registrations)
     }
 
-    private func bind(_ listener: LwM2MServerSettings.Listener, proto: coap_proto_t) throws {
+    func bind(_ listener: LwM2MServerSettings.Listener, proto: coap_proto_t) throws {
         guard let context else { return }
         var address = coap_address_t()
         coap_address_init(&address)
@@ -247,6 +270,7 @@ final class CoAPServerEngine {
     func runLoopTearDownOnly() {
         if let context { coap_free_context(context) }
         context = nil
+        CoAPLog.unbind()
     }
 
     /// Runs until `requestStop()`; then frees the context on this thread.
@@ -262,6 +286,7 @@ final class CoAPServerEngine {
             expireRegistrations()
             flushAfterReply()
             trimMemoryAfterBurst()
+            housekeeping()
             publishCounters()
             fds[0].revents = 0
             fds[1].revents = 0
@@ -274,11 +299,37 @@ final class CoAPServerEngine {
         coap_free_context(context)
         self.context = nil
         publishCounters()
+        CoAPLog.unbind()
+    }
+
+    /// Once a second: idle block-wise transfers go, and the first thread reports the lines the
+    /// limiter held back in windows that are over.
+    func housekeeping() {
+        let now = clock.now
+        if let last = lastHousekeeping, last.duration(to: now) < .seconds(1) { return }
+        lastHousekeeping = now
+        if blockwise.count > 0 { blockwise.expire(at: now) }
+        guard shard == 0 else { return }
+        for (key, count) in logLimiter.drainSuppressed(at: now) {
+            logger.notice("lwm2m repeated log lines suppressed", metadata: ["line": "\(key)", "suppressed": "\(count)"])
+        }
+        for (key, count) in CoAPLog.fallback.limiter.drainSuppressed(at: now) {
+            CoAPLog.fallback.logger.notice("repeated log lines suppressed", metadata: ["line": "\(key)", "suppressed": "\(count)"])
+        }
+    }
+
+    /// A warning that can repeat (one per bad handshake or request): rate-limited across threads,
+    /// with the number held back since the last one that went out.
+    func logRepeated(_ level: Logger.Level, _ message: String, metadata: Logger.Metadata = [:]) {
+        guard level >= logger.logLevel, let suppressed = logLimiter.admit(message, at: clock.now) else { return }
+        var metadata = metadata
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
     }
 
     /// Handshakes leave freed buffers behind that glibc keeps; give them back once a burst is over.
-    private var trimmedAfterBurst = true
-    private func trimMemoryAfterBurst() {
+    var trimmedAfterBurst = true
+    func trimMemoryAfterBurst() {
         if !handshaking.isEmpty { trimmedAfterBurst = false; return }
         guard !trimmedAfterBurst else { return }
         trimmedAfterBurst = true
@@ -293,72 +344,16 @@ final class CoAPServerEngine {
     /// batch, and the Observe of a Register in the batch leaves right after it: 16 datagrams take
     /// about 2 ms to handle.
     static let maxDatagramsPerBatch = 16
-    private let epollEvents = UnsafeMutableRawPointer.allocate(
+    let epollEvents = UnsafeMutableRawPointer.allocate(
         byteCount: CoAPServerEngine.maxReadyEvents * CoAPServerEngine.maxDatagramsPerBatch * Epoll.eventBytes, alignment: 8)
-    private let queuePeek = DatagramQueuePeek()
-
-    /// `coap_io_do_epoll` reads one datagram per ready event and then walks every session (idle
-    /// timeouts, a DTLS clock read per session, retransmissions): with thousands of sessions in a
-    /// storm that walk dominates if it runs per datagram (measured: a quarter of the server's CPU at
-    /// 2,000 sessions). So each listener's event is repeated once per datagram waiting on it, counted
-    /// by peeking at the queue, and one walk serves the whole batch. The peek also finds ClientHellos
-    /// from addresses with a session (same-address reconnect) before libcoap reads them.
-    private func processDatagrams(context: OpaquePointer, epollFD: Int32) {
-        guard let epollWait = Epoll.wait else {
-            coap_io_process(context, UInt32.max)
-            flushAfterReply()
-            return
-        }
-        var batches = 0
-        while batches < Self.batchesPerWakeup {
-            let ready = Int(epollWait(epollFD, epollEvents, Int32(Self.maxReadyEvents), 0))
-            guard ready > 0 else { break }
-            let events = expandListenerEvents(ready: ready, context: context)
-            coap_io_do_epoll(context, OpaquePointer(epollEvents), events)
-            counters.sessionWalks += 1
-            // Right after the batch that carried a Register: its Observe, before anything else is read.
-            flushAfterReply()
-            batches += 1
-        }
-    }
-
-    /// Appends a copy of each listener's event per extra datagram waiting on it; returns the count.
-    private func expandListenerEvents(ready: Int, context: OpaquePointer) -> Int {
-        var total = ready
-        var replaced = false
-        for index in 0..<ready {
-            let event = epollEvents + index * Epoll.eventBytes
-            // Trust the socket only when it names one of our listeners (libcoap's timer event
-            // carries no socket).
-            guard event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
-                  let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
-                  let dtls = listenerIsDTLS[fd] else { continue }
-            let waiting = queuePeek.peek(fd: fd, limit: Self.maxDatagramsPerBatch) { datagram, source in
-                if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
-            }
-            counters.datagrams += max(1, waiting)
-            for _ in 1..<max(1, waiting) {
-                (epollEvents + total * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
-                total += 1
-            }
-        }
-        if replaced {
-            // The dropped sessions are freed by a walk, which must run before their ClientHellos are read.
-            var now: coap_tick_t = 0
-            coap_ticks(&now)
-            _ = coap_io_prepare_epoll(context, now)
-            counters.sessionWalks += 1
-        }
-        return total
-    }
-
+    let queuePeek = DatagramQueuePeek()
     static func ceilingMilliseconds(_ duration: Duration) -> Int32 {
         guard duration > .zero else { return 0 }
         let (seconds, attoseconds) = duration.components
         return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
-    private func pollTimeoutMilliseconds() -> Int32 {
+    func pollTimeoutMilliseconds() -> Int32 {
         if !afterReply.isEmpty { return 0 }
         // A datagram may still wait behind the one libcoap read: let poll say so at once.
         var timeout: Int32 = 1000
@@ -368,454 +363,9 @@ final class CoAPServerEngine {
         return timeout
     }
 
-    private func publishCounters() {
+    func publishCounters() {
         counters.openSessions = sessions.count
         let snapshot = counters
         sharedCounters.withLock { $0 = snapshot }
-    }
-
-    // MARK: - Same-address reconnect
-
-    /// Drops the session of an address that starts a new handshake; returns whether it did.
-    private func checkForReconnect(datagram: UnsafeRawBufferPointer, source: UnsafePointer<sockaddr>) -> Bool {
-        guard DTLSRecord.isClientHello(datagram) else { return false }
-        counters.clientHellos += 1
-        let address = SocketTools.describe(sockaddr: source)
-        guard let old = establishedByAddress.removeValue(forKey: address) else { return false }
-        // The device rebooted or its NAT mapping was reused: the old session must go now, or libcoap
-        // would hand the ClientHello to the old DTLS state and ignore it until the idle timeout.
-        counters.sessionsReplaced += 1
-        logger.info("lwm2m new handshake from an address with a session: replacing it", metadata: ["address": "\(address)"])
-        forgetSession(old)
-        coap_session_disconnected(old, COAP_NACK_NOT_DELIVERABLE)
-        return true
-    }
-
-    // MARK: - Sessions
-
-    /// Peer numbers carry their shard in the top 16 bits.
-    static func firstPeer(shard: Int) -> UInt64 { UInt64(shard) << 48 | 1 }
-    static func shard(ofPeer peer: UInt64) -> Int { Int(peer >> 48) }
-
-    private func peerNumber(_ session: OpaquePointer) -> UInt64 {
-        if let data = coap_session_get_app_data(session) { return UInt64(UInt(bitPattern: data)) }
-        let number = nextPeer
-        nextPeer += 1
-        coap_session_set_app_data(session, UnsafeMutableRawPointer(bitPattern: UInt(number)))
-        sessions[number] = session
-        return number
-    }
-
-    private func address(of session: OpaquePointer) -> String {
-        guard let remote = coap_session_get_addr_remote(session) else { return "?" }
-        return withUnsafePointer(to: remote.pointee.addr.sa) { SocketTools.describe(sockaddr: $0) }
-    }
-
-    private func transport(of session: OpaquePointer) -> Transport {
-        guard coap_session_get_proto(session) == COAP_PROTO_DTLS else { return .udp }
-        // On plain UDP the identity is empty-not-NULL, hence the protocol check first.
-        guard let identity = coap_session_get_psk_identity(session), let bytes = identity.pointee.s else {
-            return .dtls(identity: "")
-        }
-        return .dtls(identity: String(decoding: UnsafeBufferPointer(start: bytes, count: identity.pointee.length), as: UTF8.self))
-    }
-
-    private func forgetSession(_ session: OpaquePointer) {
-        guard let data = coap_session_get_app_data(session) else { return }
-        let number = UInt64(UInt(bitPattern: data))
-        sessions[number] = nil
-        handshaking.remove(number)
-        for (key, kind) in pending.removeAll(peer: number) {
-            if case .observe(let nodeId, _) = kind, observeToken[nodeId] == key { observeToken[nodeId] = nil }
-        }
-        let address = address(of: session)
-        if establishedByAddress[address] == session { establishedByAddress[address] = nil }
-    }
-
-    func pskKey(identity: [UInt8], session: OpaquePointer?) -> UnsafePointer<coap_bin_const_t>? {
-        let name = String(decoding: identity, as: UTF8.self)
-        guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
-            counters.unknownIdentities += 1
-            if unknownIdentityLog.allow(at: clock.now) {
-                logger.warning("lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
-                    "identity": "\(name.prefix(64))", "refused_total": "\(counters.unknownIdentities)",
-                ])
-            }
-            return nil
-        }
-        counters.identitiesAccepted += 1
-        if let session { handshaking.insert(peerNumber(session)) }
-        for (index, byte) in key.enumerated() { pskBytes[index] = byte }
-        pskBin.pointee = coap_bin_const_t(length: key.count, s: UnsafePointer(pskBytes))
-        return UnsafePointer(pskBin)
-    }
-
-    func handleEvent(session: OpaquePointer, event: coap_event_t) {
-        switch event {
-        case COAP_EVENT_SERVER_SESSION_NEW:
-            _ = peerNumber(session)
-            coap_session_set_ack_timeout(session, Self.fixedPoint(settings.ackTimeout))
-            coap_session_set_ack_random_factor(session, Self.fixedPoint(settings.ackRandomFactor))
-            coap_session_set_max_retransmit(session, UInt16(clamping: settings.maxRetransmit))
-        case COAP_EVENT_DTLS_CONNECTED:
-            noteEstablished(peerNumber(session), session)
-        case COAP_EVENT_DTLS_CLOSED, COAP_EVENT_DTLS_ERROR:
-            // A peer may close before the periodic handshake scan saw it established.
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
-        case COAP_EVENT_SERVER_SESSION_DEL:
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
-            if let data = coap_session_get_app_data(session), handshaking.contains(UInt64(UInt(bitPattern: data))) {
-                counters.handshakesFailed += 1
-                logger.warning("lwm2m DTLS handshake did not complete (wrong key or lost peer)",
-                               metadata: ["address": "\(address(of: session))"])
-            }
-            forgetSession(session)
-        default:
-            break
-        }
-    }
-
-    /// libcoap 4.3.1 raises no DTLS_CONNECTED for server sessions: look at the sessions still in handshake.
-    private func checkHandshakes() {
-        // A walk over every session in handshake on every datagram would cost O(n) per packet in a
-        // storm: look at most every 50 ms (requests mark their session established at once anyway).
-        guard !handshaking.isEmpty else { return }
-        let now = clock.now
-        if let last = lastHandshakeScan, last.duration(to: now) < .milliseconds(50) { return }
-        lastHandshakeScan = now
-        for number in handshaking {
-            guard let session = sessions[number] else { handshaking.remove(number); continue }
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(number, session) }
-        }
-    }
-
-    private func noteEstablished(_ number: UInt64, _ session: OpaquePointer) {
-        guard handshaking.remove(number) != nil else { return }
-        counters.handshakesCompleted += 1
-        establishedByAddress[address(of: session)] = session
-    }
-
-    static func fixedPoint(_ value: Double) -> coap_fixed_point_t {
-        let integer = max(0, Int(value))
-        let fraction = Int(((value - Double(integer)) * 1000).rounded())
-        return coap_fixed_point_t(integer_part: UInt16(clamping: integer), fractional_part: UInt16(clamping: min(999, fraction)))
-    }
-
-    // MARK: - Registration interface
-
-    func handleRegister(session: OpaquePointer, request: OpaquePointer, query: UnsafePointer<coap_string_t>?, response: OpaquePointer) {
-        let queryText = query.map { string in
-            string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
-        } ?? ""
-        let body = payload(of: request)
-        let peer = peerNumber(session)
-        noteEstablished(peer, session)
-        let parsed: RegistrationRequest
-        do {
-            parsed = try RegistrationRequest.parse(query: queryText, body: body)
-        } catch {
-            counters.registrationsRefused += 1
-            logger.warning("lwm2m register refused", metadata: ["reason": "\(error)", "address": "\(address(of: session))"])
-            if case .objectListTooLong = error { reply(.requestTooLarge(error.description), response: response) } else {
-                reply(.badRequest(error.description), response: response)
-            }
-            return
-        }
-        let device = parsed.endpoint.flatMap { directory.device(nodeId: $0) }
-        let (transport, address, now) = (transport(of: session), address(of: session), clock.now)
-        let actions = registrations.withLock { $0.register(parsed, device: device, transport: transport, peer: PeerID(peer),
-                                                           address: address, at: now) }
-        apply(actions, response: response)
-    }
-
-    func handleUpdate(session: OpaquePointer, request: OpaquePointer, query: UnsafePointer<coap_string_t>?,
-                      response: OpaquePointer) {
-        guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
-        let queryText = query.map { string in
-            string.pointee.s.map { String(decoding: UnsafeBufferPointer(start: $0, count: string.pointee.length), as: UTF8.self) } ?? ""
-        } ?? ""
-        let parsed: RegistrationRequest
-        do {
-            parsed = try RegistrationRequest.parse(query: queryText, body: payload(of: request))
-        } catch {
-            reply(.badRequest(error.description), response: response)
-            return
-        }
-        let (transport, peer, address, now) = (transport(of: session), PeerID(peerNumber(session)), address(of: session), clock.now)
-        let actions = registrations.withLock {
-            $0.update(registrationId: id, lifetime: parsed.lifetime, binding: parsed.binding, objectLinks: parsed.objectLinks,
-                      transport: transport, peer: peer, address: address, at: now)
-        }
-        apply(actions, response: response)
-    }
-
-    func handleDeregister(session: OpaquePointer, request: OpaquePointer, response: OpaquePointer) {
-        guard let id = registrationId(of: request) else { reply(.notFound, response: response); return }
-        let (transport, now) = (transport(of: session), clock.now)
-        apply(registrations.withLock { $0.deregister(registrationId: id, transport: transport, at: now) }, response: response)
-    }
-
-    /// The `<id>` of a request to `rd/<id>`: the only paths besides `rd` a device may use.
-    private func registrationId(of request: OpaquePointer) -> String? {
-        guard let uri = coap_get_uri_path(request) else { return nil }
-        defer { coap_delete_string(uri) }
-        guard let bytes = uri.pointee.s else { return nil }
-        let path = String(decoding: UnsafeBufferPointer(start: bytes, count: uri.pointee.length), as: UTF8.self)
-        guard path.hasPrefix("rd/") else { return nil }
-        let id = path.dropFirst(3)
-        return id.isEmpty || id.contains("/") ? nil : String(id)
-    }
-
-    private func payload(of pdu: OpaquePointer) -> [UInt8] {
-        var length = 0
-        var data: UnsafePointer<UInt8>?
-        guard coap_get_data(pdu, &length, &data) != 0, let data, length > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: data, count: length))
-    }
-
-    private func apply(_ actions: [RegistrationTable<Instant>.Action], response: OpaquePointer?) {
-        for action in actions {
-            switch action {
-            case .reply(let answer):
-                if let response { reply(answer, response: response) }
-            case .observe:
-                afterReply.append(action)
-            case .peerReplaced(let old, let nodeId):
-                if let key = observeToken[nodeId], key.peer == old.rawValue {
-                    pending[key] = nil
-                    observeToken[nodeId] = nil
-                }
-            case .registered(let nodeId, _):
-                counters.registrations += 1
-                if let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }) {
-                    emit(.registered(RegistrationInfo(registration)))
-                    logger.info("lwm2m registered", metadata: ["node": "\(nodeId)", "address": "\(registration.address)"])
-                }
-            case .updated(let nodeId):
-                counters.updates += 1
-                emit(.updated(nodeId: nodeId))
-            case .offline(let nodeId, let reason):
-                if reason == .deregistered { counters.deregistrations += 1 } else { counters.expirations += 1 }
-                if let key = observeToken.removeValue(forKey: nodeId) { pending[key] = nil }
-                logger.info("lwm2m offline", metadata: ["node": "\(nodeId)", "reason": "\(reason.rawValue)"])
-                emit(.offline(nodeId: nodeId, reason: reason))
-            }
-        }
-        if actions.contains(where: { if case .reply(.forbidden) = $0 { true } else if case .reply(.badRequest) = $0 { true } else { false } }) {
-            counters.registrationsRefused += 1
-            for case .reply(let answer) in actions { logger.warning("lwm2m register refused", metadata: ["reason": "\(answer)"]) }
-        }
-    }
-
-    private func reply(_ answer: RegistrationTable<Instant>.Reply, response: OpaquePointer) {
-        switch answer {
-        case .created(let id):
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_CREATED)
-            addOption(response, number: UInt16(COAP_OPTION_LOCATION_PATH), value: Array("rd".utf8))
-            addOption(response, number: UInt16(COAP_OPTION_LOCATION_PATH), value: Array(id.utf8))
-        case .changed:
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_CHANGED)
-        case .deleted:
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_DELETED)
-        case .badRequest(let text):
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_BAD_REQUEST)
-            addDiagnostic(response, text)
-        case .forbidden(let text):
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_FORBIDDEN)
-            addDiagnostic(response, text)
-        case .notFound:
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND)
-        case .requestTooLarge(let text):
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE)
-            addDiagnostic(response, text)
-        }
-    }
-
-    private func addOption(_ pdu: OpaquePointer, number: UInt16, value: [UInt8]) {
-        _ = value.withUnsafeBufferPointer { coap_add_option(pdu, number, $0.count, $0.baseAddress) }
-    }
-
-    private func addDiagnostic(_ pdu: OpaquePointer, _ text: String) {
-        let bytes = Array(text.utf8.prefix(120))
-        _ = bytes.withUnsafeBufferPointer { coap_add_data(pdu, $0.count, $0.baseAddress) }
-    }
-
-    /// Runs the work queued behind a reply: the Observe GET (the 513 budget).
-    private func flushAfterReply() {
-        let work = afterReply
-        afterReply.removeAll(keepingCapacity: true)
-        for action in work {
-            switch action {
-            case .observe(let nodeId, _, let path, let peer):
-                guard let session = sessions[peer.rawValue],
-                      let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }) else { continue }
-                if let old = observeToken.removeValue(forKey: nodeId) { pending[old] = nil }
-                if let token = sendRequest(session: session, code: COAP_REQUEST_CODE_GET, path: path, observe: true, payload: nil) {
-                    let key = TokenKey(peer: peer.rawValue, token: token)
-                    pending[key] = .observe(nodeId: nodeId, registeredAt: registration.registeredAt)
-                    observeToken[nodeId] = key
-                    counters.observesSent += 1
-                }
-            default:
-                break
-            }
-        }
-    }
-
-    /// The first shard ends the registrations whose lifetime passed, for all of them.
-    private func expireRegistrations() {
-        guard shard == 0 else { return }
-        let now = clock.now
-        let expired = registrations.withLock { table -> [RegistrationTable<Instant>.Action] in
-            guard let next = table.nextExpiry, next <= now else { return [] }
-            return table.expire(at: now)
-        }
-        if !expired.isEmpty { apply(expired, response: nil) }
-    }
-
-    // MARK: - Requests we send (Observe, downlink)
-
-    /// Sends a confirmable request; returns its token, or nil if libcoap refused it.
-    private func sendRequest(session: OpaquePointer, code: coap_pdu_code_t, path: String, observe: Bool,
-                             payload: [UInt8]?) -> UInt64? {
-        let mid = coap_mid_t(coap_new_message_id(session))
-        guard let pdu = coap_pdu_init(COAP_MESSAGE_CON, code, mid, coap_session_max_pdu_size(session)) else { return nil }
-        var token = [UInt8](repeating: 0, count: 8)
-        var length = 0
-        coap_session_new_token(session, &length, &token)
-        guard coap_add_token(pdu, length, token) != 0 else { coap_delete_pdu(pdu); return nil }
-        if observe { _ = coap_add_option(pdu, UInt16(COAP_OPTION_OBSERVE), 0, nil) }
-        for segment in path.split(separator: "/") { addOption(pdu, number: UInt16(COAP_OPTION_URI_PATH), value: Array(segment.utf8)) }
-        if let payload {
-            var format = [UInt8](repeating: 0, count: 2)
-            let formatLength = Int(coap_encode_var_safe(&format, 2, UInt32(settings.downlinkContentFormat)))
-            addOption(pdu, number: UInt16(COAP_OPTION_CONTENT_FORMAT), value: Array(format.prefix(formatLength)))
-            guard payload.withUnsafeBufferPointer({ coap_add_data(pdu, $0.count, $0.baseAddress) }) != 0 else {
-                coap_delete_pdu(pdu)
-                return nil
-            }
-        }
-        // libcoap takes the ACK timeout when it queues the message: short for the Observe, the
-        // platform's back-off for downlink writes.
-        coap_session_set_ack_timeout(session, Self.fixedPoint(observe ? settings.observeAckTimeout : settings.ackTimeout))
-        guard coap_send(session, pdu) != COAP_INVALID_MID else { return nil }
-        return Self.tokenValue(token.prefix(length))
-    }
-
-    private static func tokenValue<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
-        bytes.reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
-    }
-
-    private func drainCommands() {
-        let work = commands.withLock { queue -> [Command] in
-            let taken = queue
-            queue.removeAll()
-            return taken
-        }
-        for command in work {
-            switch command {
-            case .downlink(let downlink, let forwarded): sendDownlink(downlink, forwarded: forwarded)
-            }
-        }
-    }
-
-    private func sendDownlink(_ downlink: Downlink, forwarded: Bool) {
-        guard downlink.payload.count <= settings.maxPayloadBytes else {
-            emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .tooLarge))
-            return
-        }
-        let registration = registrations.withLock { $0.registration(nodeId: downlink.nodeId) }
-        if let registration, Self.shard(ofPeer: registration.peer.rawValue) != shard, !forwarded {
-            // The device moved to another shard's session since the write was routed.
-            router.send(downlink, forwarded: true)
-            return
-        }
-        guard let registration, let session = sessions[registration.peer.rawValue],
-              coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED else {
-            counters.downlinksFailed += 1
-            emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
-            return
-        }
-        let code = settings.downlinkMethod == .put ? COAP_REQUEST_CODE_PUT : COAP_REQUEST_CODE_POST
-        let path = downlink.path ?? registration.resources.downlink
-        guard let token = sendRequest(session: session, code: code, path: path, observe: false, payload: downlink.payload) else {
-            counters.downlinksFailed += 1
-            emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
-            return
-        }
-        counters.downlinksSent += 1
-        pending[TokenKey(peer: registration.peer.rawValue, token: token)] = .downlink(nodeId: downlink.nodeId, tag: downlink.tag)
-    }
-
-    // MARK: - Responses to what we sent
-
-    func handleResponse(session: OpaquePointer, received: OpaquePointer) -> Bool {
-        let peer = peerNumber(session)
-        let token = coap_pdu_get_token(received)
-        let value = token.s.map { Self.tokenValue(UnsafeBufferPointer(start: $0, count: min(8, token.length))) } ?? 0
-        let key = TokenKey(peer: peer, token: value)
-        guard let kind = pending[key] else {
-            counters.unknownResponses += 1
-            return false
-        }
-        let code = UInt8(truncatingIfNeeded: coap_pdu_get_code(received).rawValue)
-        switch kind {
-        case .observe(let nodeId, let registeredAt):
-            guard let registration = registrations.withLock({ $0.registration(nodeId: nodeId) }),
-                  registration.peer.rawValue == peer else {
-                // The registration ended or moved to another session (possibly another shard's):
-                // this observation is stale, and the RST libcoap sends for it cancels it.
-                pending[key] = nil
-                if observeToken[nodeId] == key { observeToken[nodeId] = nil }
-                counters.unknownResponses += 1
-                return false
-            }
-            guard code >> 5 == 2 else {
-                pending[key] = nil
-                observeToken[nodeId] = nil
-                emit(.observeFailed(nodeId: nodeId, reason: "device answered \(code >> 5).\(String(format: "%02d", code & 0x1F))"))
-                return true
-            }
-            if let registeredAt {
-                // The first answer to our GET: the device is subscribed.
-                emit(.observing(nodeId: nodeId, latency: registeredAt.duration(to: clock.now)))
-                pending[key] = .observe(nodeId: nodeId, registeredAt: nil)
-            }
-            let body = payload(of: received)
-            guard !body.isEmpty else { return true }
-            guard body.count <= settings.maxPayloadBytes else {
-                counters.oversizedPayloads += 1
-                logger.warning("lwm2m oversized notification dropped", metadata: ["node": "\(nodeId)", "bytes": "\(body.count)"])
-                return true
-            }
-            counters.notifications += 1
-            emit(.uplink(nodeId: nodeId, productId: registration.productId, payload: body, receivedAt: Date()))
-        case .downlink(let nodeId, let tag):
-            pending[key] = nil
-            let result: DownlinkDeliveryResult = code >> 5 == 2 ? .acknowledged(code: code) : .refused(code: code)
-            emit(.downlinkResult(tag: tag, nodeId: nodeId, result: result))
-        }
-        return true
-    }
-
-    func handleNack(session: OpaquePointer, sent: OpaquePointer, reason: coap_nack_reason_t) {
-        guard let data = coap_session_get_app_data(session) else { return }
-        let token = coap_pdu_get_token(sent)
-        let value = token.s.map { Self.tokenValue(UnsafeBufferPointer(start: $0, count: min(8, token.length))) } ?? 0
-        let key = TokenKey(peer: UInt64(UInt(bitPattern: data)), token: value)
-        guard let kind = pending.removeValue(forKey: key) else { return }
-        let result: DownlinkDeliveryResult = switch reason {
-        case COAP_NACK_TOO_MANY_RETRIES: .timedOut
-        case COAP_NACK_RST: .reset
-        default: .notReachable
-        }
-        switch kind {
-        case .observe(let nodeId, _):
-            if observeToken[nodeId] == key { observeToken[nodeId] = nil }
-            emit(.observeFailed(nodeId: nodeId, reason: "\(result)"))
-        case .downlink(let nodeId, let tag):
-            counters.downlinksFailed += 1
-            emit(.downlinkResult(tag: tag, nodeId: nodeId, result: result))
-        }
     }
 }

@@ -17,6 +17,15 @@ final class DatagramQueuePeek {
     /// Calls `visit` with each waiting datagram and its source, oldest first, at most `limit` of
     /// them; returns how many there were.
     func peek(fd: Int32, limit: Int, visit: (UnsafeRawBufferPointer, UnsafePointer<sockaddr>) -> Void) -> Int {
+        peekWhile(fd: fd, limit: limit) { datagram, source in
+            visit(datagram, source)
+            return true
+        }
+    }
+
+    /// As `peek(fd:limit:visit:)`, but stops before the first datagram `accept` returns false for
+    /// (it is not counted).
+    func peekWhile(fd: Int32, limit: Int, accept: (UnsafeRawBufferPointer, UnsafePointer<sockaddr>) -> Bool) -> Int {
         var enabled = offsetPeekSupported && limit > 1
         if enabled {
             var zero: Int32 = 0
@@ -40,11 +49,12 @@ final class DatagramQueuePeek {
                 }
             }
             guard received >= 0 else { break }
-            withUnsafePointer(to: &storage) {
+            let accepted = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    visit(UnsafeRawBufferPointer(start: buffer, count: received), $0)
+                    accept(UnsafeRawBufferPointer(start: buffer, count: received), $0)
                 }
             }
+            guard accepted else { break }
             seen += 1
         }
         return seen

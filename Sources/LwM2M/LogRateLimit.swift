@@ -1,24 +1,66 @@
 import Foundation
+import GatewayCore
 
-/// At most `perWindow` log lines per `window`; the counters carry the full numbers.
-struct LogRateLimit {
+/// At most `perWindow` lines per key in each `window`, shared by every thread that logs through it
+/// (all CoAP threads of a server, and libcoap's own output). What is held back is counted: the
+/// count goes out with the key's next line, or through `drainSuppressed` once its window is over,
+/// so a flood shows up as a few lines that say how many were left out.
+final class LogRateLimiter: Sendable {
+    /// Warnings of one kind the server lets through per window.
+    static let defaultPerWindow = 10
+    static let defaultWindow = Duration.seconds(10)
+    /// Distinct keys tracked; more fold into one shared key, so hostile input cannot grow the table.
+    static let defaultMaxKeys = 256
+    static let overflowKey = "(other repeated lines)"
+
+    typealias Instant = ContinuousClock.Instant
+
     let perWindow: Int
     let window: Duration
-    private var windowStart: ContinuousClock.Instant?
-    private var used = 0
+    let maxKeys: Int
+    private let state = Locked<[String: Entry]>([:])
 
-    init(perWindow: Int, window: Duration) {
-        self.perWindow = perWindow
-        self.window = window
+    private struct Entry {
+        var windowStart: Instant
+        var used: Int
+        var suppressed: Int
     }
 
-    mutating func allow(at now: ContinuousClock.Instant) -> Bool {
-        if let start = windowStart, start.duration(to: now) < window {
-            used += 1
-            return used <= perWindow
+    init(perWindow: Int = defaultPerWindow, window: Duration = defaultWindow, maxKeys: Int = defaultMaxKeys) {
+        self.perWindow = perWindow
+        self.window = window
+        self.maxKeys = maxKeys
+    }
+
+    /// nil: hold this line back (it is counted). Otherwise log it, with the returned number of
+    /// lines of the same key held back since the last one that went out.
+    func admit(_ key: String, at now: Instant) -> Int? {
+        state.withLock { entries in
+            let key = entries[key] != nil || entries.count < maxKeys ? key : Self.overflowKey
+            guard var entry = entries[key], entry.windowStart.duration(to: now) < window else {
+                let carried = entries[key]?.suppressed ?? 0
+                entries[key] = Entry(windowStart: now, used: 1, suppressed: 0)
+                return carried
+            }
+            entry.used += 1
+            defer { entries[key] = entry }
+            guard entry.used <= perWindow else {
+                entry.suppressed += 1
+                return nil
+            }
+            return 0
         }
-        windowStart = now
-        used = 1
-        return true
+    }
+
+    /// Keys whose window is over with lines still held back, and how many; they are forgotten.
+    func drainSuppressed(at now: Instant) -> [(key: String, count: Int)] {
+        state.withLock { entries in
+            var drained: [(key: String, count: Int)] = []
+            for (key, entry) in entries where entry.windowStart.duration(to: now) >= window {
+                if entry.suppressed > 0 { drained.append((key, entry.suppressed)) }
+                entries[key] = nil
+            }
+            return drained.sorted { $0.key < $1.key }
+        }
     }
 }

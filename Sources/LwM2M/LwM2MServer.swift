@@ -19,6 +19,8 @@ public final class LwM2MServer: Sendable {
     private let state = Locked<State>(State())
     private let directory: NBIoTDeviceDirectory
     private let logger: Logger
+    /// One for every CoAP thread: a flood spread over the threads is still limited once.
+    private let logLimiter = LogRateLimiter()
 
     private struct State: @unchecked Sendable {
         var engines: [CoAPServerEngine] = []
@@ -53,7 +55,7 @@ public final class LwM2MServer: Sendable {
         for (shard, counters) in shardCounters.enumerated() {
             let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger, shard: shard,
                                           registrations: registrations, router: router,
-                                          counters: counters, emit: { continuation.yield($0) })
+                                          counters: counters, logLimiter: logLimiter, emit: { continuation.yield($0) })
             let ready = DispatchSemaphore(value: 0)
             let done = DispatchSemaphore(value: 0)
             let start = DispatchSemaphore(value: 0)

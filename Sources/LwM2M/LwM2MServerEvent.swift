@@ -25,6 +25,7 @@ public struct RegistrationInfo: Sendable, Equatable {
     public var resources: DataResources
     /// The data resource observed; nil when the object list announces none (nothing observed).
     public var observedPath: String?
+    /// The object links of the Register, as parsed (the whole list, also when it came block-wise).
     public var objectLinks: [String]
     public var secure: Bool
 }

@@ -132,6 +132,12 @@ public struct LwM2MServerCounters: Sendable, Equatable {
     public var handshakesFailed = 0
     /// Established sessions dropped because their address sent a new ClientHello (reboot, NAT reuse).
     public var sessionsReplaced = 0
+    /// Unfinished handshakes dropped because their address started a new one (a wrong key given up, a reboot).
+    public var handshakesRestarted = 0
+    /// Blocks of block-wise (Block1) Register and Update requests taken.
+    public var blocksReceived = 0
+    /// Datagrams longer than libcoap reads (1,472 bytes): answered 4.13 over CoAP, dropped over DTLS.
+    public var oversizedDatagrams = 0
     public var registrations = 0
     public var registrationsRefused = 0
     public var updates = 0
@@ -159,6 +165,9 @@ public struct LwM2MServerCounters: Sendable, Equatable {
         sum.handshakesCompleted += b.handshakesCompleted
         sum.handshakesFailed += b.handshakesFailed
         sum.sessionsReplaced += b.sessionsReplaced
+        sum.handshakesRestarted += b.handshakesRestarted
+        sum.blocksReceived += b.blocksReceived
+        sum.oversizedDatagrams += b.oversizedDatagrams
         sum.registrations += b.registrations
         sum.registrationsRefused += b.registrationsRefused
         sum.updates += b.updates

@@ -11,6 +11,7 @@ enum SocketTools {
     /// <sys/socket.h> may belong to CCoAP's clang module rather than Glibc's, depending on build
     /// order, and a file that imports only Glibc then does not see MSG_DONTWAIT.
     static let peekWithoutWaiting = Int32(MSG_PEEK | MSG_DONTWAIT)
+    static let dontWait = Int32(MSG_DONTWAIT)
     /// A UDP port the kernel has free on the address of `template` (its port is ignored).
     static func freeUDPPort(like template: coap_address_t) -> UInt16? {
         var address = template
@@ -166,5 +167,22 @@ public enum DTLSRecord {
 
     public static func isClientHello(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { isClientHello($0) }
+    }
+
+    /// Whether a ClientHello starts a handshake: it carries no cookie yet (RFC 6347 §4.2.1), where
+    /// the one that answers our HelloVerifyRequest, and its retransmissions, carry one. False when
+    /// the cookie field is not in this fragment.
+    public static func startsHandshake(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Record header (13), handshake header (12): fragment offset at 19..21; then version (2), random (32).
+        let sessionIDLength = 13 + 12 + 2 + 32
+        guard isClientHello(bytes), bytes.count > sessionIDLength,
+              bytes[19] == 0, bytes[20] == 0, bytes[21] == 0 else { return false }
+        let cookieLength = sessionIDLength + 1 + Int(bytes[sessionIDLength])
+        guard bytes.count > cookieLength else { return false }
+        return bytes[cookieLength] == 0
+    }
+
+    public static func startsHandshake(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { startsHandshake($0) }
     }
 }

@@ -1,0 +1,153 @@
+import GatewayCore
+import CCoAP
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Reading the listeners: batches handed to libcoap, and what is looked at before it reads them.
+extension CoAPServerEngine {
+
+    /// `coap_io_do_epoll` reads one datagram per ready event and then walks every session (idle
+    /// timeouts, a DTLS clock read per session, retransmissions): with thousands of sessions in a
+    /// storm that walk dominates if it runs per datagram (measured: a quarter of the server's CPU at
+    /// 2,000 sessions). So each listener's event is repeated once per datagram waiting on it, counted
+    /// by peeking at the queue, and one walk serves the whole batch. The peek also finds ClientHellos
+    /// from addresses with a session (same-address reconnect) before libcoap reads them.
+    func processDatagrams(context: OpaquePointer, epollFD: Int32) {
+        guard let epollWait = Epoll.wait else {
+            coap_io_process(context, UInt32.max)
+            flushAfterReply()
+            return
+        }
+        var batches = 0
+        while batches < Self.batchesPerWakeup {
+            let ready = Int(epollWait(epollFD, epollEvents, Int32(Self.maxReadyEvents), 0))
+            guard ready > 0 else { break }
+            let events = expandListenerEvents(ready: ready, context: context)
+            coap_io_do_epoll(context, OpaquePointer(epollEvents), events)
+            counters.sessionWalks += 1
+            // Right after the batch that carried a Register: its Observe, before anything else is read.
+            flushAfterReply()
+            batches += 1
+        }
+    }
+
+    /// Appends a copy of each listener's event per extra datagram waiting on it; returns the count.
+    /// A listener whose queue held only datagrams too long for libcoap (taken off here) is left out.
+    func expandListenerEvents(ready: Int, context: OpaquePointer) -> Int {
+        var copies: [(index: Int, extra: Int)] = []
+        var kept = 0
+        var replaced = false
+        for index in 0..<ready {
+            let event = epollEvents + index * Epoll.eventBytes
+            var waiting = 1
+            // Trust the socket only when it names one of our listeners (libcoap's timer event
+            // carries no socket).
+            if event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
+               let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
+               let dtls = listenerIsDTLS[fd] {
+                waiting = 0
+                for _ in 0..<Self.maxDatagramsPerBatch {
+                    var stoppedAtOversized = false
+                    waiting = queuePeek.peekWhile(fd: fd, limit: Self.maxDatagramsPerBatch, accept: { datagram, source in
+                        guard datagram.count <= OversizedDatagram.libcoapReadBytes else {
+                            stoppedAtOversized = true
+                            return false
+                        }
+                        if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
+                        return true
+                    })
+                    // Datagrams before a long one go to libcoap first; a long one at the head is taken here.
+                    guard waiting == 0, stoppedAtOversized else { break }
+                    guard takeOversizedDatagram(fd: fd, dtls: dtls) else { break }
+                }
+                counters.datagrams += waiting
+                guard waiting > 0 else { continue }
+            }
+            if kept != index {
+                (epollEvents + kept * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
+            }
+            if waiting > 1 { copies.append((kept, waiting - 1)) }
+            kept += 1
+        }
+        var total = kept
+        for (index, extra) in copies {
+            for _ in 0..<extra {
+                (epollEvents + total * Epoll.eventBytes).copyMemory(from: epollEvents + index * Epoll.eventBytes, byteCount: Epoll.eventBytes)
+                total += 1
+            }
+        }
+        if replaced {
+            // The dropped sessions are freed by a walk, which must run before their ClientHellos are read.
+            var now: coap_tick_t = 0
+            coap_ticks(&now)
+            _ = coap_io_prepare_epoll(context, now)
+            counters.sessionWalks += 1
+        }
+        return total
+    }
+
+    /// Takes the datagram at the head of a listener's queue, too long for libcoap to read whole:
+    /// a plain CoAP request is answered 4.13, a DTLS record dropped. False when the queue was empty.
+    func takeOversizedDatagram(fd: Int32, dtls: Bool) -> Bool {
+        let messageID = nextNonMessageID
+        guard let taken = OversizedDatagram.take(fd: fd, answer: { datagram in
+            dtls ? nil : OversizedDatagram.tooLargeReply(to: datagram, size1: RegistrationRequest.maxObjectListBytes,
+                                                         messageID: messageID)
+        }) else { return false }
+        nextNonMessageID &+= 1
+        counters.oversizedDatagrams += 1
+        logRepeated(.warning, dtls ? "lwm2m DTLS datagram longer than libcoap reads dropped (the device must send block-wise)"
+                                   : "lwm2m CoAP datagram longer than libcoap reads answered 4.13 (the device must send block-wise)",
+                    metadata: ["address": "\(taken.source)", "bytes": "\(taken.bytes)", "limit": "\(OversizedDatagram.libcoapReadBytes)"])
+        return true
+    }
+
+    // MARK: - Same-address reconnect
+
+    /// Drops the session of an address that starts a new handshake; returns whether it did. An
+    /// established session goes on any ClientHello; one still in handshake goes on a ClientHello
+    /// that starts a handshake (no cookie): its peer gave up (a wrong key, a reboot) or another
+    /// module behind the same NAT mapping begins, and must be served now, not after libcoap's
+    /// 30 s partial-session timeout.
+    func checkForReconnect(datagram: UnsafeRawBufferPointer, source: UnsafePointer<sockaddr>) -> Bool {
+        guard DTLSRecord.isClientHello(datagram) else { return false }
+        counters.clientHellos += 1
+        let address = SocketTools.describe(sockaddr: source)
+        guard let old = dtlsSessionByAddress[address] else { return false }
+        switch coap_session_get_state(old) {
+        case COAP_SESSION_STATE_ESTABLISHED:
+            // The device rebooted or its NAT mapping was reused: the old session must go now, or libcoap
+            // would hand the ClientHello to the old DTLS state and ignore it until the idle timeout.
+            counters.sessionsReplaced += 1
+            logRepeated(.info, "lwm2m new handshake from an address with a session: replacing it", metadata: ["address": "\(address)"])
+        case COAP_SESSION_STATE_HANDSHAKE where DTLSRecord.startsHandshake(datagram):
+            counters.handshakesRestarted += 1
+            if let data = coap_session_get_app_data(old), handshaking.contains(UInt64(UInt(bitPattern: data))) {
+                counters.handshakesFailed += 1
+            }
+            logRepeated(.info, "lwm2m new handshake from an address whose handshake did not finish: starting over",
+                        metadata: ["address": "\(address)"])
+        default:
+            return false
+        }
+        dtlsSessionByAddress[address] = nil
+        forgetSession(old)
+        redirectGoodbye(of: old)
+        coap_session_disconnected(old, COAP_NACK_NOT_DELIVERABLE)
+        return true
+    }
+
+    /// libcoap ends a DTLS session with an alert (close_notify) to its peer. That address now
+    /// belongs to a new handshake, and a peer waiting for HelloVerifyRequest takes an unencrypted
+    /// alert as the end of its own handshake (libcoap's GnuTLS client does). So the old session's
+    /// peer address becomes our own listener's: the alert comes back to us and is dropped
+    /// (libcoap ignores alerts from addresses without a session). libcoap 4.3.1 offers no way to
+    /// close a session without that alert; its session table is keyed apart from this address.
+    func redirectGoodbye(of session: OpaquePointer) {
+        guard let local = coap_session_get_addr_local(session), let remote = coap_session_get_addr_remote(session) else { return }
+        UnsafeMutablePointer(mutating: remote).pointee = local.pointee
+    }
+}
