@@ -51,6 +51,9 @@ class Platform:
         self.children = {}
         # (version, kind, gateway, DeviceInfo) for sync requests
         self.changes = []
+        # gateway device id -> child device_ids deleted and not added again: anything the
+        # gateway sends about them is flagged (the platform answers IOTDA.021104 over HTTPS)
+        self.deleted = {}
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=f"scripted-platform-{uuid.uuid4().hex[:8]}",
                                   protocol=mqtt.MQTTv311)
@@ -80,7 +83,7 @@ class Platform:
             body = json.loads(message.payload)
         except ValueError:
             body = None
-        problems = self.validate(suffix, body)
+        problems = self.validate(suffix, body, gateway)
         entry = {"time": time.time(), "topic": message.topic, "payload": message.payload.decode("utf-8", "replace"),
                  "problems": problems}
         with self.lock:
@@ -116,8 +119,10 @@ class Platform:
 
     # --- checks ---
 
-    def validate(self, suffix, body):
+    def validate(self, suffix, body, gateway=""):
         problems = []
+        with self.lock:
+            deleted = set(self.deleted.get(gateway, ()))
         if body is None:
             return ["payload is not JSON"]
         if not isinstance(body, dict):
@@ -134,6 +139,8 @@ class Platform:
                         problems.append("a device without device_id")
                     elif not isinstance(d.get("services"), list):
                         problems.append(f"{d['device_id']}: services missing")
+                    elif d["device_id"] in deleted:
+                        problems.append(f"properties of {d['device_id']}, which the platform deleted")
         elif suffix == "properties/report":
             if not isinstance(body.get("services"), list):
                 problems.append("services missing")
@@ -156,6 +163,8 @@ class Platform:
                     for st in statuses:
                         if st.get("status") not in ("ONLINE", "OFFLINE"):
                             problems.append(f"status {st.get('status')!r}")
+                        if st.get("device_id") in deleted:
+                            problems.append(f"status of {st.get('device_id')}, which the platform deleted")
                 elif kind in ("add_sub_device_request", "delete_sub_device_request", "update_sub_device_request"):
                     devices = paras.get("devices") or []
                     if not 1 <= len(devices) <= MAX_MANAGED_DEVICES:
@@ -212,8 +221,10 @@ class Platform:
             self.version += 1
             if kind == "add":
                 self.children.setdefault(gateway, {})[info["device_id"]] = info
+                self.deleted.get(gateway, set()).discard(info["device_id"])
             else:
                 self.children.get(gateway, {}).pop(info.get("device_id"), None)
+                self.deleted.setdefault(gateway, set()).add(info.get("device_id"))
             self.changes.append((self.version, kind, gateway, info))
 
     def event(self, gateway, kind, event_id, paras):

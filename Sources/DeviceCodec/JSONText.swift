@@ -20,6 +20,7 @@ public enum JSONText {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .string(let s): writeString(s, to: &out)
         case .array(let items):

@@ -6,6 +6,10 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// An integer above `Int64.max` (a uint64 register, say): JSON integers have no bound and go
+    /// out exactly, never as a rounded double. Only such values live here; `integer(_:)` picks
+    /// the case, so equal numbers are equal values.
+    case uint(UInt64)
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -16,7 +20,23 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
     public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 
+    /// An unsigned integer as a value: `.int` when it fits, `.uint` above `Int64.max`.
+    public static func integer(_ value: UInt64) -> JSONValue {
+        value <= UInt64(Int64.max) ? .int(Int64(value)) : .uint(value)
+    }
+
+    /// A non-negative integer of up to 64 bits, also from a float with no fractional part.
+    public var uintValue: UInt64? {
+        switch self {
+        case .uint(let u): return u
+        case .int(let i) where i >= 0: return UInt64(i)
+        case .double(let d) where d.rounded() == d && d >= 0 && d < 1.8446744073709551616e19: return UInt64(d)
+        default: return nil
+        }
+    }
+
     /// An integer, also from a float with no fractional part (JSON does not tell them apart).
+    /// Nil for `.uint`: it does not fit.
     public var intValue: Int64? {
         switch self {
         case .int(let i): return i
@@ -28,6 +48,7 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
     public var doubleValue: Double? {
         switch self {
         case .int(let i): Double(i)
+        case .uint(let u): Double(u)
         case .double(let d): d
         default: nil
         }
@@ -38,7 +59,7 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .int: "integer"
+        case .int, .uint: "integer"
         case .double: "number"
         case .string: "string"
         case .array: "array"
@@ -96,6 +117,7 @@ extension JSONValue: Codable {
         if container.decodeNil() { self = .null; return }
         if let b = try? container.decode(Bool.self) { self = .bool(b); return }
         if let i = try? container.decode(Int64.self) { self = .int(i); return }
+        if let u = try? container.decode(UInt64.self) { self = .uint(u); return }
         if let d = try? container.decode(Double.self) { self = .double(d); return }
         if let s = try? container.decode(String.self) { self = .string(s); return }
         if let a = try? container.decode([JSONValue].self) { self = .array(a); return }
@@ -113,6 +135,7 @@ extension JSONValue: Codable {
         case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
         case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
         case .int(let i): var c = encoder.singleValueContainer(); try c.encode(i)
+        case .uint(let u): var c = encoder.singleValueContainer(); try c.encode(u)
         case .double(let d): var c = encoder.singleValueContainer(); try c.encode(d)
         case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
         case .array(let a): var c = encoder.unkeyedContainer(); for v in a { try c.encode(v) }

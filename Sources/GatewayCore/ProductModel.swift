@@ -109,6 +109,7 @@ public struct ProductModel: Sendable, Equatable {
         public func violation(of value: JSONValue) -> String? {
             switch type {
             case .int:
+                if case .uint(let u) = value { return rangeViolation(Double(u)) }
                 guard let v = value.intValue else { return "\(name) must be an integer, got \(value.typeName)" }
                 return rangeViolation(Double(v))
             case .decimal:

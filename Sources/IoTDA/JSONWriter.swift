@@ -43,6 +43,7 @@ struct JSONWriter {
         case .null: raw("null")
         case .bool(let b): if b { raw("true") } else { raw("false") }
         case .int(let i): bytes.append(contentsOf: String(i).utf8)
+        case .uint(let u): bytes.append(contentsOf: String(u).utf8)
         case .double(let d):
             // JSON has no NaN or infinity: they go out as null (see `finiteForJSON`).
             if d.isFinite { bytes.append(contentsOf: d.description.utf8) } else { raw("null") }

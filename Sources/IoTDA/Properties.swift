@@ -8,15 +8,25 @@ public struct ServiceProperty: Sendable, Equatable, Codable {
     /// `yyyyMMdd'T'HHmmss'Z'` or `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`; absent means "when the platform received it".
     public var eventTime: String?
 
+    /// How a collection time is written into `event_time`.
+    public enum TimeFormat: Sendable, Equatable {
+        /// `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`: property reports, device and gateway batch (UG 2.1.2.8.1–2).
+        case milliseconds
+        /// `yyyyMMdd'T'HHmmss'Z'`: the only form documented for a property-get response (UG 2.1.2.8.4).
+        case seconds
+    }
+
     public init(serviceId: String, properties: JSONObject, eventTime: String? = nil) {
         self.serviceId = serviceId
         self.properties = properties
         self.eventTime = eventTime
     }
 
-    public init(_ report: ServiceReport) {
+    /// A field report as the cloud gets it. Reports carry milliseconds, so that readings taken
+    /// within one second keep distinct, ordered times on the platform.
+    public init(_ report: ServiceReport, timeFormat: TimeFormat = .milliseconds) {
         self.init(serviceId: report.serviceId, properties: report.properties,
-                  eventTime: report.eventTime.map(IoTDATime.eventTime))
+                  eventTime: report.eventTime.map(timeFormat == .milliseconds ? IoTDATime.eventTimeMillis : IoTDATime.eventTime))
     }
 
     /// The GatewayCore form, for handing a property set to a field handler.
@@ -116,6 +126,40 @@ public struct PropertiesSetRequest: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case objectDeviceId = "object_device_id", services }
+
+    /// Properties one set may write once repeated services are merged. Ours: the platform names
+    /// no bound. Each property is at least one write to the field device (a Modbus transaction,
+    /// tens of milliseconds on a serial bus) inside the platform's 20 s answer window.
+    public static let maxProperties = 100
+
+    /// The services with repeats merged: one entry per `service_id`, in first-seen order, each
+    /// property at the last value the request gives it (so a service named 500 times is one).
+    /// Throws `limitExceeded` when more than `maxProperties` properties remain.
+    public func mergedServices() throws(PayloadError) -> [ServiceProperty] {
+        var merged: [ServiceProperty] = []
+        var index: [String: Int] = [:]
+        var count = 0
+        for service in services {
+            let i: Int
+            if let known = index[service.serviceId] {
+                i = known
+            } else {
+                i = merged.count
+                index[service.serviceId] = i
+                merged.append(ServiceProperty(serviceId: service.serviceId, properties: JSONObject()))
+            }
+            for (name, value) in service.properties.pairs {
+                if merged[i].properties[name] == nil { count += 1 }
+                merged[i].properties[name] = value
+            }
+            if let time = service.eventTime { merged[i].eventTime = time }
+        }
+        guard count <= Self.maxProperties else {
+            throw PayloadError(.limitExceeded(field: "services[].properties", limit: Self.maxProperties, actual: count),
+                               "a property set may write at most \(Self.maxProperties) properties; this one names \(count) (repeated services merged)")
+        }
+        return merged
+    }
 }
 
 /// UP `…/sys/properties/set/response/request_id={id}`; also the shape of a property-get failure.

@@ -74,13 +74,15 @@ public struct UTCDateTime: Sendable, Equatable {
 
 /// The time formats the platform's payloads use.
 public enum IoTDATime {
-    /// `yyyyMMdd'T'HHmmss'Z'`, e.g. `20151212T121212Z` (event_time of events and properties).
+    /// `yyyyMMdd'T'HHmmss'Z'`, e.g. `20151212T121212Z`: event_time of events (the only form the
+    /// documents show for them) and of property-get responses.
     public static func eventTime(_ date: Date) -> String {
         let t = UTCDateTime(date)
         return pad(t.year, 4) + pad(t.month, 2) + pad(t.day, 2) + "T" + pad(t.hour, 2) + pad(t.minute, 2) + pad(t.second, 2) + "Z"
     }
 
-    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`, e.g. `2020-08-12T12:12:12.333Z` (millisecond property event_time).
+    /// `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`, e.g. `2020-08-12T12:12:12.333Z`: event_time of property
+    /// reports, which the platform takes to the millisecond (UG 2.1.2.8.1–2, spec §2.11.1).
     public static func eventTimeMillis(_ date: Date) -> String {
         let t = UTCDateTime(date)
         return pad(t.year, 4) + "-" + pad(t.month, 2) + "-" + pad(t.day, 2) + "T" + pad(t.hour, 2) + ":"

@@ -87,6 +87,8 @@ public enum PointCodec {
         default: integer = nil; real = 0
         }
         if point.isUnscaled, let integer { return .success(.int(integer)) }
+        // Above Int64.max: still an exact integer, never a rounded double.
+        if point.isUnscaled, point.type == .uint64 { return .success(.integer(raw)) }
         let value = scaled(real, by: point.scale) + point.offset
         guard value.isFinite else { return .failure(.notFinite) }
         return .success(.double(value))
@@ -155,6 +157,10 @@ public enum PointCodec {
         }
         // Integers: unscaled integers keep all 64 bits; anything else goes through Double.
         if point.isUnscaled, case .int(let i) = value { return integerBits(i, point: point, text: "\(i)") }
+        if point.isUnscaled, case .uint(let u) = value {
+            guard point.type == .uint64 else { return .failure(.outOfRange(value: "\(u)", type: point.type)) }
+            return .success(u)
+        }
         guard let v = value.doubleValue else { return .failure(.wrongType(expected: "a number", got: value.typeName)) }
         let raw = ((v - point.offset) / point.scale).rounded()
         guard raw.isFinite, raw >= -9.223372036854775808e18, raw < 9.223372036854775808e18 else {

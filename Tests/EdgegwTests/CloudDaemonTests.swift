@@ -58,8 +58,9 @@ final class CloudSite: @unchecked Sendable {
         #expect(site.events("sub_device_sync_request").count == 1)
         let added = site.events("add_sub_device_request").first?["paras"] as? [String: Any]
         #expect((added?["devices"] as? [[String: Any]])?.first?["node_id"] as? String == "meter-1")
-        // The platform answered; the child's status follows under its new id.
-        #expect(await Eventually.wait(timeout: .seconds(15)) { !site.events("sub_device_update_status").isEmpty }, "\(daemon.text)")
+        // The platform answered; the child's status follows under its new id once the field
+        // knows it: the meter does not answer, so OFFLINE after three failed polls (5 s apart).
+        #expect(await Eventually.wait(timeout: .seconds(30)) { !site.events("sub_device_update_status").isEmpty }, "\(daemon.text)")
         #expect(await Eventually.wait { (try? StateStore(directory: site.fixture.directory.file("state")).child(nodeId: "meter-1")?.deviceId) == "power-meter_meter-1" })
 
         // The link drops and comes back: the gateway asks what changed and re-sends every status.

@@ -29,11 +29,24 @@ import Testing
 
     @Test func connectSyncsWithTheStoredVersionAddsMissingAndResendsStatuses() {
         var s = sync([child("a"), child("b"), child("c", deviceId: "p_c", status: .online)], version: 7)
+        _ = s.statusChanged(nodeId: "c", status: .online, now: t0)
         let actions = s.connected(now: t0)
         #expect(actions.first == .publish(.childManagement, .subDeviceSyncRequest(SubDeviceSyncRequest(version: 7)), nodeId: nil, eventId: nil))
         #expect(adds(actions).map { $0.devices.map(\.nodeId) } == [["a", "b"]])
         #expect(adds(actions).first?.devices.first?.parentDeviceId == "gw")
-        #expect(statuses(actions) == [[DeviceStatus(deviceId: "p_c", status: .online)]])
+        // The resync shares the coalescing window with changes that follow the connect.
+        #expect(statuses(actions).isEmpty)
+        #expect(statuses(s.tick(now: at(1))) == [[DeviceStatus(deviceId: "p_c", status: .online)]])
+    }
+
+    @Test func theStoredStatusOfAnEarlierRunIsNotReported() {
+        // Stored ONLINE and OFFLINE: neither is what the field says now.
+        var s = sync([child("a", deviceId: "da", status: .offline), child("b", deviceId: "db", status: .online)])
+        #expect(statuses(s.connected(now: t0) + s.tick(now: at(5))).isEmpty)
+        #expect(s.reportRoute(of: "a") == .hold)
+        _ = s.statusChanged(nodeId: "a", status: .online, now: at(6))
+        #expect(statuses(s.tick(now: at(7))) == [[DeviceStatus(deviceId: "da", status: .online)]])
+        #expect(s.reportRoute(of: "a") == .send(deviceId: "da"))
     }
 
     @Test func addRequestsCarryAtMost50Children() {
@@ -43,13 +56,16 @@ import Testing
     }
 
     @Test func successfulAddStoresTheIdAndReportsStatus() {
-        var s = sync([child("a", status: .online)])
+        var s = sync([child("a")])
+        _ = s.statusChanged(nodeId: "a", status: .online, now: t0)
         _ = s.connected(now: t0)
         let response = AddSubDeviceResponse(successfulDevices: [SubDeviceInfo(nodeId: "a", deviceId: "p_a")], failedDevices: [])
         let actions = s.received(EventService(.addSubDeviceResponse(response), eventId: "e1"), now: at(2))
         #expect(actions.contains(.saveDeviceId(nodeId: "a", deviceId: "p_a")))
-        #expect(statuses(actions) == [[DeviceStatus(deviceId: "p_a", status: .online)]])
         #expect(s.pendingAdds.isEmpty)
+        #expect(s.reportRoute(of: "a") == .hold)
+        #expect(statuses(s.tick(now: at(3))) == [[DeviceStatus(deviceId: "p_a", status: .online)]])
+        #expect(s.reportRoute(of: "a") == .send(deviceId: "p_a"))
     }
 
     @Test func refusedAddIsLoggedWithTheErrorCodeAndRetriedAfter10Minutes() {
@@ -90,16 +106,44 @@ import Testing
         #expect(s.statusChanged(nodeId: "n000", status: .online, now: at(2)).isEmpty)
     }
 
-    @Test func reconnectResendsEveryStatus() {
+    @Test func statusesAreQueuedWhileDownAndAReconnectResendsEveryOne() {
         var s = sync([child("a", deviceId: "da"), child("b", deviceId: "db")])
         _ = s.connected(now: t0)
         _ = s.statusChanged(nodeId: "a", status: .online, now: at(1))
+        #expect(statuses(s.tick(now: at(2))) == [[DeviceStatus(deviceId: "da", status: .online)]])
         s.disconnected()
-        // While the link is down a change is saved, not queued; the reconnect re-sends it.
-        let whileDown = s.statusChanged(nodeId: "b", status: .online, now: at(5))
-        #expect(whileDown == [.saveStatus(nodeId: "b", status: .online)])
-        let again = s.connected(now: at(10))
-        #expect(statuses(again) == [[DeviceStatus(deviceId: "da", status: .online), DeviceStatus(deviceId: "db", status: .online)]])
+        // While the link is down a change still goes to the outbox, which delivers it in order
+        // after the reconnect, ahead of the data queued after it.
+        _ = s.statusChanged(nodeId: "b", status: .online, now: at(5))
+        #expect(statuses(s.tick(now: at(6))) == [[DeviceStatus(deviceId: "db", status: .online)]])
+        // The reconnect re-sends every known status, once the window has passed.
+        #expect(statuses(s.connected(now: at(10))).isEmpty)
+        #expect(statuses(s.tick(now: at(11))) == [[DeviceStatus(deviceId: "da", status: .online), DeviceStatus(deviceId: "db", status: .online)]])
+    }
+
+    @Test func aChangeThePlatformAlreadyHasIsNotSentAgain() {
+        var s = sync([child("a", deviceId: "da")])
+        _ = s.statusChanged(nodeId: "a", status: .offline, now: t0)
+        #expect(statuses(s.tick(now: at(1))) == [[DeviceStatus(deviceId: "da", status: .offline)]])
+        // ABNORMAL is OFFLINE to the platform.
+        _ = s.statusChanged(nodeId: "a", status: .abnormal, now: at(2))
+        #expect(statuses(s.tick(now: at(3))).isEmpty)
+        // Back and forth within one window: the platform gets the end state.
+        _ = s.statusChanged(nodeId: "a", status: .online, now: at(4))
+        _ = s.statusChanged(nodeId: "a", status: .offline, now: at(4))
+        _ = s.statusChanged(nodeId: "a", status: .online, now: at(4))
+        #expect(statuses(s.tick(now: at(5))) == [[DeviceStatus(deviceId: "da", status: .online)]])
+    }
+
+    @Test func aDeleteNotifyForAnEarlierIdLeavesTheChildAlone() {
+        var s = sync([child("a", deviceId: "da")])
+        _ = s.statusChanged(nodeId: "a", status: .online, now: t0)
+        // A sync replays the re-add (new id) and then the delete of the old one.
+        _ = s.received(EventService(.addSubDeviceNotify(SubDeviceNotify(devices: [SubDeviceInfo(nodeId: "a", deviceId: "da2")], version: 5))), now: at(1))
+        let del = s.received(EventService(.deleteSubDeviceNotify(SubDeviceNotify(devices: [SubDeviceInfo(nodeId: "a", deviceId: "da")], version: 4))), now: at(1))
+        #expect(!del.contains(.forget(nodeId: "a")))
+        #expect(statuses(s.tick(now: at(2))) == [[DeviceStatus(deviceId: "da2", status: .online)]])
+        #expect(s.reportRoute(of: "a") == .send(deviceId: "da2"))
     }
 
     @Test func notifiesUpdateIdsAndTheVersion() {
@@ -118,10 +162,26 @@ import Testing
         #expect(reconnect.first == .publish(.childManagement, .subDeviceSyncRequest(SubDeviceSyncRequest(version: 3)), nodeId: nil, eventId: nil))
     }
 
-    @Test func reportsUseThePlatformsIdBeforeTheAddIsAnswered() {
+    @Test func reportsWaitForTheAddAndTheOnlineButCommandsFindTheChildByThePlatformsId() {
         let s = sync([child("meter-1")])
-        #expect(s.deviceId(of: "meter-1") == "p_meter-1")
+        #expect(s.deviceId(of: "meter-1") == nil)
+        #expect(s.reportRoute(of: "meter-1") == .hold)
         #expect(s.nodeId(ofDeviceId: "p_meter-1") == "meter-1")
         #expect(s.deviceId(of: "nope") == nil)
+        #expect(s.reportRoute(of: "nope") == .unknown)
+    }
+
+    @Test func aDeletedChildIsNeitherReportedNorAddressable() {
+        var s = sync([child("a", deviceId: "da")])
+        _ = s.statusChanged(nodeId: "a", status: .online, now: t0)
+        _ = s.tick(now: at(1))
+        let del = s.received(EventService(.deleteSubDeviceNotify(SubDeviceNotify(devices: [SubDeviceInfo(deviceId: "da")], version: 2))), now: at(2))
+        #expect(del.contains(.forget(nodeId: "a")))
+        #expect(s.reportRoute(of: "a") == .deleted)
+        #expect(s.deviceId(of: "a") == nil)
+        #expect(s.nodeId(ofDeviceId: "da") == nil)
+        #expect(s.nodeId(ofDeviceId: "p_a") == nil)
+        _ = s.statusChanged(nodeId: "a", status: .offline, now: at(3))
+        #expect(statuses(s.tick(now: at(10))).isEmpty)
     }
 }

@@ -61,9 +61,18 @@ actor StubHandler: DownlinkHandler {
         ChildDevice(nodeId: id, deviceId: deviceId, productId: "power-meter", source: .modbus)
     }
 
+    /// Children online and their ONLINE queued (data waits for it), then the outbox emptied.
+    func online(_ children: [ChildDevice], on bridge: CloudBridge<ManualClock>) async throws {
+        for c in children { await bridge.statusChanged(nodeId: c.nodeId, status: .online, at: Date()) }
+        clock.advance(by: ChildSync<ManualClock.Instant>.statusCoalescingWindow)
+        await bridge.tick()
+        try outbox.delete(ids: try outbox.pending(limit: 100_000).map(\.id))
+    }
+
     @Test func reportsBecomeBatchReportsOfAtMost100Children() async throws {
         let children = (0..<250).map { child("m\($0)", deviceId: "d\($0)") }
         let bridge = bridge(children: children)
+        try await online(children, on: bridge)
         for c in children {
             await bridge.report(nodeId: c.nodeId, services: [ServiceReport(serviceId: "Energy", properties: ["voltage": 230])])
         }
@@ -77,6 +86,7 @@ actor StubHandler: DownlinkHandler {
 
     @Test func aReportWaitsAtMostTheBatchWindow() async throws {
         let bridge = bridge(children: [child("m1", deviceId: "d1")])
+        try await online([child("m1", deviceId: "d1")], on: bridge)
         await bridge.report(nodeId: "m1", services: [ServiceReport(serviceId: "Energy", properties: ["voltage": 1])])
         await bridge.tick()
         #expect(try queued().isEmpty)
@@ -144,7 +154,10 @@ actor StubHandler: DownlinkHandler {
         let restarted = CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox,
                                     children: [child("m1"), child("m2", deviceId: "d2")], clock: clock, logger: Logger(label: "t"))
         _ = bridge
+        await restarted.statusChanged(nodeId: "m2", status: .online, at: Date())
         await restarted.connected()
+        clock.advance(by: .seconds(1))
+        await restarted.tick()
         let events = try queued().compactMap { ($0.json["services"] as? [[String: Any]])?.first }
         #expect(events.map { $0["event_type"] as? String } == ["sub_device_sync_request", "add_sub_device_request", "sub_device_update_status"])
         #expect((events[0]["paras"] as? [String: Any])?["version"] as? Int == 5)

@@ -33,6 +33,10 @@ import TestSupport
         let running = [Task { await session.run() }, Task { await pump.run() }]
         defer { running.forEach { $0.cancel() } }
 
+        // Data follows the children's ONLINE (UG 3.10).
+        for child in children { await bridge.statusChanged(nodeId: child.nodeId, status: .online, at: Date()) }
+        try await Task.sleep(for: ChildSync<ContinuousClock.Instant>.statusCoalescingWindow)
+        await bridge.tick()
         for child in children {
             await bridge.report(nodeId: child.nodeId, services: [ServiceReport(serviceId: "meter", properties: ["voltage": 230.1])])
         }

@@ -34,9 +34,15 @@ import TestSupport
         }
     }
 
-    @Test func uint64AboveInt64MaxBecomesADouble() {
+    @Test func uint64AboveInt64MaxStaysAnExactInteger() {
         let p = point(type: .uint64)
-        #expect(PointCodec.decode(point: p, registers: [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF]) == .success(.double(Double(UInt64.max))))
+        #expect(PointCodec.decode(point: p, registers: [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF]) == .success(.uint(UInt64.max)))
+        #expect(PointCodec.decode(point: p, registers: [0x8000, 0, 0, 0]) == .success(.uint(1 << 63)))
+        #expect(PointCodec.decode(point: p, registers: [0x7FFF, 0xFFFF, 0xFFFF, 0xFFFF]) == .success(.int(Int64.max)))
+        // And back: the cloud may set any uint64.
+        #expect(PointCodec.encode(point: p, value: .uint(UInt64.max)) == .success([0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF]))
+        #expect(PointCodec.encode(point: point(type: .int64), value: .uint(UInt64.max))
+            == .failure(.outOfRange(value: "18446744073709551615", type: .int64)))
     }
 
     @Test func scaleAndOffset() {

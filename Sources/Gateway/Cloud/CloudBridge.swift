@@ -9,12 +9,17 @@ import Store
 /// subsystem that owns the child; platform events drive `ChildSync`.
 ///
 /// Everything the cloud should receive goes through the outbox, so it survives outages and
-/// restarts; the session only drains it.
+/// restarts; the session only drains it, in order. A child's data is queued only after its
+/// ONLINE (UG 3.10: status first); until then it is held here, at most
+/// `maxHeldReportsPerChild` reports per child.
 actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     /// Field reports gathered for at most this long go out in one gateway batch report.
     static var reportBatchWindow: Duration { .milliseconds(200) }
     /// Answer a command before the platform's 20 s window closes, leaving time for the trip.
     static var downlinkAnswerWindow: Duration { CommandRequest.responseWindow - .seconds(1) }
+    /// Reports kept per child while its ONLINE is not queued yet (normally under a second: the
+    /// status coalescing window). Beyond it the oldest are dropped, counted and logged once.
+    static var maxHeldReportsPerChild: Int { 64 }
 
     private let topics: IoTDATopics
     private let store: StateStore
@@ -24,14 +29,25 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     private var sync: ChildSync<C.Instant>
     private var sources: [String: ChildSource]
     private var handlers: [ChildSource: any DownlinkHandler] = [:]
-    private var pendingReports: [DeviceProperties] = []
+    private var pendingReports: [(nodeId: String, properties: DeviceProperties)] = []
     private var pendingChildren = Set<String>()
     private var reportFlushDue: C.Instant?
+    /// Reports of children whose ONLINE is not queued yet, by node id, oldest first.
+    private var heldReports: [String: [[ServiceReport]]] = [:]
+    /// Children whose held reports overflowed, or whose reports are dropped as deleted, since
+    /// that was last logged (one line per child, not one per report).
+    private var quietlyDropping = Set<String>()
     private(set) var counters = Counters()
 
     struct Counters: Equatable {
         var reports = 0
         var batchMessages = 0
+        /// Reports that waited for their child's ONLINE.
+        var heldReports = 0
+        /// Held reports dropped: the child's ONLINE did not come before `maxHeldReportsPerChild` more.
+        var heldReportsDropped = 0
+        /// Reports and events of children the platform deleted, dropped.
+        var deletedChildDrops = 0
         var downlinkRequests = 0
         var downlinkRejected = 0
         var downlinkTimeouts = 0
@@ -79,17 +95,64 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     // MARK: - UplinkSink
 
     func report(nodeId: String, services: [ServiceReport]) async {
-        guard let deviceId = sync.deviceId(of: nodeId) else {
+        switch sync.reportRoute(of: nodeId) {
+        case .unknown:
             logger.warning("report from unknown child \(nodeId) dropped")
-            return
+        case .deleted:
+            counters.deletedChildDrops += 1
+            if quietlyDropping.insert(nodeId).inserted {
+                logger.info("dropping reports of child \(nodeId): the platform deleted it")
+            }
+        case .hold:
+            counters.reports += 1
+            counters.heldReports += 1
+            var held = heldReports[nodeId, default: []]
+            held.append(services)
+            if held.count > Self.maxHeldReportsPerChild {
+                held.removeFirst(held.count - Self.maxHeldReportsPerChild)
+                counters.heldReportsDropped += 1
+                if quietlyDropping.insert(nodeId).inserted {
+                    logger.warning("child \(nodeId) reports, but its ONLINE has not gone to the cloud yet (not added, or its state not known): keeping its last \(Self.maxHeldReportsPerChild) reports, dropping older ones")
+                }
+            }
+            heldReports[nodeId] = held
+        case .send(let deviceId):
+            counters.reports += 1
+            queue(nodeId: nodeId, deviceId: deviceId, services: services)
         }
-        counters.reports += 1
-        pendingReports.append(DeviceProperties(deviceId: deviceId, services: services.map(ServiceProperty.init)))
+    }
+
+    private func queue(nodeId: String, deviceId: String, services: [ServiceReport]) {
+        pendingReports.append((nodeId, DeviceProperties(deviceId: deviceId, services: services.map { ServiceProperty($0) })))
         pendingChildren.insert(deviceId)
         if pendingChildren.count >= BatchPropertyReport.maxDevicesPerReport {
             flushReports()
         } else if reportFlushDue == nil {
             reportFlushDue = clock.now.advanced(by: Self.reportBatchWindow)
+        }
+    }
+
+    /// Queues the held reports of every child whose ONLINE is now queued, behind it.
+    private func releaseHeldReports() {
+        var released = false
+        for nodeId in heldReports.keys.sorted() {
+            guard case .send(let deviceId) = sync.reportRoute(of: nodeId), let held = heldReports.removeValue(forKey: nodeId) else { continue }
+            quietlyDropping.remove(nodeId)
+            for services in held { queue(nodeId: nodeId, deviceId: deviceId, services: services) }
+            released = true
+        }
+        if released { flushReports() }
+    }
+
+    /// The platform deleted the child: what waits for it here is not sent.
+    private func forget(nodeId: String) {
+        heldReports[nodeId] = nil
+        quietlyDropping.remove(nodeId)
+        let before = pendingReports.count
+        pendingReports.removeAll { $0.nodeId == nodeId }
+        if pendingReports.count != before {
+            counters.deletedChildDrops += before - pendingReports.count
+            pendingChildren = Set(pendingReports.map(\.properties.deviceId))
         }
     }
 
@@ -99,7 +162,15 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     }
 
     func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {
-        guard let deviceId = sync.deviceId(of: nodeId) else { return }
+        guard let deviceId = sync.deviceId(of: nodeId) else {
+            if sync.reportRoute(of: nodeId) == .deleted {
+                counters.deletedChildDrops += 1
+                if quietlyDropping.insert(nodeId).inserted { logger.info("dropping messages of child \(nodeId): the platform deleted it") }
+            } else {
+                logger.info("message \(name) of child \(nodeId) dropped: the platform does not have the child yet")
+            }
+            return
+        }
         let message = MessageUp(objectDeviceId: deviceId, name: name, id: id, content: .object(content))
         append(kind: .message, nodeId: nodeId) { try topics.publication(message) }
     }
@@ -108,7 +179,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     func flushReports() {
         reportFlushDue = nil
         guard !pendingReports.isEmpty else { return }
-        let reports = BatchPropertyReport.split(pendingReports)
+        let reports = BatchPropertyReport.split(pendingReports.map(\.properties))
         pendingReports.removeAll(keepingCapacity: true)
         pendingChildren.removeAll(keepingCapacity: true)
         var messages: [OutboxMessage] = []
@@ -157,16 +228,28 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
                 return try self.topics.publication(requestId: requestId, CommandResponse(outcome))
             }
         case .propertiesSet(let requestId, let request):
+            // Repeated services are merged, and the work one set may cause is bounded, before
+            // any field device sees it.
+            let services: [ServiceProperty]
+            do {
+                services = try request.mergedServices()
+            } catch {
+                counters.downlinkRequests += 1
+                counters.downlinkRejected += 1
+                logger.warning("property set \(requestId) refused: \(error)")
+                answerFailure(kind, .badRequest, error.description)
+                return
+            }
             route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
                 let outcome = await handler.setProperties(requestId: requestId, nodeId: nodeId,
-                                                          services: request.services.map(\.serviceReport))
+                                                          services: services.map(\.serviceReport))
                 return try self.topics.publication(requestId: requestId, PropertiesSetResponse(outcome))
             }
         case .propertiesGet(let requestId, let request):
             route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
                 switch await handler.getProperties(requestId: requestId, nodeId: nodeId, serviceId: request.serviceId) {
                 case .success(let reports):
-                    return try self.topics.publication(requestId: requestId, PropertiesGetResponse(services: reports.map(ServiceProperty.init)))
+                    return try self.topics.publication(requestId: requestId, PropertiesGetResponse(services: reports.map { ServiceProperty($0, timeFormat: .seconds) }))
                 case .failure(let error):
                     return try self.topics.publication(requestId: requestId, PropertiesGetResponse.failure(error))
                 }
@@ -253,22 +336,31 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     // MARK: - Executing actions
 
     private func execute(_ actions: [ChildSync<C.Instant>.Action]) {
+        var statusQueued = false
         for action in actions {
             switch action {
             case .publish(let kind, let event, let nodeId, let eventId):
+                // Data already gathered goes ahead of a status change: a child going OFFLINE
+                // sends its last values first.
+                if kind == .statusUpdate { flushReports() }
                 let message = EventsMessage(objectDeviceId: topics.deviceId, event, at: Date(), eventId: eventId)
                 append(kind: kind, nodeId: nodeId) { try topics.publication(message) }
+                if kind == .statusUpdate { statusQueued = true }
             case .saveDeviceId(let nodeId, let deviceId):
                 do { try store.setChildDeviceId(nodeId: nodeId, deviceId: deviceId) } catch { logger.error("\(error)") }
             case .saveVersion(let version):
                 do { try store.setSubDeviceVersion(version) } catch { logger.error("\(error)") }
             case .saveStatus(let nodeId, let status):
                 do { try store.setChildStatus(nodeId: nodeId, status: status, lastSeen: nil) } catch { logger.error("\(error)") }
+            case .forget(let nodeId):
+                forget(nodeId: nodeId)
             case .log(.info, let text): logger.info("\(text)")
             case .log(.warning, let text): logger.warning("\(text)")
             case .log(.error, let text): logger.error("\(text)")
             }
         }
+        // A child whose ONLINE was just queued: its held data follows it.
+        if statusQueued { releaseHeldReports() }
     }
 
     private func append(kind: OutboxKind, nodeId: String?, _ make: () throws -> Publication) {
