@@ -59,6 +59,7 @@ actor RecordingSetHandler: DownlinkHandler {
             if entry.topic.hasSuffix("/sys/gateway/sub_devices/properties/report") {
                 return .report((json["devices"] as? [[String: Any]] ?? []).compactMap { $0["device_id"] as? String })
             }
+            if entry.topic.hasSuffix("/sys/messages/up") { return .event(json["name"] as? String ?? entry.topic) }
             let service = (json["services"] as? [[String: Any]])?.first ?? [:]
             let type = service["event_type"] as? String ?? entry.topic
             if type == "sub_device_update_status" {
@@ -107,7 +108,7 @@ actor RecordingSetHandler: DownlinkHandler {
             await bridge.report(nodeId: "m2", services: energy)
             await pass(bridge, seconds: 1)
         }
-        await bridge.event(nodeId: "m1", serviceId: "$lwm2m", eventType: "command_result", paras: [:], at: Date())
+        await bridge.message(nodeId: "m1", name: "command_result", id: "r1", content: [:], at: Date())
         await bridge.statusChanged(nodeId: "m1", status: .offline, at: Date())
         await pass(bridge)
         await bridge.flushReports()
