@@ -1,0 +1,176 @@
+import Foundation
+import GatewayCore
+import Logging
+import TestSupport
+import Testing
+@testable import CloudLink
+
+/// The TLS link under outages: a broker that is not there yet, one whose certificate does not
+/// verify, and a stop while the link is down. TLS must fail, log, back off and recover like plain
+/// MQTT does. Each broker's CA and server certificate are made by `openssl` at test time.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct TLSOutageTests {
+    /// Backoff short enough to see several attempts in a second or two of real time.
+    static let quickBackoff = ReconnectPolicy(initialDelay: .milliseconds(200), maximumDelay: .milliseconds(400))
+
+    @Test func brokerAbsentAtStartFailsOnceBacksOffAndConnectsWhenItComes() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)   // made, not started
+        defer { broker.stop() }
+        let log = SessionLog()
+        let cpu = LinkThreadCPU()
+        defer { cpu.stop() }
+        var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: broker.caFile))
+        settings.reconnect = Self.quickBackoff
+        let device = RunningSession(CloudSession(settings: settings, logger: log.logger()) { identity.credentials })
+
+        // Nothing listens: every attempt fails at once and the session backs off between them.
+        #expect(await Eventually.wait(timeout: .seconds(5)) { device.session.statistics.connectAttempts >= 2 })
+        try await Task.sleep(for: .seconds(1))
+        let attempts = device.session.statistics.connectAttempts
+        // 1.x s of 200-400 ms waits: at most one attempt per 200 ms (a spinning link makes one and never ends it).
+        #expect(attempts >= 3 && attempts <= 9, "\(attempts) attempts")
+        let failures = log.lines(containing: "cloud connection failed")
+        #expect(failures.count == 1, "\(log.lines)")
+        #expect(failures.first?.contains("Connection refused") == true, "\(failures)")
+        #expect(log.lines(containing: "libmosquitto").isEmpty, "\(log.lines)")
+        // The link threads did not spin: a busy loop burns about a core for the whole outage.
+        #expect(cpu.total < .milliseconds(300), "link threads used \(cpu.total) over \(attempts) attempts")
+
+        let appeared = ContinuousClock.now
+        try await broker.start()
+        #expect(await Eventually.wait(timeout: .seconds(5)) { device.isConnected() }, "\(log.lines)")
+        let reconnectedAfter = ContinuousClock.now - appeared
+        #expect(reconnectedAfter < .seconds(2))
+        #expect(log.lines(containing: "cloud connected").first?.contains("failed attempts") == true, "\(log.lines)")
+        print("TLS outage: \(attempts) attempts, \(cpu.threadsSeen) link threads seen, \(cpu.total) CPU; connected \(reconnectedAfter) after the broker came up")
+
+        var acks = device.session.acknowledgements().makeAsyncIterator()
+        let receipt = try device.session.publish(topic: identity.topic("messages/up"), payload: Array("hello".utf8))
+        #expect(await acks.next() == receipt)
+        await device.stop()
+    }
+
+    @Test func stopWhileDisconnectedReturnsPromptly() async throws {
+        let port = FreePort.next()
+        let other = try MosquittoBroker(users: [], tls: true)   // only for a CA file
+        let log = SessionLog()
+        let cpu = LinkThreadCPU()
+        defer { cpu.stop() }
+        // A long backoff is not what is tested: stop in the middle of an attempt and of a wait.
+        for stopDuringWait in [false, true] {
+            var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(port), transport: .tls(caFile: other.caFile))
+            settings.reconnect = ReconnectPolicy(initialDelay: .seconds(30), maximumDelay: .seconds(60))
+            let clock = ManualClock()
+            let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger()) { TestIdentity().credentials })
+            if stopDuringWait {
+                #expect(await Eventually.wait(timeout: .seconds(5)) { clock.sleeperCount == 1 })
+            } else {
+                #expect(await Eventually.wait(timeout: .seconds(5)) { device.session.statistics.connectAttempts == 1 })
+            }
+            let started = ContinuousClock.now
+            await device.stop()
+            let took = ContinuousClock.now - started
+            #expect(took < .milliseconds(500), "stop took \(took)")
+            #expect(device.session.state == .disconnected)
+            print("TLS stop while disconnected (\(stopDuringWait ? "waiting" : "connecting")): \(took)")
+        }
+        #expect(cpu.total < .milliseconds(300), "link threads used \(cpu.total)")
+    }
+
+    @Test func stopDuringAStalledHandshakeReturnsPromptly() async throws {
+        // A TCP peer that accepts and never answers the ClientHello: the handshake hangs until stop.
+        let listener = try SilentListener()
+        var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(listener.port), transport: .tls(caFile: nil))
+        settings.connectTimeout = .seconds(30)
+        let cpu = LinkThreadCPU()
+        defer { cpu.stop() }
+        let device = RunningSession(CloudSession(settings: settings) { TestIdentity().credentials })
+        #expect(await Eventually.wait(timeout: .seconds(5)) { listener.accepted > 0 })
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        await device.stop()
+        let took = ContinuousClock.now - started
+        #expect(took < .milliseconds(500), "stop took \(took)")
+        #expect(cpu.total < .milliseconds(200), "a stalled handshake used \(cpu.total) CPU")
+    }
+
+    @Test func wrongCAIsRefusedWithTheCertificateProblemAndBacksOff() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        try await broker.start()
+        defer { broker.stop() }
+        let other = try MosquittoBroker(users: [], tls: true)
+        let log = SessionLog()
+        let cpu = LinkThreadCPU()
+        defer { cpu.stop() }
+        var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: other.caFile))
+        settings.reconnect = Self.quickBackoff
+        let device = RunningSession(CloudSession(settings: settings, logger: log.logger()) { identity.credentials })
+        #expect(await Eventually.wait(timeout: .seconds(5)) { device.session.statistics.connectAttempts >= 2 })
+        let from = device.session.statistics.connectAttempts
+        try await Task.sleep(for: .seconds(2))
+        let during = device.session.statistics.connectAttempts - from
+        // 2 s of 200-400 ms waits: 5 to 10 more attempts, never a burst.
+        #expect(during >= 4 && during <= 11, "\(during) attempts in 2 s")
+        #expect(device.session.statistics.connects == 0)
+        let failures = log.lines(containing: "cloud connection failed")
+        #expect(failures.count == 1, "\(log.lines)")
+        #expect(failures.first?.contains("certificate verify failed") == true, "\(failures)")
+        // The broker sends its own CA along: a root this session does not trust.
+        #expect(failures.first?.contains("self-signed certificate in certificate chain") == true, "\(failures)")
+        #expect(failures.first?.contains(other.caFile ?? "?") == true, "\(failures)")
+        #expect(log.lines(containing: "libmosquitto").isEmpty, "\(log.lines)")
+        #expect(cpu.total < .milliseconds(400), "link threads used \(cpu.total)")
+        print("TLS wrong CA: \(during) attempts in 2 s, link threads \(cpu.total) CPU; logged: \(failures.first ?? "")")
+        let started = ContinuousClock.now
+        await device.stop()
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never writes: a TLS client's
+/// handshake stalls on it, as behind a middlebox that lets SYNs through and drops the rest.
+final class SilentListener: @unchecked Sendable {
+    let port: UInt16
+    private let fd: Int32
+    private let count = Locked(0)
+    private let thread: Thread
+
+    var accepted: Int { count.withLock { $0 } }
+
+    init() throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listening, $0, length) == 0 && getsockname(listening, $0, &length) == 0
+            }
+        }
+        guard bound, listen(listening, 8) == 0 else {
+            close(listening)
+            throw MosquittoBrokerError("cannot listen: \(String(cString: strerror(errno)))")
+        }
+        fd = listening
+        port = UInt16(bigEndian: address.sin_port)
+        let count = count
+        thread = Thread {
+            var peers: [Int32] = []
+            while true {
+                let peer = accept(listening, nil, nil)
+                if peer < 0 { break }
+                peers.append(peer)
+                count.withLock { $0 += 1 }
+            }
+            for peer in peers { close(peer) }
+        }
+        thread.start()
+    }
+
+    deinit {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+}
