@@ -126,6 +126,23 @@ import Testing
         await device.stop()
         #expect(ContinuousClock.now - started < .milliseconds(500))
     }
+
+    @Test func aCertificateForAnotherNameIsRefused() async throws {
+        let identity = TestIdentity()
+        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        try await broker.start()
+        defer { broker.stop() }
+        // "127.1" reaches the same broker, but its certificate names only 127.0.0.1 and localhost.
+        let log = SessionLog()
+        let clock = ManualClock()
+        let settings = CloudSessionSettings(host: "127.1", port: Int(broker.port), transport: .tls(caFile: broker.caFile))
+        let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger()) { identity.credentials })
+        #expect(await Eventually.wait(timeout: .seconds(5)) { clock.sleeperCount == 1 })
+        #expect(device.session.statistics.connects == 0)
+        let failure = log.lines(containing: "cloud connection failed").first ?? ""
+        #expect(failure.contains("TLS certificate verify failed: hostname mismatch (the broker's certificate does not name 127.1)"), "\(log.lines)")
+        await device.stop()
+    }
 }
 
 /// A TCP listener on 127.0.0.1 that accepts connections and never writes: a TLS client's
