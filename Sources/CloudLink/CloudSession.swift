@@ -131,7 +131,10 @@ public final class CloudSession: CloudPublishing, Sendable {
                 let name = "edgegw-mqtt-\(generation)"
                 let thread = Thread {
                     Self.nameCurrentThread(name)
-                    continuation.resume(returning: connection.run())
+                    let end = connection.run()
+                    let used = Self.currentThreadCPU()
+                    self.current.withLock { $0.statistics.linkThreadCPU += used }
+                    continuation.resume(returning: end)
                 }
                 thread.name = name
                 thread.start()
@@ -233,6 +236,13 @@ public final class CloudSession: CloudPublishing, Sendable {
         #endif
     }
 
+    /// CPU time the calling thread has used.
+    private static func currentThreadCPU() -> Duration {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return .zero }
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+    }
+
     static func format(_ duration: Duration) -> String {
         String(format: "%.1f s", duration.seconds)
     }
@@ -250,6 +260,8 @@ public struct CloudSessionStatistics: Sendable, Equatable {
     public var incoming = 0
     /// Downlink PUBLISHes dropped because `incoming` was full.
     public var incomingDropped = 0
+    /// CPU time used by connection threads that have ended (a busy loop in one shows here).
+    public var linkThreadCPU: Duration = .zero
 
     public init() {}
 }

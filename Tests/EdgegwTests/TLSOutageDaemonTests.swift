@@ -20,7 +20,7 @@ import TestSupport
         fixture.directory.write("edgegw.toml", config)
 
         let daemon = try ChildProcess(Paths.edgegwBinary, ["run", "--config", fixture.configPath])
-        #expect(await daemon.waitForOutput("cloud connection failed"), "\(daemon.text)")
+        #expect(await daemon.waitForOutput("cloud connection failed", timeout: .seconds(20)), "\(daemon.text)")
         #expect(daemon.text.contains("Connection refused"), "\(daemon.text)")
 
         // Five seconds of outage: a link thread spinning in mosquitto_loop would use about 5 s of CPU.
@@ -39,14 +39,14 @@ import TestSupport
 
         // Down again, then SIGTERM while the link is down.
         await broker.stopAndWait()
-        #expect(await daemon.waitForOutput("cloud link lost"), "\(daemon.text)")
+        #expect(await daemon.waitForOutput("cloud link lost", timeout: .seconds(20)), "\(daemon.text)")
         try await Task.sleep(for: .milliseconds(300))
         let stopping = ContinuousClock.now
         daemon.signal(SIGTERM)
         let status = await daemon.waitForExit(timeout: .seconds(15))
         let stopTook = ContinuousClock.now - stopping
         #expect(status == 0, "\(daemon.text.suffix(3000))")
-        #expect(stopTook < .seconds(3), "SIGTERM took \(stopTook)")
+        #expect(stopTook < .seconds(5), "SIGTERM took \(stopTook)")   // the bound is 10 s
         #expect(!daemon.text.contains("Fatal error"))
         print("edgegw over TLS: \(used) CPU in a 5 s outage, connected \(reconnect) after the broker came up, SIGTERM while down took \(stopTook)")
     }
