@@ -30,6 +30,8 @@ struct LinkHandshake {
     /// Readable when the connection is asked to stop.
     let stopSignal: Int32
     let deadline: ContinuousClock.Instant
+    /// errno right after `mosquitto_connect_async`, the reason when its write took the socket's error.
+    let earlyError: Int32
 
     func run() -> Outcome {
         let tcp = waitForTCP()
@@ -58,7 +60,9 @@ struct LinkHandshake {
         let connected = withUnsafeMutablePointer(to: &peer) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(socket, $0, &peerLength) == 0 }
         }
-        return connected ? .established : .failed("Connection refused or reset")
+        if connected { return .established }
+        let connectErrors: Set<Int32> = [ECONNREFUSED, ECONNRESET, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, ECONNABORTED]
+        return .failed(connectErrors.contains(earlyError) ? String(cString: strerror(earlyError)) : "Connection refused or reset")
     }
 
     // MARK: TLS

@@ -123,7 +123,11 @@ final class MosquittoConnection: @unchecked Sendable {
         let peer = "\(settings.host):\(settings.port)"
         if stopRequested.withLock({ $0 }) { return .failed("stopped before connecting to \(peer)") }
         let deadline = ContinuousClock.now + settings.connectTimeout
+        errno = 0
         var rc = mosquitto_connect_async(mosq, settings.host, Int32(settings.port), Int32(settings.keepalive))
+        // With TLS, libmosquitto's first SSL_connect may have written to the socket already and
+        // taken its error (e.g. ECONNREFUSED); errno still holds it.
+        let earlyError = errno
         if rc == Int32(MOSQ_ERR_TLS.rawValue) {
             // On a fast link the handshake can end inside connect_async already.
             return .failed("cannot connect to \(peer): \(tlsFailure(setupErrors.joined(separator: "; ")))")
@@ -131,7 +135,7 @@ final class MosquittoConnection: @unchecked Sendable {
         if rc != success {
             return .failed("cannot connect to \(peer): \(Self.describe(rc))")
         }
-        switch establish(mosq, deadline: deadline) {
+        switch establish(mosq, deadline: deadline, earlyError: earlyError) {
         case .established: break
         case .stopped: return .failed("stopped while connecting to \(peer)")
         case .failed(let reason): return .failed("cannot connect to \(peer): \(withSetupErrors(reason))")
@@ -157,7 +161,7 @@ final class MosquittoConnection: @unchecked Sendable {
     }
 
     /// Waits for the TCP connect and, with TLS, completes the handshake (see `LinkHandshake`).
-    private func establish(_ mosq: OpaquePointer, deadline: ContinuousClock.Instant) -> LinkHandshake.Outcome {
+    private func establish(_ mosq: OpaquePointer, deadline: ContinuousClock.Instant, earlyError: Int32) -> LinkHandshake.Outcome {
         let socket = mosquitto_socket(mosq)
         guard socket >= 0 else { return .failed("no socket") }
         var ssl: OpaquePointer?
@@ -165,7 +169,8 @@ final class MosquittoConnection: @unchecked Sendable {
             guard let raw = mosquitto_ssl_get(mosq) else { return .failed("TLS was not set up") }
             ssl = OpaquePointer(raw)
         }
-        let outcome = LinkHandshake(socket: socket, ssl: ssl, stopSignal: stopPipe.read, deadline: deadline).run()
+        let outcome = LinkHandshake(socket: socket, ssl: ssl, stopSignal: stopPipe.read, deadline: deadline,
+                                    earlyError: earlyError).run()
         // libmosquitto still thinks the handshake is pending; one read lets it see it is done, so
         // the queued CONNECT goes out at once rather than after a loop timeout.
         if outcome == .established, ssl != nil { _ = mosquitto_loop_read(mosq, 1) }
