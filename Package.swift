@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CloudLink", dependencies: [
-            "GatewayCore", "IoTDA", "CMosquitto", "Store",
+            "GatewayCore", "IoTDA", "CMosquitto", "COpenSSL", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gateway", dependencies: [

@@ -5,4 +5,7 @@
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 #endif

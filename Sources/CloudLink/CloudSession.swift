@@ -28,6 +28,7 @@ public final class CloudSession: CloudPublishing, Sendable {
         var generation: UInt64 = 0
         var statistics = CloudSessionStatistics()
         var timestampChecked = false
+        var outage = OutageLog()
     }
 
     /// - Parameters:
@@ -80,17 +81,18 @@ public final class CloudSession: CloudPublishing, Sendable {
 
     fileprivate func runLoop<C: Clock<Duration>>(clock: C) async {
         var policy = settings.reconnect
+        let start = clock.now
         while !Task.isCancelled {
-            let outcome = await attempt(clock: clock)
+            let outcome = await attempt(clock: clock, start: start)
             if Task.isCancelled { break }
             let delay = policy.delay(after: outcome, random: Double.random(in: 0..<1))
-            log(outcome, delay: delay, failures: policy.consecutiveFailures)
+            log(outcome, delay: delay, at: start.duration(to: clock.now))
             do { try await clock.sleep(for: delay) } catch { break }
         }
     }
 
     /// One connection attempt, from fresh credentials to the end of the link.
-    private func attempt<C: Clock<Duration>>(clock: C) async -> ConnectionOutcome {
+    private func attempt<C: Clock<Duration>>(clock: C, start: C.Instant) async -> ConnectionOutcome {
         let identity: CloudCredentials
         do {
             identity = try credentials()
@@ -110,8 +112,13 @@ public final class CloudSession: CloudPublishing, Sendable {
             connection = try MosquittoConnection(generation: generation, settings: settings, credentials: identity) {
                 [weak self] event in
                 guard let self else { return }
-                if case .ready = event { connectedAt.withLock { $0 = clock.now } }
-                self.handle(event, generation: generation)
+                var elapsed = Duration.zero
+                if case .ready = event {
+                    let now = clock.now
+                    connectedAt.withLock { $0 = now }
+                    elapsed = start.duration(to: now)
+                }
+                self.handle(event, generation: generation, at: elapsed)
             }
         } catch {
             return .failed(reason: error.description)
@@ -121,10 +128,15 @@ public final class CloudSession: CloudPublishing, Sendable {
 
         let end: MosquittoEnd = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<MosquittoEnd, Never>) in
+                let name = "edgegw-mqtt-\(generation)"
                 let thread = Thread {
-                    continuation.resume(returning: connection.run())
+                    Self.nameCurrentThread(name)
+                    let end = connection.run()
+                    let used = Self.currentThreadCPU()
+                    self.current.withLock { $0.statistics.linkThreadCPU += used }
+                    continuation.resume(returning: end)
                 }
-                thread.name = "edgegw-mqtt-\(generation)"
+                thread.name = name
                 thread.start()
             }
         } onCancel: {
@@ -156,14 +168,20 @@ public final class CloudSession: CloudPublishing, Sendable {
         }
     }
 
-    private func handle(_ event: MosquittoEvent, generation: UInt64) {
+    /// `elapsed`: time since the session started, for `.ready`.
+    private func handle(_ event: MosquittoEvent, generation: UInt64, at elapsed: Duration) {
         switch event {
         case .ready:
-            current.withLock {
+            let outage = current.withLock {
                 $0.state = .connected(generation: generation)
                 $0.statistics.connects += 1
+                return $0.outage.connected(at: elapsed)
             }
-            logger.info("cloud connected (connection \(generation))")
+            if let outage {
+                logger.info("cloud connected (connection \(generation)) after \(outage.failures) failed attempts over \(Self.format(outage.outage))")
+            } else {
+                logger.info("cloud connected (connection \(generation))")
+            }
             states.yield(.connected(generation: generation))
         case .acknowledged(let mid):
             acks.yield(CloudPublishReceipt(generation: generation, messageId: mid))
@@ -182,19 +200,47 @@ public final class CloudSession: CloudPublishing, Sendable {
         }
     }
 
-    private func log(_ outcome: ConnectionOutcome, delay: Duration, failures: Int) {
+    /// One warning per change of state; the same failure again only at debug level (`OutageLog`).
+    private func log(_ outcome: ConnectionOutcome, delay: Duration, at elapsed: Duration) {
         let wait = "next attempt in \(Self.format(delay))"
         switch outcome {
         case .refused(let code):
-            let timestampChecked = current.withLock { $0.timestampChecked }
+            let timestampChecked = current.withLock {
+                $0.outage.otherFailure(at: elapsed)
+                return $0.timestampChecked
+            }
             logger.error("cloud refused the connection (CONNACK \(code.rawValue)): \(code.diagnosis(timestampChecked: timestampChecked)); \(wait)")
         case .failed(let reason):
-            logger.warning("cloud connection failed (\(failures) in a row): \(reason); \(wait)")
+            switch current.withLock({ $0.outage.failed(reason: reason, at: elapsed) }) {
+            case .failure(let repeats):
+                let before = repeats > 0 ? " (the previous failure repeated \(repeats) more times)" : ""
+                logger.warning("cloud connection failed: \(reason); retrying with backoff, \(wait)\(before)")
+            case .reminder(let attempts, let outage):
+                logger.warning("cloud still unreachable after \(attempts) attempts over \(Self.format(outage)): \(reason); \(wait)")
+            case .repeated(let attempts):
+                logger.debug("cloud still unreachable (attempt \(attempts)): \(reason); \(wait)")
+            }
         case .lost:
             logger.info("cloud reconnecting; \(wait)")
         case .credentialsUnavailable:
+            current.withLock { $0.outage.otherFailure(at: elapsed) }
             logger.error("cannot compute cloud credentials; \(wait)")
         }
+    }
+
+    /// Names the OS thread for `top -H` and /proc: Foundation's `Thread.name` does not on Linux,
+    /// and `pthread_setname_np` is not visible to Swift there.
+    private static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        try? String(name.prefix(15)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+        #endif
+    }
+
+    /// CPU time the calling thread has used.
+    private static func currentThreadCPU() -> Duration {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return .zero }
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     static func format(_ duration: Duration) -> String {
@@ -214,6 +260,8 @@ public struct CloudSessionStatistics: Sendable, Equatable {
     public var incoming = 0
     /// Downlink PUBLISHes dropped because `incoming` was full.
     public var incomingDropped = 0
+    /// CPU time used by connection threads that have ended (a busy loop in one shows here).
+    public var linkThreadCPU: Duration = .zero
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 import CMosquitto
+import COpenSSL
 
 // libmosquitto's callbacks, as plain top-level functions: a closure literal here could be
 // inferred @MainActor and trap when the loop thread calls it (see platform notes). Each one
@@ -43,4 +44,15 @@ func mosquittoOnLog(_ mosq: OpaquePointer?, _ context: UnsafeMutableRawPointer?,
                     _ text: UnsafePointer<CChar>?) {
     guard let context, let text else { return }
     Unmanaged<MosquittoConnection>.fromOpaque(context).takeUnretainedValue().libraryLog(level: level, text: String(cString: text))
+}
+
+/// OpenSSL's certificate check for the TLS context we hand libmosquitto: runs the normal check
+/// (libmosquitto's host name callback included) and tells the connection why it failed, whether
+/// the handshake ran inside `mosquitto_connect_async` or in `LinkHandshake`.
+func opensslVerifyCertificate(_ store: OpaquePointer?, _ context: UnsafeMutableRawPointer?) -> Int32 {
+    let ok = X509_verify_cert(store)
+    guard ok <= 0, let context else { return ok }
+    let code = X509_STORE_CTX_get_error(store)
+    Unmanaged<MosquittoConnection>.fromOpaque(context).takeUnretainedValue().certificateRejected(code: code)
+    return ok
 }

@@ -1,4 +1,5 @@
 import CMosquitto
+import COpenSSL
 import Foundation
 import GatewayCore
 
@@ -22,6 +23,10 @@ enum MosquittoEnd: Sendable, Equatable {
 
 /// One connection attempt: one `struct mosquitto`, driven by `run()` on a thread of its own.
 ///
+/// The TCP connect and the TLS handshake are waited for by `LinkHandshake` (poll() on what is
+/// awaited, woken by `stop()`), because libmosquitto 2.0.11's loop busy-spins on a failed TLS
+/// connect; libmosquitto's loop takes over once the link is established.
+///
 /// Why an external loop (`mosquitto_loop` on our thread) and not `mosquitto_loop_start`: the
 /// library's own thread reconnects by itself with a fixed ClientId and no jitter, while the
 /// platform needs a fresh ClientId/password each attempt and a long pause after an auth
@@ -31,6 +36,8 @@ enum MosquittoEnd: Sendable, Equatable {
 final class MosquittoConnection: @unchecked Sendable {
     /// How often the loop checks for a stop request or a connect timeout when idle.
     static let loopTimeoutMilliseconds: Int32 = 500
+    /// How long a stopped connection may take to send DISCONNECT before it is dropped.
+    static let stopGrace: Duration = .seconds(2)
 
     let generation: UInt64
     private let settings: CloudSessionSettings
@@ -43,7 +50,13 @@ final class MosquittoConnection: @unchecked Sendable {
     private var connack: Int32?
     private var pendingSubscriptions: [Int32: String] = [:]
     private var isReady = false
+    /// libmosquitto's error lines before the link is ready, folded into the failure reason.
+    private var setupErrors: [String] = []
+    /// OpenSSL's verify error when the broker's certificate was rejected.
+    private var certificateError: Int32?
     private let stopRequested = Locked(false)
+    /// A pipe whose read end turns readable on `stop()`; it wakes the handshake's poll().
+    private let stopPipe: (read: Int32, write: Int32)
 
     init(generation: UInt64, settings: CloudSessionSettings, credentials: CloudCredentials,
          onEvent: @escaping @Sendable (MosquittoEvent) -> Void) throws(CloudSessionError) {
@@ -53,6 +66,12 @@ final class MosquittoConnection: @unchecked Sendable {
         self.credentials = credentials
         self.onEvent = onEvent
         handle = Locked(nil)
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw CloudSessionError("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC); _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
+        stopPipe = (fds[0], fds[1])
         // Clean session: the outbox replays what was not acknowledged, and subscriptions are
         // renewed on every CONNACK, so no broker-side session is needed.
         guard let mosq = mosquitto_new(credentials.clientId, true, nil) else {
@@ -67,17 +86,17 @@ final class MosquittoConnection: @unchecked Sendable {
             _ = mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
             try check(mosquitto_username_pw_set(mosq, credentials.username, credentials.password), "set username and password")
             if case .tls(let caFile) = settings.transport {
-                if let caFile {
-                    guard FileManager.default.isReadableFile(atPath: caFile) else {
-                        throw CloudSessionError("CA file \(caFile) is missing or unreadable")
-                    }
-                    try check(mosquitto_tls_set(mosq, caFile, nil, nil, nil, nil), "load CA file \(caFile)")
-                } else {
-                    try check(mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1), "use the system CA store")
+                if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                    throw CloudSessionError("CA file \(caFile) is missing or unreadable")
                 }
-                // SSL_VERIFY_PEER (1): the broker's chain must verify; host name checking stays on.
-                try check(mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nil), "set TLS options")
-                try check(mosquitto_tls_insecure_set(mosq, false), "enable host name verification")
+                let context = try TLSContext.make(caFile: caFile, host: settings.host,
+                                                  verifyContext: Unmanaged.passUnretained(self).toOpaque())
+                // Used as it is (see `TLSContext`); libmosquitto takes its own reference.
+                let noDefaults = mosquitto_int_option(mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0)
+                let handedOver = mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, UnsafeMutableRawPointer(context))
+                SSL_CTX_free(context)
+                try check(noDefaults, "use our TLS settings")
+                try check(handedOver, "set the TLS context")
             }
         } catch {
             destroy()
@@ -91,32 +110,87 @@ final class MosquittoConnection: @unchecked Sendable {
         mosquitto_log_callback_set(mosq, mosquittoOnLog)
     }
 
-    deinit { destroy() }
+    deinit {
+        destroy()
+        close(stopPipe.read)
+        close(stopPipe.write)
+    }
 
     /// Connects and runs the loop until the link ends or `stop()`; blocking, on a dedicated thread.
     func run() -> MosquittoEnd {
         defer { destroy() }
         guard let mosq = handle.withLock({ $0 }) else { return .failed("client already destroyed") }
-        let started = ContinuousClock.now
+        let peer = "\(settings.host):\(settings.port)"
+        if stopRequested.withLock({ $0 }) { return .failed("stopped before connecting to \(peer)") }
+        let deadline = ContinuousClock.now + settings.connectTimeout
+        errno = 0
         var rc = mosquitto_connect_async(mosq, settings.host, Int32(settings.port), Int32(settings.keepalive))
-        if rc != success {
-            return .failed("cannot connect to \(settings.host):\(settings.port): \(Self.describe(rc))")
+        // With TLS, libmosquitto's first SSL_connect may have written to the socket already and
+        // taken its error (e.g. ECONNREFUSED); errno still holds it.
+        let earlyError = errno
+        if rc == Int32(MOSQ_ERR_TLS.rawValue) {
+            // On a fast link the handshake can end inside connect_async already.
+            return .failed("cannot connect to \(peer): \(tlsFailure(setupErrors.joined(separator: "; ")))")
         }
-        var stopping = false
+        if rc != success {
+            return .failed("cannot connect to \(peer): \(Self.describe(rc))")
+        }
+        switch establish(mosq, deadline: deadline, earlyError: earlyError) {
+        case .established: break
+        case .stopped: return .failed("stopped while connecting to \(peer)")
+        case .failed(let reason): return .failed("cannot connect to \(peer): \(withSetupErrors(reason))")
+        case .tlsFailed(let reasons): return .failed("cannot connect to \(peer): \(tlsFailure(reasons))")
+        case .timedOut(let what): return .failed("\(what) to \(peer) within \(settings.connectTimeout)")
+        }
+        var stoppingSince: ContinuousClock.Instant?
         while true {
-            if !stopping, stopRequested.withLock({ $0 }) {
-                stopping = true
+            if stoppingSince == nil, stopRequested.withLock({ $0 }) {
+                stoppingSince = .now
                 rc = mosquitto_disconnect(mosq)
                 if rc != success { return end(stoppedBy: "stopped") }
             }
             rc = mosquitto_loop(mosq, Self.loopTimeoutMilliseconds, 1)
             if rc != success { break }
-            if connack == nil, ContinuousClock.now - started > settings.connectTimeout {
-                return .failed("no CONNACK from \(settings.host):\(settings.port) within \(settings.connectTimeout)")
+            if let stoppingSince, ContinuousClock.now - stoppingSince > Self.stopGrace { break }
+            if connack == nil, ContinuousClock.now > deadline {
+                return .failed("no CONNACK from \(peer) within \(settings.connectTimeout)")
             }
         }
-        if stopping { return end(stoppedBy: "stopped") }
-        return end(stoppedBy: Self.describe(rc))
+        if stoppingSince != nil { return end(stoppedBy: "stopped") }
+        return end(stoppedBy: withSetupErrors(Self.describe(rc)))
+    }
+
+    /// Waits for the TCP connect and, with TLS, completes the handshake (see `LinkHandshake`).
+    private func establish(_ mosq: OpaquePointer, deadline: ContinuousClock.Instant, earlyError: Int32) -> LinkHandshake.Outcome {
+        let socket = mosquitto_socket(mosq)
+        guard socket >= 0 else { return .failed("no socket") }
+        var ssl: OpaquePointer?
+        if case .tls = settings.transport {
+            guard let raw = mosquitto_ssl_get(mosq) else { return .failed("TLS was not set up") }
+            ssl = OpaquePointer(raw)
+        }
+        let outcome = LinkHandshake(socket: socket, ssl: ssl, stopSignal: stopPipe.read, deadline: deadline,
+                                    earlyError: earlyError).run()
+        // libmosquitto still thinks the handshake is pending; one read lets it see it is done, so
+        // the queued CONNECT goes out at once rather than after a loop timeout.
+        if outcome == .established, ssl != nil { _ = mosquitto_loop_read(mosq, 1) }
+        return outcome
+    }
+
+    /// Why the TLS handshake failed: the certificate problem when there is one, else OpenSSL's reasons.
+    private func tlsFailure(_ reasons: String) -> String {
+        guard let certificateError else {
+            return "TLS handshake failed: \(reasons.isEmpty ? "no reason given" : reasons)"
+        }
+        var caFile: String?
+        if case .tls(let file) = settings.transport { caFile = file }
+        return TLSContext.certificateProblem(code: certificateError, caFile: caFile, host: settings.host)
+    }
+
+    /// A failure reason with what libmosquitto logged while setting up, e.g. a host name mismatch.
+    private func withSetupErrors(_ reason: String) -> String {
+        let extra = setupErrors.filter { !reason.contains($0) }
+        return extra.isEmpty ? reason : "\(reason) (\(extra.joined(separator: "; ")))"
     }
 
     private func end(stoppedBy reason: String) -> MosquittoEnd {
@@ -131,6 +205,8 @@ final class MosquittoConnection: @unchecked Sendable {
     /// Asks the loop to send DISCONNECT and end; safe from any thread.
     func stop() {
         stopRequested.withLock { $0 = true }
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
         // Wakes the loop's select() through libmosquitto's socket pair.
         handle.withLock { mosq in
             if let mosq { _ = mosquitto_disconnect(mosq) }
@@ -192,7 +268,16 @@ final class MosquittoConnection: @unchecked Sendable {
 
     func received(topic: String, payload: [UInt8]) { onEvent(.message(CloudMessage(topic: topic, payload: payload))) }
 
-    func libraryLog(level: Int32, text: String) { onEvent(.log(level: level, text: text)) }
+    func certificateRejected(code: Int32) { certificateError = code }
+
+    func libraryLog(level: Int32, text: String) {
+        // Before the link is ready an error belongs to this attempt's one failure line.
+        if !isReady, level & Int32(MOSQ_LOG_ERR) != 0 {
+            setupErrors.append(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text)
+            return
+        }
+        onEvent(.log(level: level, text: text))
+    }
 
     // MARK: helpers
 
