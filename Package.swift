@@ -79,7 +79,7 @@ let package = Package(
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore", "TestSupport"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
@@ -90,7 +90,10 @@ let package = Package(
             "Modbus", "CModbus", "GatewayCore", "Config", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "CloudLinkTests", dependencies: ["CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport"]),
+        .testTarget(name: "CloudLinkTests", dependencies: [
+            "CloudLink", "CMosquitto", "IoTDA", "Store", "GatewayCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
     ],

@@ -11,6 +11,10 @@ public struct OutboxPumpSettings: Sendable, Equatable {
     public static let defaultReadBatch = 256
     /// Acknowledged rows deleted in one transaction at most.
     public static let deleteBatch = 512
+    /// While the store fails: how often deletes and held messages are tried again.
+    public static let storageRetryInterval: Duration = .seconds(1)
+    /// "outbox full" warnings: the first at once, then at most one per this interval.
+    public static let fullWarningInterval: Duration = .seconds(60)
 
     public var window: Int
     public var readBatch: Int
@@ -48,9 +52,15 @@ public struct OutboxPumpCounters: Sendable, Equatable {
     public var rejected = 0
     /// Property reports the outbox dropped (oldest first) or refused at its byte bound.
     public var droppedByBound = 0
+    /// Property reports dropped because the store failed (a full disk).
+    public var droppedByStorage = 0
     /// Rows waiting in the outbox, and PUBLISHes waiting for PUBACK, when the counters were read.
     public var pending = 0
     public var inFlight = 0
+    /// Undroppable messages held in memory because the store failed; they are sent from there.
+    public var held = 0
+    /// Acknowledged rows whose delete failed and is tried again.
+    public var awaitingDelete = 0
 
     public init() {}
 }
@@ -59,34 +69,56 @@ public struct OutboxPumpCounters: Sendable, Equatable {
 /// inside an in-flight window and the per-connection budget, and deletes a row only on its
 /// PUBACK. After every (re)connect, and after a restart, it replays from the oldest row.
 ///
+/// Two lanes share the budget: the control lane (command responses, child management,
+/// statuses, events) goes before the reports lane, so an answer never waits behind a backlog
+/// of property reports; each lane keeps its own order. Messages the outbox holds in memory
+/// while the store fails are the control lane's tail and are sent from there.
+///
 /// Writers append through `append(_:)` (or call `wake()` after appending elsewhere): the pump
 /// sleeps on a signal, never polls.
 public actor OutboxPump {
-    /// gateway_state key: highest outbox id ever handed to a connection, written before the
-    /// PUBLISH, so rows replayed after a restart are counted as possible duplicates.
+    /// gateway_state keys: highest id of each lane ever handed to a connection, written before
+    /// the PUBLISH, so rows replayed after a restart are counted as possible duplicates. The
+    /// reports lane keeps the key that covered the whole outbox before it had lanes.
     public static let publishedUpToKey = "cloud_outbox_published_up_to"
+    public static let controlPublishedUpToKey = "cloud_outbox_control_published_up_to"
 
     public nonisolated let outbox: Outbox
     private let session: any CloudPublishing
-    private let settings: OutboxPumpSettings
-    private let store: StateStore?
+    let settings: OutboxPumpSettings
+    let store: StateStore?
     private let clock: any Clock<Duration>
-    private let logger: Logger
+    let logger: Logger
+    /// Time on `clock` since the pump was made.
+    nonisolated let uptime: @Sendable () -> Duration
 
     private nonisolated let signal: AsyncStream<Void>
     private nonisolated let signalContinuation: AsyncStream<Void>.Continuation
-    private nonisolated let counterState = Locked(OutboxPumpCounters())
+    nonisolated let counterState = Locked(OutboxPumpCounters())
+    nonisolated let logState = Locked(LogState())
 
     private var generation: UInt64?
-    private var inFlight: [CloudPublishReceipt: Int64] = [:]
+    var inFlight: [CloudPublishReceipt: Int64] = [:]
     /// Rows re-sent in this run and not yet acknowledged.
     private var replayedIds: Set<Int64> = []
-    private var acknowledgedIds: [Int64] = []
-    private var highestPublished: Int64 = 0
-    private var persistedMark: Int64 = 0
+    /// Acknowledged rows not deleted yet.
+    var acknowledgedIds: [Int64] = []
+    var cursors = Cursors()
+    private var highestPublished: [OutboxLane: Int64] = [:]
+    private var highestHeldPublished: Int64 = 0
+    /// Publish marks saved, and those to save (when saving failed).
+    var persistedMark: [OutboxLane: Int64] = [:]
+    var wantedMark: [OutboxLane: Int64] = [:]
+    /// While the store fails: when deletes, held messages and marks are tried again.
+    var storageRetryDue: Duration?
+    private var retryTimer: Task<Void, Never>?
+    /// Held messages are not sent while the pump waits to write them to the store.
+    var holdBackHeld = false
+    /// Set when the service stops: nothing more is published.
+    private var stopping = false
 
     /// - Parameters:
-    ///   - store: where the published-up-to mark lives; without it, replays after a restart
+    ///   - store: where the published-up-to marks live; without it, replays after a restart
     ///     are not told apart from first sends.
     public init(outbox: Outbox, session: any CloudPublishing, settings: OutboxPumpSettings = OutboxPumpSettings(),
                 store: StateStore? = nil, clock: any Clock<Duration> = ContinuousClock(),
@@ -97,16 +129,24 @@ public actor OutboxPump {
         self.store = store
         self.clock = clock
         self.logger = logger
+        uptime = clock.elapsedSinceNow()
         (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Appends to the outbox and wakes the pump. Logs what the byte bound dropped.
+    /// Appends to the outbox and wakes the pump. Logs what the byte bound dropped (throttled)
+    /// and when the store starts or stops failing.
     @discardableResult
     public nonisolated func append(_ messages: [OutboxMessage]) throws(StoreError) -> OutboxAppendResult {
-        let result = try outbox.append(messages)
-        if result.droppedOldest > 0 || result.refused > 0 {
-            logger.warning("outbox full (\(outbox.maxBytes) bytes): dropped \(result.droppedOldest) oldest property reports, refused \(result.refused)")
+        let result: OutboxAppendResult
+        do {
+            result = try outbox.append(messages)
+        } catch {
+            reportStorage()
+            wake()
+            throw error
         }
+        if result.droppedOldest > 0 || result.refused > 0 { warnFull(dropped: result.droppedOldest, refused: result.refused) }
+        reportStorage()
         wake()
         return result
     }
@@ -117,20 +157,25 @@ public actor OutboxPump {
     public nonisolated var counters: OutboxPumpCounters {
         var counters = counterState.withLock { $0 }
         counters.droppedByBound = outbox.droppedCount + outbox.refusedCount
+        counters.droppedByStorage = outbox.unstoredCount
         counters.pending = outbox.count
+        counters.held = outbox.heldCount
         return counters
     }
 
-    /// Runs until its task is cancelled; acknowledged rows are deleted before it returns.
+    /// Runs until its task is cancelled; acknowledged rows are deleted, and held messages
+    /// stored if the store takes them, before it returns.
     public func run() async {
         let states = session.stateChanges()
         let acks = session.acknowledgements()
         if let store {
             do {
-                persistedMark = try store.stateValue(Self.publishedUpToKey).flatMap { Int64($0) } ?? 0
+                let reports = try store.stateValue(Self.publishedUpToKey).flatMap { Int64($0) } ?? 0
+                let control = try store.stateValue(Self.controlPublishedUpToKey).flatMap { Int64($0) } ?? reports
+                persistedMark = [.control: control, .reports: reports]
                 highestPublished = persistedMark
             } catch {
-                logger.error("cannot read the outbox publish mark: \(error)")
+                logger.error("cannot read the outbox publish marks: \(error)")
             }
         }
         await withTaskGroup(of: Void.self) { group in
@@ -139,8 +184,30 @@ public actor OutboxPump {
             await clock.drivePump(self)
             group.cancelAll()
         }
-        flushDeletes()
+        retryTimer?.cancel()
+        retryTimer = nil
+        finishStorage()
     }
+
+    /// For a graceful stop: keeps publishing until everything queued is acknowledged, the link
+    /// is down, or `timeout` has passed; then publishes nothing more. Returns how many
+    /// messages are still queued (they stay in the outbox for the next start).
+    public func drainBeforeStop(timeout: Duration) async -> Int {
+        let deadline = uptime() + timeout
+        while generation != nil, !Task.isCancelled {
+            flushDeletes()
+            if inFlight.isEmpty && queued == 0 { break }
+            let left = deadline - uptime()
+            if left <= .zero { break }
+            do { try await clock.sleep(for: min(left, .milliseconds(10))) } catch { break }
+        }
+        stopping = true
+        flushDeletes()
+        return queued
+    }
+
+    /// Messages not yet acknowledged: stored rows (minus those awaiting their delete) and held ones.
+    private var queued: Int { max(0, outbox.count - acknowledgedIds.count) + outbox.heldCount }
 
     // MARK: events
 
@@ -159,7 +226,12 @@ public actor OutboxPump {
 
     private func acknowledged(_ receipt: CloudPublishReceipt) {
         guard let id = inFlight.removeValue(forKey: receipt) else { return }
-        acknowledgedIds.append(id)
+        if id < 0 {
+            // Held in memory: forgetting it needs no store.
+            try? outbox.delete(ids: [id])
+        } else {
+            acknowledgedIds.append(id)
+        }
         let duplicate = replayedIds.remove(id) != nil
         counterState.withLock {
             $0.acknowledged += 1
@@ -175,53 +247,45 @@ public actor OutboxPump {
     fileprivate func drain<C: Clock<Duration>>(clock: C) async {
         var signals = signal.makeAsyncIterator()
         var bucket = makeBucket(clock: clock)
-        var buffer: [OutboxEntry] = []
-        var next = 0
-        var cursor: Int64 = 0
         var servedGeneration: UInt64?
 
-        // Acknowledged rows are deleted before every read, so a reread after a reconnect never
-        // sends an acknowledged row again, and before every idle wait, so none linger.
+        // Acknowledged rows are deleted before every read from the store, so a reread after
+        // a reconnect never sends an acknowledged row again, and before every idle wait, so
+        // none linger.
         while !Task.isCancelled {
-            guard let generation else {
+            retryStorageIfDue()
+            guard let generation, !stopping else {
                 flushDeletes()
+                armRetryTimer(clock: clock)
                 _ = await signals.next()
                 continue
             }
             if generation != servedGeneration {
                 servedGeneration = generation
-                buffer = []
-                next = 0
-                cursor = 0
+                cursors = Cursors()
                 bucket = makeBucket(clock: clock)
             }
             if inFlight.count >= settings.window {
                 // PUBACKs keep coming while the window is full: delete in batches, not per row.
                 flushDeletes(minimum: max(1, settings.window / 4))
+                armRetryTimer(clock: clock)
                 _ = await signals.next()
                 continue
             }
-            if next >= buffer.count {
+            guard let next = nextEntry() else {
                 flushDeletes()
-                do {
-                    buffer = try outbox.pending(afterId: cursor, limit: settings.readBatch)
-                } catch {
-                    logger.error("cannot read the outbox: \(error)")
-                    buffer = []
-                }
-                next = 0
-                if buffer.isEmpty {
-                    _ = await signals.next()
-                    continue
-                }
-                markPublished(upTo: buffer[buffer.count - 1].id)
+                armRetryTimer(clock: clock)
+                _ = await signals.next()
+                continue
             }
-            let entry = buffer[next]
+            let (source, entry) = next
             if var shaping = bucket {
                 let wait = shaping.reserve(bytes: entry.payload.count, at: clock.now)
                 bucket = shaping
                 if let wait {
                     flushDeletes()
+                    // After the wait the lanes are looked at again: a control message appended
+                    // meanwhile goes before this one.
                     do { try await clock.sleep(for: wait) } catch { break }
                     continue
                 }
@@ -236,10 +300,9 @@ public actor OutboxPump {
                     if self.generation == generation { self.generation = nil }
                 case .rejected(let reason):
                     logger.error("outbox row \(entry.id) on \(entry.topic) can never be published (\(reason)); deleting it")
-                    acknowledgedIds.append(entry.id)
+                    if entry.isHeld { try? outbox.delete(ids: [entry.id]) } else { acknowledgedIds.append(entry.id) }
                     counterState.withLock { $0.rejected += 1 }
-                    next += 1
-                    cursor = entry.id
+                    cursors[keyPath: source].next += 1
                 case .failed(let reason):
                     logger.warning("publish failed (\(reason)); retrying")
                     do { try await clock.sleep(for: .milliseconds(100)) } catch { return }
@@ -247,10 +310,16 @@ public actor OutboxPump {
                 continue
             }
             inFlight[receipt] = entry.id
-            next += 1
-            cursor = entry.id
-            let replay = entry.id <= highestPublished
-            if replay { replayedIds.insert(entry.id) } else { highestPublished = entry.id }
+            cursors[keyPath: source].next += 1
+            let replay: Bool
+            if entry.isHeld {
+                replay = -entry.id <= highestHeldPublished
+                if !replay { highestHeldPublished = -entry.id }
+            } else {
+                replay = entry.id <= highestPublished[entry.lane, default: 0]
+                if !replay { highestPublished[entry.lane] = entry.id }
+            }
+            if replay { replayedIds.insert(entry.id) }
             counterState.withLock {
                 $0.published += 1
                 if replay { $0.replayed += 1 }
@@ -259,37 +328,37 @@ public actor OutboxPump {
         }
     }
 
+    /// Before waiting for a signal (an append, a PUBACK, a state change): while the store
+    /// fails, a timer signals the next retry.
+    private func armRetryTimer<C: Clock<Duration>>(clock: C) {
+        if let due = storageRetryDue, retryTimer == nil {
+            let delay = max(.zero, due - uptime())
+            retryTimer = Task { [weak self] in
+                try? await clock.sleep(for: delay)
+                await self?.retryTimerFired()
+            }
+        }
+    }
+
+    private func retryTimerFired() {
+        retryTimer = nil
+        wake()
+    }
+
     private func makeBucket<C: Clock<Duration>>(clock: C) -> TokenBucket<C.Instant>? {
         guard settings.isShaped else { return nil }
         return TokenBucket(messagesPerSecond: settings.messagesPerSecond ?? Int.max / 2,
                            bytesPerSecond: settings.bytesPerSecond ?? Int.max / 2, now: clock.now)
-    }
-
-    /// Records, before the PUBLISHes, that rows up to `id` are about to be sent.
-    private func markPublished(upTo id: Int64) {
-        guard let store, id > persistedMark else { return }
-        do {
-            try store.setStateValue(Self.publishedUpToKey, String(id))
-            persistedMark = id
-        } catch {
-            logger.error("cannot save the outbox publish mark: \(error)")
-        }
-    }
-
-    private func flushDeletes(minimum: Int = 1) {
-        guard acknowledgedIds.count >= minimum else { return }
-        do {
-            try outbox.delete(ids: acknowledgedIds)
-            acknowledgedIds.removeAll(keepingCapacity: true)
-        } catch {
-            // The rows stay and are sent again after the next reconnect: a duplicate, not a loss.
-            logger.error("cannot delete acknowledged outbox rows: \(error)")
-            acknowledgedIds.removeAll(keepingCapacity: true)
-        }
     }
 }
 
 extension Clock where Duration == Swift.Duration {
     /// Calling through a member opens the `any Clock` existential, so the drain is generic over the concrete clock.
     fileprivate func drivePump(_ pump: isolated OutboxPump) async { await pump.drain(clock: self) }
+
+    /// Time on this clock since now, as a function.
+    fileprivate func elapsedSinceNow() -> @Sendable () -> Swift.Duration {
+        let start = now
+        return { start.duration(to: self.now) }
+    }
 }

@@ -25,6 +25,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     static func wrap(_ kind: Kind, _ what: String, _ error: Error) -> StoreError {
         StoreError(kind, "\(what): \(error)")
     }
+
+    /// A failed read or write: `.full` when SQLite says the disk (or the database's page
+    /// limit) is full, `.io` otherwise.
+    static func wrap(_ what: String, _ error: Error) -> StoreError {
+        let full = (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+        return wrap(full ? .full : .io, what, error)
+    }
 }
 
 /// The gateway's durable state: one SQLite database (WAL) in the state directory.
@@ -113,6 +120,16 @@ public final class StateStore: Sendable {
                 CREATE INDEX queued_command_node ON queued_command(node_id);
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // Outbox lanes: 0 = control (command responses, child management, statuses, events),
+            // drained first; 1 = property reports. Every kind but property reports (0) is control.
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 1;
+                UPDATE outbox SET lane = 0 WHERE kind <> 0;
+                DROP INDEX outbox_kind;
+                CREATE INDEX outbox_lane ON outbox(lane, id);
+                """)
+        }
         return migrator
     }
 
@@ -126,10 +143,22 @@ public final class StateStore: Sendable {
     }
 
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.write(body) } catch { throw StoreError.wrap(.io, what, error) }
+        do { return try pool.write(body) } catch { throw StoreError.wrap(what, error) }
     }
 
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try pool.read(body) } catch { throw StoreError.wrap(.io, what, error) }
+        do { return try pool.read(body) } catch { throw StoreError.wrap(what, error) }
+    }
+
+    /// Runs `sql` on the writer connection, outside a transaction, and returns the first
+    /// column of its first row, if any. Tests use it to make the database full
+    /// (`PRAGMA max_page_count`) and to give it room again.
+    @discardableResult
+    func writerExecute(_ sql: String) throws(StoreError) -> Int? {
+        do {
+            return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: sql) }
+        } catch {
+            throw StoreError.wrap(sql, error)
+        }
     }
 }

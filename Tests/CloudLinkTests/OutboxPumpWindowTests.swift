@@ -12,6 +12,8 @@ final class ScriptedSession: CloudPublishing, Sendable {
         var nextId: Int32 = 0
         var published: [(receipt: CloudPublishReceipt, topic: String, payload: [UInt8])] = []
         var connected = false
+        /// Publishes of the current connection acknowledged by `acknowledgeOutstanding()`.
+        var acknowledgedCount = 0
     }
 
     private let state = Locked(State())
@@ -36,7 +38,10 @@ final class ScriptedSession: CloudPublishing, Sendable {
     func acknowledgements() -> AsyncStream<CloudPublishReceipt> { acks.subscribe() }
 
     func connect() {
-        let generation: UInt64 = state.withLock { $0.generation += 1; $0.nextId = 0; $0.connected = true; return $0.generation }
+        let generation: UInt64 = state.withLock {
+            $0.generation += 1; $0.nextId = 0; $0.connected = true; $0.acknowledgedCount = 0
+            return $0.generation
+        }
         states.yield(.connected(generation: generation))
     }
 
@@ -47,6 +52,20 @@ final class ScriptedSession: CloudPublishing, Sendable {
 
     var publishedSequences: [Int] {
         state.withLock { $0.published.compactMap { SequencedPayload.decode($0.payload)?.seq } }
+    }
+
+    var publishedTopics: [String] { state.withLock { $0.published.map(\.topic) } }
+
+    var publishedPayloads: [[UInt8]] { state.withLock { $0.published.map(\.payload) } }
+
+    /// PUBACKs every publish of the current connection not acknowledged by this method before.
+    func acknowledgeOutstanding() {
+        let receipts: [CloudPublishReceipt] = state.withLock { state in
+            let current = state.published.map(\.receipt).filter { $0.generation == state.generation }
+            defer { state.acknowledgedCount = current.count }
+            return Array(current.dropFirst(state.acknowledgedCount))
+        }
+        for receipt in receipts { acks.yield(receipt) }
     }
 
     /// PUBACKs the first `count` unacknowledged publishes of the current connection.
