@@ -22,7 +22,7 @@ struct OutboxCursors {
 
 /// What the pump logs about the store, shared by `append` (any thread) and the drain.
 struct OutboxLogState {
-    var fullWarnings = LogThrottle(interval: OutboxPumpSettings.fullWarningInterval)
+    var fullWarnings = LogRateLimit<OffsetInstant>(window: OutboxPumpSettings.fullWarningInterval)
     var droppedSinceWarning = 0
     var refusedSinceWarning = 0
     var storage = StorageCondition()
@@ -246,7 +246,7 @@ extension OutboxPump {
         let line: (dropped: Int, refused: Int, heldBack: Int)? = logState.withLock { state in
             state.droppedSinceWarning += dropped
             state.refusedSinceWarning += refused
-            guard let heldBack = state.fullWarnings.admit(at: now) else { return nil }
+            guard let heldBack = state.fullWarnings.admit(at: OffsetInstant(offset: now)) else { return nil }
             defer { state.droppedSinceWarning = 0; state.refusedSinceWarning = 0 }
             return (state.droppedSinceWarning, state.refusedSinceWarning, heldBack)
         }

@@ -3,13 +3,7 @@ import Foundation
 /// A clock that moves only when told to, so rules of seconds, minutes and days are tested
 /// without sleeping. Sleepers wake, in deadline order, when `advance` passes their deadline.
 public final class ManualClock: Clock, @unchecked Sendable {
-    public struct Instant: InstantProtocol, Sendable {
-        public var offset: Duration
-        public init(offset: Duration) { self.offset = offset }
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
+    public typealias Instant = OffsetInstant
 
     private struct Sleeper {
         var id: UInt64

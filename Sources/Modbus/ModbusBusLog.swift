@@ -23,28 +23,27 @@ extension ModbusBus {
     }
 
     func log(_ event: FailureStreak<ModbusError>.Event, _ config: ModbusDeviceConfig, _ request: ModbusReadRequest) {
-        let metadata = metadata(config, request)
-        switch event {
-        case .started(let error):
-            logger.warning("read failed: \(text(error))", metadata: metadata)
-        case .changed(let error, let previous, let count):
-            logger.warning("read failed: \(text(error)), after \(failedPolls(count)) with \(text(previous))", metadata: metadata)
-        case .recovered(let last, let count):
-            logger.notice("read answered again after \(failedPolls(count)) (\(text(last)))", metadata: metadata)
-        }
+        log(event, failed: "read failed", again: "read answered again", text: text, metadata: metadata(config, request))
     }
 
     func log(_ event: FailureStreak<PointCodec.DecodeError>.Event, _ config: ModbusDeviceConfig, point index: Int) {
         let point = config.points[index]
         let name = "point \(point.name) (\(point.table.rawValue) \(point.address), \(point.count) register\(point.count == 1 ? "" : "s"))"
-        let metadata = metadata(config, point: index)
+        log(event, failed: "\(name) not decoded", again: "\(name) decoded again", text: { "\($0)" },
+            metadata: metadata(config, point: index))
+    }
+
+    /// A run's start and change at warning, its end at notice: "<failed>: <error>[, after n
+    /// failed polls with <previous>]", "<again> after n failed polls (<last>)".
+    private func log<Failure: Equatable & Sendable>(_ event: FailureStreak<Failure>.Event, failed: String, again: String,
+                              text: (Failure) -> String, metadata: Logger.Metadata) {
         switch event {
         case .started(let error):
-            logger.warning("\(name) not decoded: \(error)", metadata: metadata)
+            logger.warning("\(failed): \(text(error))", metadata: metadata)
         case .changed(let error, let previous, let count):
-            logger.warning("\(name) not decoded: \(error), after \(failedPolls(count)) with \(previous)", metadata: metadata)
+            logger.warning("\(failed): \(text(error)), after \(failedPolls(count)) with \(text(previous))", metadata: metadata)
         case .recovered(let last, let count):
-            logger.notice("\(name) decoded again after \(failedPolls(count)) (\(last))", metadata: metadata)
+            logger.notice("\(again) after \(failedPolls(count)) (\(text(last)))", metadata: metadata)
         }
     }
 }

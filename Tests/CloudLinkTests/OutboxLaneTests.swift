@@ -177,16 +177,7 @@ func drive(_ clock: ManualClock, step: Duration, until done: () -> Bool) async -
     }
 }
 
-@Suite struct LogThrottleTests {
-    @Test func firstAtOnceThenOnePerIntervalWithTheCountHeldBack() {
-        var throttle = LogThrottle(interval: .seconds(60))
-        #expect(throttle.admit(at: .seconds(0)) == 0)
-        for second in 1...59 { #expect(throttle.admit(at: .seconds(second)) == nil) }
-        #expect(throttle.heldBack == 59)
-        #expect(throttle.admit(at: .seconds(60)) == 59)
-        #expect(throttle.admit(at: .seconds(200)) == 0)
-    }
-
+@Suite struct StorageConditionTests {
     @Test func storageConditionChangesOnlyOnTransitions() {
         var condition = StorageCondition()
         #expect(condition.update(failure: nil, at: .seconds(1)) == nil)

@@ -22,6 +22,21 @@ import Testing
     /// The most attempts `quickBackoff` allows in `window`: one per 200 ms, plus the one under way.
     static func maximumAttempts(in window: Duration) -> Int { Int(window / .milliseconds(200)) + 2 }
 
+    /// Once a second attempt has begun: retries over `period` keep to `quickBackoff`, and the
+    /// outage is one warning (libmosquitto's own text not among the lines). Returns the attempts,
+    /// the time measured and that warning.
+    static func backsOffWithOneWarning(_ device: RunningSession, _ log: SessionLog, during period: Duration,
+                                       sourceLocation: SourceLocation = #_sourceLocation) async throws -> (Int, Duration, String?) {
+        #expect(await Eventually.wait(timeout: .seconds(20)) { device.session.statistics.connectAttempts >= 2 }, sourceLocation: sourceLocation)
+        let (attempts, window) = try await Self.attempts(of: device.session, during: period)
+        // At most one attempt per 200 ms wait (a spinning link makes one and never ends it).
+        #expect(attempts >= 1 && attempts <= Self.maximumAttempts(in: window), "\(attempts) attempts in \(window)", sourceLocation: sourceLocation)
+        let failures = log.lines(containing: "cloud connection failed")
+        #expect(failures.count == 1, "\(log.lines)", sourceLocation: sourceLocation)
+        #expect(log.lines(containing: "libmosquitto").isEmpty, "\(log.lines)", sourceLocation: sourceLocation)
+        return (attempts, window, failures.first)
+    }
+
     @Test func brokerAbsentAtStartFailsOnceBacksOffAndConnectsWhenItComes() async throws {
         let identity = TestIdentity()
         let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)   // made, not started
@@ -33,14 +48,8 @@ import Testing
 
         // Nothing listens: every attempt fails at once and the session backs off between them.
         // (Generous timeouts: the whole suite shares two cores.)
-        #expect(await Eventually.wait(timeout: .seconds(20)) { device.session.statistics.connectAttempts >= 2 })
-        let (attempts, window) = try await Self.attempts(of: device.session, during: .seconds(1))
-        // At most one attempt per 200 ms wait (a spinning link makes one and never ends it).
-        #expect(attempts >= 1 && attempts <= Self.maximumAttempts(in: window), "\(attempts) attempts in \(window)")
-        let failures = log.lines(containing: "cloud connection failed")
-        #expect(failures.count == 1, "\(log.lines)")
-        #expect(failures.first?.contains("Connection refused") == true, "\(failures)")
-        #expect(log.lines(containing: "libmosquitto").isEmpty, "\(log.lines)")
+        let (attempts, _, failure) = try await Self.backsOffWithOneWarning(device, log, during: .seconds(1))
+        #expect(failure?.contains("Connection refused") == true, "\(log.lines)")
         // The link threads did not spin: a busy loop burns about a core for the whole outage.
         #expect(device.session.statistics.linkThreadCPU < .milliseconds(300),
                 "link threads used \(device.session.statistics.linkThreadCPU) over \(attempts) attempts")
@@ -111,20 +120,15 @@ import Testing
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: other.caFile))
         settings.reconnect = Self.quickBackoff
         let device = RunningSession(CloudSession(settings: settings, logger: log.logger()) { identity.credentials })
-        #expect(await Eventually.wait(timeout: .seconds(20)) { device.session.statistics.connectAttempts >= 2 })
-        let (during, window) = try await Self.attempts(of: device.session, during: .seconds(2))
         // Retried, but never faster than the 200 ms floor of the backoff.
-        #expect(during >= 1 && during <= Self.maximumAttempts(in: window), "\(during) attempts in \(window)")
+        let (during, window, failure) = try await Self.backsOffWithOneWarning(device, log, during: .seconds(2))
         #expect(device.session.statistics.connects == 0)
-        let failures = log.lines(containing: "cloud connection failed")
-        #expect(failures.count == 1, "\(log.lines)")
-        #expect(failures.first?.contains("certificate verify failed") == true, "\(failures)")
+        #expect(failure?.contains("certificate verify failed") == true, "\(log.lines)")
         // The broker sends its own CA along: a root this session does not trust.
-        #expect(failures.first?.contains("self-signed certificate in certificate chain") == true, "\(failures)")
-        #expect(failures.first?.contains(other.caFile ?? "?") == true, "\(failures)")
-        #expect(log.lines(containing: "libmosquitto").isEmpty, "\(log.lines)")
+        #expect(failure?.contains("self-signed certificate in certificate chain") == true, "\(log.lines)")
+        #expect(failure?.contains(other.caFile ?? "?") == true, "\(log.lines)")
         #expect(device.session.statistics.linkThreadCPU < .milliseconds(400), "link threads used \(device.session.statistics.linkThreadCPU)")
-        print("TLS wrong CA: \(during) attempts in \(window), link threads \(device.session.statistics.linkThreadCPU) CPU; logged: \(failures.first ?? "")")
+        print("TLS wrong CA: \(during) attempts in \(window), link threads \(device.session.statistics.linkThreadCPU) CPU; logged: \(failure ?? "")")
         let started = ContinuousClock.now
         await device.stop()
         #expect(ContinuousClock.now - started < .seconds(2))

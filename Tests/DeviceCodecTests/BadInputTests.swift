@@ -99,18 +99,7 @@ import Testing
     }
 
     @Test func invalidBase64IsAnErrorNotGarbage() throws {
-        let text = productHeader(properties: [], paras: [("cdat123", "string")], responses: []) + """
-        [[codec.downlink]]
-        name = "c"
-        kind = "command"
-        command = "CMD"
-
-        [[codec.downlink.fields]]
-        name = "cdat123"
-        type = "array"
-        length = 4
-        """
-        let codec = try #require(CodecFixture(text).codec)
+        let codec = try #require(CodecFixture(arrayCommandProduct(parameter: "cdat123", length: 4)).codec)
         // The platform's own log example (spec lwm2m-coap §6.3): '8j' is not Base64.
         #expect(throws: EncodeError(.invalidBase64, path: "paras.cdat123")) {
             try codec.encode(command: "CMD", paras: ["cdat123": "8j"], mid: 3)

@@ -37,17 +37,7 @@ import TestSupport
     }
 
     @Test func theCodecUsesTheRule() throws {
-        let codec = try #require(CodecFixture(productHeader(properties: [], paras: [("v", "string")], responses: []) + """
-            [[codec.downlink]]
-            name = "c"
-            kind = "command"
-            command = "CMD"
-
-            [[codec.downlink.fields]]
-            name = "v"
-            type = "array"
-            length = 2
-            """).codec)
+        let codec = try #require(CodecFixture(arrayCommandProduct(parameter: "v", length: 2)).codec)
         #expect(try codec.encode(command: "CMD", paras: ["v": "AQ"], mid: 1) == [0x01, 0x00])
         #expect(try codec.encode(command: "CMD", paras: ["v": "AQ=="], mid: 1) == [0x01, 0x00])
         #expect(throws: EncodeError(.invalidBase64, path: "paras.v")) {

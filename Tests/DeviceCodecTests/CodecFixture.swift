@@ -82,3 +82,19 @@ func productHeader(properties: [(String, String)] = [("a", "int"), ("b", "int")]
     }
     return text
 }
+
+/// A product whose command `CMD` has one string parameter, `parameter`, sent as an array of
+/// `length` bytes (Base64 in the command's JSON).
+func arrayCommandProduct(parameter: String, length: Int) -> String {
+    productHeader(properties: [], paras: [(parameter, "string")], responses: []) + """
+    [[codec.downlink]]
+    name = "c"
+    kind = "command"
+    command = "CMD"
+
+    [[codec.downlink.fields]]
+    name = "\(parameter)"
+    type = "array"
+    length = \(length)
+    """
+}

@@ -20,6 +20,16 @@ import TestSupport
         return "\(path):\(index + 1)"
     }
 
+    /// Runs `edgegw check`, which must refuse the fixture; returns its output and `path:N` of the
+    /// line starting with `prefix` in `path` (edgegw.toml by default), where the problem is reported.
+    func refused(_ fixture: ConfigFixture, at prefix: String, in path: String? = nil,
+                 sourceLocation: SourceLocation = #_sourceLocation) async throws -> (output: String, at: String) {
+        let (status, output) = try await check(fixture)
+        #expect(status == 1, "\(output)", sourceLocation: sourceLocation)
+        let at = try location(path ?? fixture.configPath, prefix)
+        return (output, at)
+    }
+
     /// The fixture's edgegw.toml with one piece of text replaced.
     func replacing(_ fixture: ConfigFixture, _ old: String, with new: String) throws {
         let text = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
@@ -30,9 +40,7 @@ import TestSupport
     @Test func aDeviceIdLongerThanThePlatformAllowsIsRefusedWithItsLine() async throws {
         let fixture = ConfigFixture()
         try replacing(fixture, "gw-test-0001", with: String(repeating: "a", count: 300))
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "device_id")
+        let (output, at) = try await refused(fixture, at: "device_id")
         #expect(output.contains("\(at): gateway.device_id: device_id is 300 characters long; the platform allows 1 to 128"), "\(output)")
         #expect(output.contains("1 problem found"), "\(output)")
 
@@ -45,18 +53,14 @@ import TestSupport
     @Test func aDeviceIdWithCharactersThePlatformRefusesIsRefused() async throws {
         let fixture = ConfigFixture()
         try replacing(fixture, "gw-test-0001", with: "gw.test:0001")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "device_id")
+        let (output, at) = try await refused(fixture, at: "device_id")
         #expect(output.contains("\(at): gateway.device_id: device_id \"gw.test:0001\" has '.', which the platform does not allow"
                                 + " (fix: use only letters, digits, '_' and '-')"), "\(output)")
     }
 
     @Test func aDevicesFolderThatIsMissingIsRefusedWithItsLine() async throws {
         let fixture = ConfigFixture(extra: "\n[paths]\ndevices = \"field-devices\"\n")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "devices =")
+        let (output, at) = try await refused(fixture, at: "devices =")
         let folder = fixture.directory.file("field-devices")
         #expect(output.contains("\(at): paths.devices: folder \(folder) does not exist"), "\(output)")
         #expect(!output.contains(": OK"))
@@ -65,18 +69,14 @@ import TestSupport
     @Test func aDevicesFolderThatIsASymlinkLoopIsRefusedWithItsLine() async throws {
         let fixture = ConfigFixture(extra: "\n[paths]\ndevices = \"loop\"\n")
         try FileManager.default.createSymbolicLink(atPath: fixture.directory.file("loop"), withDestinationPath: "loop")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "devices =")
+        let (output, at) = try await refused(fixture, at: "devices =")
         #expect(output.contains("\(at): paths.devices: folder \(fixture.directory.file("loop")) cannot be opened: a symbolic link loop"),
                 "\(output)")
     }
 
     @Test func aProductsPathThatIsAFileIsRefusedWithItsLine() async throws {
         let fixture = ConfigFixture(extra: "\n[paths]\nproducts = \"products/power-meter.toml\"\n")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "products =")
+        let (output, at) = try await refused(fixture, at: "products =")
         #expect(output.contains("\(at): paths.products: \(fixture.directory.file("products/power-meter.toml")) is not a folder"),
                 "\(output)")
     }
@@ -85,9 +85,7 @@ import TestSupport
         let fixture = ConfigFixture()
         let file = fixture.directory.write("state-file", "not a folder\n")
         fixture.writeConfig(stateDirectory: file)
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "state_directory")
+        let (output, at) = try await refused(fixture, at: "state_directory")
         #expect(output.contains("\(at): store.state_directory: \(file) is not a folder"), "\(output)")
 
         // A folder to be made under a file cannot be made either.
@@ -105,18 +103,14 @@ import TestSupport
     @Test func aMissingCAFileIsReportedAtItsLine() async throws {
         let fixture = ConfigFixture()
         try replacing(fixture, "tls = false\n", with: "tls = true\nca_file = \"ca/root.pem\"\n")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "ca_file")
+        let (output, at) = try await refused(fixture, at: "ca_file")
         #expect(output.contains("\(at): cloud.ca_file: CA file \(fixture.directory.file("ca/root.pem")) cannot be read"), "\(output)")
     }
 
     @Test func aMissingNBIoTDeviceListIsReportedAtItsLine() async throws {
         for name in ["nbiot.csv", "nbiot.toml"] {
             let fixture = ConfigFixture(extra: "\n[paths]\nnbiot_devices = \"\(name)\"\n")
-            let (status, output) = try await check(fixture)
-            #expect(status == 1)
-            let at = try location(fixture.configPath, "nbiot_devices")
+            let (output, at) = try await refused(fixture, at: "nbiot_devices")
             #expect(output.contains("\(at): paths.nbiot_devices: the NB-IoT device list \(fixture.directory.file(name)) does not exist"),
                     "\(output)")
             #expect(output.contains("1 problem found"), "\(output)")
@@ -126,9 +120,7 @@ import TestSupport
     @Test func aMissingPSKSecretsFileIsReportedAtItsLine() async throws {
         let fixture = ConfigFixture(extra: "\n[lwm2m]\npsk_secrets_file = \"secrets/nbiot-psk\"\n\n[paths]\nnbiot_devices = \"nb.csv\"\n")
         fixture.directory.write("nb.csv", "nodeId,productId,secure\n861234567890124,power-meter,DTLS\n")
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(fixture.configPath, "psk_secrets_file")
+        let (output, at) = try await refused(fixture, at: "psk_secrets_file")
         #expect(output.contains("\(at): lwm2m.psk_secrets_file: secret file \(fixture.directory.file("secrets/nbiot-psk")) does not exist"),
                 "\(output)")
     }
@@ -154,9 +146,7 @@ import TestSupport
     @Test func twoSlavesWithOneUnitIdOnOneBusAreReportedAtTheUnitIdLine() async throws {
         let fixture = ConfigFixture()
         let device = fixture.directory.write("devices/meter-2.toml", ConfigFixture.device(nodeId: "meter-2", unitId: 1))
-        let (status, output) = try await check(fixture)
-        #expect(status == 1)
-        let at = try location(device, "unit_id")
+        let (output, at) = try await refused(fixture, at: "unit_id", in: device)
         #expect(output.contains("\(at): unit_id: unit 1 on bus tcp:127.0.0.1:1 is also \(fixture.directory.file("devices/meter-1.toml")):4"),
                 "\(output)")
     }

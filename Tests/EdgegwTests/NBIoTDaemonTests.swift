@@ -12,21 +12,13 @@ import TestSupport
 
     @Test func aModuleReportsThroughTheGatewayAndTakesACachedCommand() async throws {
         let site = try await CloudSite()
-        let coaps = FreePort.next(udp: true)
         let psk = "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15).lowercased()
-        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
-        site.fixture.directory.write("products/water-meter.toml", sample)
-        site.fixture.directory.write("nbiot-devices.csv", """
+        site.fixture.directory.write("secrets/nbiot-psk", "\(Self.imei) = \(psk)\n", mode: 0o600)
+        let coaps = try site.enableNBIoT(lwm2m: "psk_secrets_file = \"secrets/nbiot-psk\"", devices: """
             nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
             \(Self.imei),meter-777,water-meter,0,,,,DTLS,86400,
 
             """)
-        site.fixture.directory.write("secrets/nbiot-psk", "\(Self.imei) = \(psk)\n", mode: 0o600)
-        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "[listeners.coaps]\nenabled = false",
-                                  with: "[listeners.coaps]\nenabled = true\nport = \(coaps)\nbind = [\"127.0.0.1\"]")
-            + "\n[lwm2m]\npsk_secrets_file = \"secrets/nbiot-psk\"\n\n[paths]\nnbiot_devices = \"nbiot-devices.csv\"\n"
-        site.fixture.directory.write("edgegw.toml", config)
 
         let daemon = try site.startDaemon()
         #expect(await daemon.waitForOutput("lwm2m listening"), "\(daemon.text)")
@@ -61,23 +53,15 @@ import TestSupport
     /// `send_strategy`.
     @Test func dataPathsAndCommandChecksAsTheCloudSeesThem() async throws {
         let site = try await CloudSite()
-        let coaps = FreePort.next(udp: true)
         let psk = "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15).lowercased()
         let (pcpDevice, tupDevice, silentDevice) = ("861234567890771", "861234567890772", "861234567890773")
-        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
-        site.fixture.directory.write("products/water-meter.toml", sample)
-        site.fixture.directory.write("nbiot-devices.csv", """
+        let coaps = try site.enableNBIoT(lwm2m: "awake_window = 1\ncoap_threads = 1", devices: """
             nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret,pskIdentity,uplinkPath,downlinkPath,pcp
             \(pcpDevice),pcp,water-meter,0,,\(psk),,DTLS,86400,,,,,true
             \(tupDevice),tup,water-meter,0,,\(psk),,DTLS,86400,,,/19/0/0,/19/1/0,
             \(silentDevice),silent,water-meter,0,,\(psk),,DTLS,86400,,,,,
 
             """)
-        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "[listeners.coaps]\nenabled = false",
-                                  with: "[listeners.coaps]\nenabled = true\nport = \(coaps)\nbind = [\"127.0.0.1\"]")
-            + "\n[lwm2m]\nawake_window = 1\ncoap_threads = 1\n\n[paths]\nnbiot_devices = \"nbiot-devices.csv\"\n"
-        site.fixture.directory.write("edgegw.toml", config)
         let daemon = try site.startDaemon()
         #expect(await daemon.waitForOutput("lwm2m listening"), "\(daemon.text)")
         func module(_ imei: String, _ extra: [String]) throws -> ChildProcess {
@@ -124,5 +108,22 @@ import TestSupport
         #expect(site.platform.records.allSatisfy { $0.problems.isEmpty }, "\(site.platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+    }
+}
+
+extension CloudSite {
+    /// Turns the CoAPS listener on at a free loopback port, with the sample water-meter product,
+    /// `devices` as the NB-IoT device list and `lwm2m` as the `[lwm2m]` table. Returns the port.
+    func enableNBIoT(lwm2m: String, devices: String) throws -> UInt16 {
+        let coaps = FreePort.next(udp: true)
+        let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
+        fixture.directory.write("products/water-meter.toml", sample)
+        fixture.directory.write("nbiot-devices.csv", devices)
+        let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "[listeners.coaps]\nenabled = false",
+                                  with: "[listeners.coaps]\nenabled = true\nport = \(coaps)\nbind = [\"127.0.0.1\"]")
+            + "\n[lwm2m]\n\(lwm2m)\n\n[paths]\nnbiot_devices = \"nbiot-devices.csv\"\n"
+        fixture.directory.write("edgegw.toml", config)
+        return coaps
     }
 }

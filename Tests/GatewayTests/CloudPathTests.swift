@@ -12,21 +12,10 @@ import TestSupport
 /// platform, which checks every message against the platform's rules.
 @Suite struct CloudPathTests {
     @Test func reportsOf250ChildrenArriveAsBatchesOfAtMost100() async throws {
-        let platformPassword = "p-" + UUID().uuidString
-        let broker = try MosquittoBroker(users: [.init(name: "gw-path", password: "pw"), .platform(password: platformPassword)])
-        try await broker.start()
-        let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
+        let cloud = try await ScriptedCloud(deviceId: "gw-path")
+        let (platform, store, outbox, session, pump) = (cloud.platform, cloud.store, cloud.outbox, cloud.session, cloud.pump)
         #expect(await platform.waitUntilConnected())
 
-        let tmp = TemporaryDirectory()
-        let store = try StateStore(directory: tmp.path)
-        let outbox = try Outbox(store: store)
-        let topics = IoTDATopics(deviceId: "gw-path")
-        let session = CloudSession(settings: CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain,
-                                                                  subscriptions: topics.downlinkSubscriptions)) {
-            CloudCredentials(clientId: "gw-path_0_0_2026112216", username: "gw-path", password: "pw")
-        }
-        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store)
         let children = (0..<250).map { ChildDevice(nodeId: "m\($0)", deviceId: "d\($0)", productId: "power-meter", source: .modbus) }
         let bridge = CloudBridge(gatewayDeviceId: "gw-path", store: store, outbox: pump, children: children,
                                  clock: ContinuousClock(), logger: Logger(label: "test"))

@@ -17,22 +17,11 @@ import TestSupport
     static let node = "861234567890555"
 
     @Test func theLaterOutcomeOfAQueuedCommandReachesThePlatformAsADeviceMessage() async throws {
-        let platformPassword = "p-" + UUID().uuidString
-        let broker = try MosquittoBroker(users: [.init(name: "gw-nb", password: "pw"), .platform(password: platformPassword)])
-        try await broker.start()
-        let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
+        let cloud = try await ScriptedCloud(deviceId: "gw-nb")
+        let (platform, store, session, pump) = (cloud.platform, cloud.store, cloud.session, cloud.pump)
         defer { platform.stop() }
         #expect(await platform.waitUntilConnected())
 
-        let tmp = TemporaryDirectory()
-        let store = try StateStore(directory: tmp.path)
-        let outbox = try Outbox(store: store)
-        let topics = IoTDATopics(deviceId: "gw-nb")
-        let session = CloudSession(settings: CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain,
-                                                                  subscriptions: topics.downlinkSubscriptions)) {
-            CloudCredentials(clientId: "gw-nb_0_0_2026112216", username: "gw-nb", password: "pw")
-        }
-        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store)
         let deviceId = "water-meter_\(Self.node)"
         let child = ChildDevice(nodeId: Self.node, deviceId: deviceId, productId: "water-meter", source: .lwm2m)
         try store.upsertChild(child)

@@ -13,32 +13,20 @@ import TestSupport
 /// timers run on the injected clock, so a coalescing window closes when the test says, however
 /// loaded the machine is.
 final class PlatformRig: @unchecked Sendable {
-    let broker: MosquittoBroker
-    let platform: MosquittoScriptedPlatform
-    let store: StateStore
-    let outbox: Outbox
-    let tmp = TemporaryDirectory()
-    let deviceId = "gw-status"
+    let cloud: ScriptedCloud
+    var platform: MosquittoScriptedPlatform { cloud.platform }
+    var store: StateStore { cloud.store }
+    var deviceId: String { cloud.deviceId }
     private var tasks: [Task<Void, Never>] = []
     private(set) var bridge: CloudBridge<ManualClock>?
     let clock = ManualClock()
 
     init() async throws {
-        let platformPassword = "p-" + UUID().uuidString
-        broker = try MosquittoBroker(users: [.init(name: "gw-status", password: "pw"), .platform(password: platformPassword)])
-        try await broker.start()
-        platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
-        store = try StateStore(directory: tmp.path)
-        outbox = try Outbox(store: store)
+        cloud = try await ScriptedCloud(deviceId: "gw-status")
     }
 
     func start(children: [ChildDevice]) -> CloudBridge<ManualClock> {
-        let topics = IoTDATopics(deviceId: deviceId)
-        let session = CloudSession(settings: CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain,
-                                                                  subscriptions: topics.downlinkSubscriptions)) {
-            CloudCredentials(clientId: "gw-status_0_0_2026112216", username: "gw-status", password: "pw")
-        }
-        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store)
+        let (session, pump) = (cloud.session, cloud.pump)
         let bridge = CloudBridge(gatewayDeviceId: deviceId, store: store, outbox: pump, children: children,
                                  clock: clock, logger: Logger(label: "test"))
         tasks = [

@@ -9,15 +9,9 @@ import TestSupport
 @Suite(.serialized) struct AiocoapInteropTests {
     @Test func aiocoapDeviceRegistersIsObservedAndReports() async throws {
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        let port = FreePort.next(udp: true)
-        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
-        settings.libcoapLogLevel = 3
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
-            NBIoTDevice(nodeId: "867000000000001", productId: "meter", psk: key),
-        ]))
-        let events = EventRecorder(server.events)
-        try server.start()
+        let (server, port) = try LwM2MServer.startedOnLoopback([NBIoTDevice(nodeId: "867000000000001", productId: "meter", psk: key)])
         defer { server.stop() }
+        let events = EventRecorder(server.events)
 
         let script = Paths.packageRoot + "/Tests/LwM2MTests/Interop/aiocoap_device.py"
         let device = try ChildProcess("python3", [script, "\(port)", "867000000000001", key.map { String(format: "%02x", $0) }.joined()])
@@ -41,15 +35,9 @@ import TestSupport
     @Test(arguments: [("</1/0>,</3/0>,</t/d>", "t/d", "/t/d"), ("</1/0>,</3/0>,</5/0>", nil, nil)] as [(String, String?, String?)])
     func aiocoapDeviceIsObservedOnlyOnWhatItAnnounces(objects: String, served: String?, observed: String?) async throws {
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        let port = FreePort.next(udp: true)
-        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
-        settings.libcoapLogLevel = 3
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
-            NBIoTDevice(nodeId: "867000000000002", productId: "meter", psk: key),
-        ]))
-        let events = EventRecorder(server.events)
-        try server.start()
+        let (server, port) = try LwM2MServer.startedOnLoopback([NBIoTDevice(nodeId: "867000000000002", productId: "meter", psk: key)])
         defer { server.stop() }
+        let events = EventRecorder(server.events)
 
         let script = Paths.packageRoot + "/Tests/LwM2MTests/Interop/aiocoap_device.py"
         var arguments = [script, "\(port)", "867000000000002", key.map { String(format: "%02x", $0) }.joined(), objects]

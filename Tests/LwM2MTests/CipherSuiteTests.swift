@@ -10,13 +10,7 @@ import TestSupport
     func clientOfferingOnlyOneSuiteCompletesTheHandshake(suite: String) async throws {
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let hex = key.map { String(format: "%02x", $0) }.joined()
-        let port = FreePort.next(udp: true)
-        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
-        settings.libcoapLogLevel = 3
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
-            NBIoTDevice(nodeId: "863000000000001", productId: "meter", psk: key),
-        ]))
-        try server.start()
+        let (server, port) = try LwM2MServer.startedOnLoopback([NBIoTDevice(nodeId: "863000000000001", productId: "meter", psk: key)])
         defer { server.stop() }
 
         let client = try ChildProcess("openssl", ["s_client", "-dtls1_2", "-cipher", suite, "-psk_identity", "863000000000001",
@@ -28,13 +22,9 @@ import TestSupport
     }
 
     @Test func wrongKeyFromOpenSSLDoesNotComplete() async throws {
-        let port = FreePort.next(udp: true)
-        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
-        settings.libcoapLogLevel = 3
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
+        let (server, port) = try LwM2MServer.startedOnLoopback([
             NBIoTDevice(nodeId: "863000000000002", productId: "meter", psk: Array(repeating: 7, count: 16)),
-        ]))
-        try server.start()
+        ])
         defer { server.stop() }
         let client = try ChildProcess("openssl", ["s_client", "-dtls1_2", "-cipher", "PSK-AES128-CCM8", "-psk_identity", "863000000000002",
                                                   "-psk", String(repeating: "08", count: 16), "-connect", "127.0.0.1:\(port)", "-quiet"])

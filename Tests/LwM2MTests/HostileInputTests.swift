@@ -101,14 +101,10 @@ import Glibc
 extension HostileInputTests {
     @Test func legitimateDeviceRegistersInsideTheBudgetDuringABadPSKFlood() async throws {
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        let port = FreePort.next(udp: true)
-        var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
-        settings.libcoapLogLevel = 2
-        let server = LwM2MServer(settings: settings, directory: StaticDeviceDirectory([
+        let (server, port) = try LwM2MServer.startedOnLoopback([
             NBIoTDevice(nodeId: "861234567890500", productId: "meter", psk: key),
             NBIoTDevice(nodeId: "861234567890501", productId: "meter", psk: key),
-        ]))
-        try server.start()
+        ], libcoapLogLevel: 2)
         defer { server.stop() }
         let flood = NBIoTDeviceSimulator(serverPort: port)
         try flood.start()
