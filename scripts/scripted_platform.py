@@ -115,7 +115,7 @@ class Platform:
                 print(f"cloud <- event {service.get('event_type')} {paras[:160]}", flush=True)
         elif suffix == "messages/up":
             content = json.dumps(body.get("content"), separators=(",", ":"))
-            print(f"cloud <- message {body.get('name')} from {body.get('object_device_id')}: {content[:160]}", flush=True)
+            print(f"cloud <- message {body.get('name')} from {body.get('object_device_id')}: {content[:400]}", flush=True)
         elif suffix.startswith("commands/response/"):
             print(f"cloud <- command response {suffix.split('=', 1)[-1]}: {json.dumps(body, separators=(',', ':'))}", flush=True)
 
