@@ -2,7 +2,8 @@
 # make demo: a local broker with a scripted cloud, the gateway on the sample product and
 # device files, and the simulated field devices, all on 127.0.0.1. Ctrl-C stops everything.
 # Lines "cloud <- …" are what the cloud receives from the gateway.
-# DEMO_SECONDS=N stops by itself after N seconds (used by CI to check the demo runs).
+# DEMO_SECONDS=N stops by itself after N seconds (40 shows everything: the sleeping meter wakes
+# at about 28 s). At the end, a summary of what the scripted cloud received (demo-run/platform.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -114,22 +115,31 @@ done
 echo "demo: simulated Modbus meter on 127.0.0.1:$MODBUS_PORT"
 
 # The NB-IoT modules: DTLS-PSK handshake, Register, the gateway's Observe, then a binary
-# meter reading every 4 s (flow 12.34 m3/h, total 123.456 m3, 23.5 Cel, 1.0 bar; then 13.00).
+# meter reading (flow 12.34 m3/h, total 123.456 m3, 23.5 Cel, 1.0 bar; then 13.00): the first
+# every 4 s, the second every 26 s, like a module in power saving mode, which sleeps longer
+# than the cloud's 20 s command window.
 SIM=$(swift build --show-bin-path)/edgegw-nbiot-sim
 payloads=(0104D20001E24000EB3F800000 0105140001E3A800F03F8CCCCD)
+intervals=(4 26)
 for i in 0 1; do
   imei=${IMEIS[$i]}
   psk=$(sed -n "s/^$imei = //p" "$RUN/secrets/psk")
-  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every 4 --payload "${payloads[$i]}" ) \
+  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every "${intervals[$i]}" --payload "${payloads[$i]}" ) \
     > "$RUN/nbiot-$imei.log" 2>&1 &
   pids+=($!)
 done
-echo "demo: two simulated NB-IoT water meters (DTLS-PSK) on 127.0.0.1:$COAPS_PORT"
+echo "demo: two simulated NB-IoT water meters (DTLS-PSK) on 127.0.0.1:$COAPS_PORT, reporting every ${intervals[0]} s and every ${intervals[1]} s"
 
-# After a while, the cloud switches the meter's relay off through the gateway.
-( sleep 8
-  echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "power-meter_meter-01", "service_id": "meter", "command_name": "switch_relay", "paras": {"state": false}}}' >&3
-  echo "demo: cloud -> command switch_relay(state=false) for meter-01"
+# The cloud's commands. NB-IoT commands wait for the module's next report (the platform's
+# cached mode): the first meter's within its 4 s, so the command response carries the outcome;
+# the second sleeps past the 20 s window, so the response says queued (result_code 7) and the
+# outcome follows as a device message (command_result on sys/messages/up) once it wakes.
+( sleep 6
+  echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "water-meter_'${IMEIS[1]}'", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "well 7"}}}' >&3
+  echo "demo: cloud -> command SET_LABEL(label=well 7) for sleeping NB-IoT meter ${IMEIS[1]} (answered 'queued' within 20 s, outcome as a command_result message when it wakes)"
+  sleep 2
+  echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "power-meter_meter-01", "service_id": "meter", "command_name": "switch_relay", "paras": {"state": true}}}' >&3
+  echo "demo: cloud -> command switch_relay(state=true) for meter-01 (the relay is off until then)"
   sleep 4
   echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "water-meter_'${IMEIS[0]}'", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "pump house 3"}}}' >&3
   echo "demo: cloud -> command SET_LABEL(label=pump house 3) for NB-IoT meter ${IMEIS[0]} (delivered when it next reports)" ) &
@@ -148,3 +158,5 @@ else
   "$BIN" run --config "$RUN/edgegw.toml" || true
 fi
 echo "demo: stopped"
+sleep 0.5   # the scripted cloud records the last PUBLISHes
+python3 scripts/scripted_platform.py --summary "$RUN/platform.jsonl"

@@ -12,6 +12,8 @@ platform does, and sends what it is told on stdin:
     {"add_notify": {"device_id": "GW", "devices": [{"node_id": "n", "product_id": "p"}]}}
     {"delete_notify": {"device_id": "GW", "device_ids": ["p_n"]}}
 
+`--summary RECORD` prints what a --record file holds, counted (the end of `make demo`).
+
 CONNECT credentials are checked by the broker itself (password file made for the expected
 hour's HMAC password, ACL per device id): paho is a client and never sees other clients'
 CONNECT packets.
@@ -105,7 +107,7 @@ class Platform:
         if suffix == "gateway/sub_devices/properties/report":
             for device in body.get("devices") or []:
                 for service in device.get("services") or []:
-                    values = ", ".join(f"{k}={v}" for k, v in (service.get("properties") or {}).items())
+                    values = ", ".join(f"{k}={json.dumps(v)}" for k, v in (service.get("properties") or {}).items())
                     print(f"cloud <- {device.get('device_id')} {service.get('service_id')}: {values}", flush=True)
         elif suffix == "events/up":
             for service in body.get("services") or []:
@@ -113,7 +115,7 @@ class Platform:
                 print(f"cloud <- event {service.get('event_type')} {paras[:160]}", flush=True)
         elif suffix == "messages/up":
             content = json.dumps(body.get("content"), separators=(",", ":"))
-            print(f"cloud <- message {body.get('name')} from {body.get('object_device_id')}: {content[:160]}", flush=True)
+            print(f"cloud <- message {body.get('name')} from {body.get('object_device_id')}: {content[:400]}", flush=True)
         elif suffix.startswith("commands/response/"):
             print(f"cloud <- command response {suffix.split('=', 1)[-1]}: {json.dumps(body, separators=(',', ':'))}", flush=True)
 
@@ -286,6 +288,52 @@ class Platform:
             self.client.loop_stop()
 
 
+def summarize(path):
+    """What a --record file holds, counted: the closing lines of `make demo`."""
+    entries = []
+    with open(path) as record:
+        for line in record:
+            if line.strip():
+                entries.append(json.loads(line))
+    flagged = [e for e in entries if e.get("problems")]
+    print(f"demo: the scripted cloud received {len(entries)} message(s); its checks flagged {len(flagged)}")
+    for e in flagged[:5]:
+        print(f"  flagged: {e['topic']}: {'; '.join(e['problems'])}")
+    reports, per_child, statuses, managed, responses, messages = 0, {}, [], {}, [], []
+    for e in entries:
+        suffix = "/".join(e["topic"].split("/")[4:])
+        try:
+            body = json.loads(e["payload"])
+        except ValueError:
+            continue
+        if not isinstance(body, dict):
+            continue
+        if suffix == "gateway/sub_devices/properties/report":
+            reports += 1
+            for device in body.get("devices") or []:
+                per_child[device.get("device_id")] = per_child.get(device.get("device_id"), 0) + 1
+        elif suffix == "events/up":
+            for service in body.get("services") or []:
+                kind = service.get("event_type")
+                if kind == "sub_device_update_status":
+                    status_entries = (service.get("paras") or {}).get("device_statuses") or []
+                    statuses.append(", ".join(f"{st.get('device_id')} {st.get('status')}" for st in status_entries))
+                else:
+                    managed[kind] = managed.get(kind, 0) + 1
+        elif suffix.startswith("commands/response/"):
+            responses.append(f"result_code {body.get('result_code')} ({body.get('result_desc')})")
+        elif suffix == "messages/up":
+            content = body.get("content") if isinstance(body.get("content"), dict) else {}
+            messages.append(f"{body.get('name')} of {body.get('object_device_id')}: {content.get('command_name')} "
+                            f"{content.get('status')}, result_code {content.get('result_code')}")
+    children = ", ".join(f"{child} {count}" for child, count in sorted(per_child.items()))
+    print(f"  property reports: {reports} message(s), {sum(per_child.values())} child report(s): {children}")
+    print(f"  child statuses: {len(statuses)} message(s)" + "".join(f"\n    {line}" for line in statuses))
+    print("  child management: " + (", ".join(f"{kind} {n}" for kind, n in sorted(managed.items())) or "none"))
+    print(f"  command responses: {len(responses)}" + "".join(f"\n    {line}" for line in responses))
+    print(f"  device messages: {len(messages)}" + "".join(f"\n    {line}" for line in messages))
+
+
 def main():
     # A parent that runs threads (a Swift test runner) may hand us a blocked SIGTERM: unblock it.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
@@ -293,12 +341,19 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--username", default="platform")
-    parser.add_argument("--password", required=True)
+    parser.add_argument("--password")
     parser.add_argument("--ca-file", help="CA of a TLS broker")
     parser.add_argument("--record", help="append every received message as a JSON line here")
     parser.add_argument("--stay", action="store_true", help="keep running after stdin closes")
     parser.add_argument("--show", action="store_true", help="print one line per message a gateway sends")
-    Platform(parser.parse_args()).run()
+    parser.add_argument("--summary", metavar="RECORD", help="print what a --record file holds, counted, and exit")
+    args = parser.parse_args()
+    if args.summary:
+        summarize(args.summary)
+    elif not args.password:
+        parser.error("--password is required")
+    else:
+        Platform(args).run()
 
 
 if __name__ == "__main__":

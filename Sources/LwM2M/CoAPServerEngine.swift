@@ -247,9 +247,10 @@ final class CoAPServerEngine {
             grantedReceiveBuffers.append(SocketTools.setReceiveBuffer(fd: fd, bytes: settings.receiveBufferBytes))
             listenerIsDTLS[fd] = proto == COAP_PROTO_DTLS
         }
+        // One line per CoAP thread: the thread says which, so the lines do not read as repeats.
         logger.info("lwm2m listening", metadata: [
             "listener": "\(listener)", "scheme": "\(scheme)", "sockets": "\(fds.count)",
-            "rcvbuf": "\(grantedReceiveBuffers.last ?? 0)",
+            "rcvbuf": "\(grantedReceiveBuffers.last ?? 0)", "thread": "\(shard + 1)",
         ])
     }
 

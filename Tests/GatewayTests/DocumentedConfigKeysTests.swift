@@ -5,11 +5,11 @@ import TestSupport
 @testable import Gateway
 @testable import GatewayCore
 
-/// Every `edgegw.toml` key the README and docs/lwm2m.md name is fed to the config reader, so the
+/// Every `edgegw.toml` key the README and docs/*.md name is fed to the config reader, so the
 /// docs cannot list a key that `edgegw check` rejects.
 @Suite struct DocumentedConfigKeysTests {
     /// The documents whose keys are checked.
-    static let documents = ["README.md", "docs/lwm2m.md"]
+    static let documents = ["README.md", "docs/architecture.md", "docs/cloudlink.md", "docs/codec.md", "docs/iotda.md", "docs/lwm2m.md", "docs/modbus.md"]
     /// Top-level tables of edgegw.toml; `[read]` and the like belong to other files.
     static let tables: Set<String> = ["gateway", "cloud", "listeners", "store", "log", "limits", "modbus", "lwm2m", "paths"]
 
