@@ -15,7 +15,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -31,7 +30,7 @@ let package = Package(
         .target(name: "DeviceCodec", dependencies: ["GatewayCore"]),
 
         // Adapters and services.
-        .target(name: "Config", dependencies: ["GatewayCore", "TOMLKit"]),
+        .target(name: "Config", dependencies: ["GatewayCore"]),
         .target(name: "Store", dependencies: ["GatewayCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "LwM2M", dependencies: [
             "GatewayCore", "CCoAP", "PCP",
