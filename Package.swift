@@ -48,11 +48,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CloudLink", dependencies: [
-            "GatewayCore", "IoTDA", "CMosquitto", "COpenSSL", "Store",
+            "GatewayCore", "CMosquitto", "COpenSSL", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP",
+            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -70,7 +70,6 @@ let package = Package(
         .executableTarget(name: "edgegw", dependencies: [
             "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Test support: free ports, child processes, temporary directories, real peers.
