@@ -25,7 +25,7 @@ import Testing
 
     @Test func deliversEveryRowInOrderAndDeletesItOnPuback() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)
@@ -58,7 +58,7 @@ import Testing
 
     @Test func shapingHoldsTheConfiguredMessagesPerSecond() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)
@@ -95,7 +95,7 @@ import Testing
 
     @Test func brokerOutageLosesNothingAndKeepsOrder() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)
@@ -146,7 +146,7 @@ import Testing
 
     @Test func aSecondPumpOnTheSameDatabaseDeliversTheRest() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)

@@ -22,7 +22,7 @@ final class CloudSite: @unchecked Sendable {
         }
         let hour = ConnectTimestamp(Date()).text
         let password = HMACSHA256.hex(key: hour, message: secret)
-        broker = try MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)])
+        broker = try await MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)])
         try await broker.start()
         platform = try MosquittoScriptedPlatform(broker: broker, password: Self.platformPassword)
         fixture = ConfigFixture(cloudPort: Int(broker.port), extra: extraConfig)

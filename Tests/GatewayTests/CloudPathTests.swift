@@ -13,7 +13,7 @@ import TestSupport
 @Suite struct CloudPathTests {
     @Test func reportsOf250ChildrenArriveAsBatchesOfAtMost100() async throws {
         let platformPassword = "p-" + UUID().uuidString
-        let broker = try MosquittoBroker(users: [.init(name: "gw-path", password: "pw"), .platform(password: platformPassword)])
+        let broker = try await MosquittoBroker(users: [.init(name: "gw-path", password: "pw"), .platform(password: platformPassword)])
         try await broker.start()
         let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
         #expect(await platform.waitUntilConnected())

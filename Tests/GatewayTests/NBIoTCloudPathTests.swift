@@ -18,7 +18,7 @@ import TestSupport
 
     @Test func theLaterOutcomeOfAQueuedCommandReachesThePlatformAsADeviceMessage() async throws {
         let platformPassword = "p-" + UUID().uuidString
-        let broker = try MosquittoBroker(users: [.init(name: "gw-nb", password: "pw"), .platform(password: platformPassword)])
+        let broker = try await MosquittoBroker(users: [.init(name: "gw-nb", password: "pw"), .platform(password: platformPassword)])
         try await broker.start()
         let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
         defer { platform.stop() }

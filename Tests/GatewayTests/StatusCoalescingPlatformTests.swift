@@ -25,7 +25,7 @@ final class PlatformRig: @unchecked Sendable {
 
     init() async throws {
         let platformPassword = "p-" + UUID().uuidString
-        broker = try MosquittoBroker(users: [.init(name: "gw-status", password: "pw"), .platform(password: platformPassword)])
+        broker = try await MosquittoBroker(users: [.init(name: "gw-status", password: "pw"), .platform(password: platformPassword)])
         try await broker.start()
         platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
         store = try StateStore(directory: tmp.path)
