@@ -96,7 +96,7 @@ final class CoAPServerEngine {
          emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
         self.logLimiter = logLimiter
-        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter)
+        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter, level: settings.libcoapLogLevel)
         self.directory = directory
         self.logger = logger
         self.sharedCounters = counters
@@ -149,8 +149,7 @@ final class CoAPServerEngine {
         coap_startup()
         CoAPLog.install()
         CoAPLog.bind(logSink)
-        coap_set_log_level(settings.libcoapLogLevel)
-        coap_dtls_set_log_level(settings.libcoapLogLevel)
+        CoAPLog.raiseLevel(to: settings.libcoapLogLevel)
         guard let context = coap_new_context(nil) else { throw StartError(description: "coap_new_context failed") }
         self.context = context
         let me = Unmanaged.passUnretained(self).toOpaque()
