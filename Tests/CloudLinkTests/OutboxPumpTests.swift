@@ -56,9 +56,10 @@ import Testing
         await platform.stop()
     }
 
-    /// The cap on the injected clock: after the full bucket's burst, every 100 ms step lets out
-    /// exactly the budget's 4 messages at 40 msg/s, however fast the machine is; 400 queued
-    /// rows never go out at link speed.
+    /// The cap on the injected clock: after the full bucket's burst (100 ms of budget), every
+    /// 50 ms step lets out exactly the 2 messages 40 msg/s allow, however fast the machine is;
+    /// 400 queued rows never go out at link speed. (Steps shorter than the burst, so a bucket
+    /// that refilled too fast would show.)
     @Test func shapingHoldsTheConfiguredMessagesPerSecond() async throws {
         let identity = TestIdentity()
         let directory = TemporaryDirectory()
@@ -69,7 +70,7 @@ import Testing
         let session = ClockedSession(clock: clock)
         session.connect()
         let rate = 40
-        let step = Duration.milliseconds(100)
+        let step = Duration.milliseconds(50)
         let perStep = Int(Double(rate) * step.seconds)
         let pump = OutboxPump(outbox: outbox, session: session,
                               settings: OutboxPumpSettings(messagesPerSecond: rate, bytesPerSecond: 1_048_576),
@@ -82,16 +83,16 @@ import Testing
             return session.published.count
         }
         let burst = try #require(await sentWhenAsleep())
-        #expect(burst == perStep, "a full bucket holds \(perStep) messages (100 ms of budget)")
+        #expect(burst == rate / 10, "a full bucket holds 100 ms of budget")
         var sentPerStep: [Int] = []
         var sent = burst
-        for _ in 0..<30 {
+        for _ in 0..<60 {
             clock.advance(by: step)
             let now = try #require(await sentWhenAsleep())
             sentPerStep.append(now - sent)
             sent = now
         }
-        #expect(sentPerStep == Array(repeating: perStep, count: 30), "messages let out per \(step) step")
+        #expect(sentPerStep == Array(repeating: perStep, count: 60), "messages let out per \(step) step")
         #expect(sent - burst == rate * 3, "3 s of clock carry 3 s of budget")
         #expect(session.published.compactMap { SequencedPayload.decode($0.payload)?.seq } == Array(1...sent))
 
