@@ -79,7 +79,8 @@ final class CloudSite: @unchecked Sendable {
         #expect(site.events("add_sub_device_request").count == 1)   // known now: not added twice
         #expect(site.platform.records.allSatisfy { $0.problems.isEmpty }, "\(site.platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
         daemon.signal(SIGTERM)
-        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+        let status = await daemon.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(status.map(String.init) ?? "none after 15 s"); running \(daemon.isRunning)\n\(daemon.text.suffix(4000))")
     }
 
     @Test func sigkillMidDrainLosesNothing() async throws {
