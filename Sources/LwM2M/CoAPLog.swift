@@ -1,4 +1,5 @@
 import CCoAP
+import GatewayCore
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -13,18 +14,36 @@ import Glibc
 /// overwritten, NUL bytes included. The text is cleaned here; the addresses in edgegw's own lines
 /// are the reliable ones.
 enum CoAPLog {
-    /// Where the lines of one CoAP thread go: its server's logger and limiter.
+    /// Where the lines of one CoAP thread go: its server's logger, limiter and libcoap level.
     final class Sink: Sendable {
         let logger: Logger
         let limiter: LogRateLimiter
-        init(logger: Logger, limiter: LogRateLimiter) {
+        /// The most verbose libcoap level this server asked for (`libcoap_log_level`).
+        let level: coap_log_t
+        init(logger: Logger, limiter: LogRateLimiter, level: coap_log_t = CoAPLog.fallbackLevel) {
             self.logger = logger
             self.limiter = limiter
+            self.level = level
         }
     }
 
+    /// libcoap's own default: warnings and worse.
+    static let fallbackLevel: coap_log_t = 4
+
     /// Lines from threads no server bound (a libcoap client in the same process, start-up).
     static let fallback = Sink(logger: Logger(label: "edgegw.libcoap"), limiter: LogRateLimiter())
+
+    private static let levelLock = Locked(())
+
+    /// libcoap's log level is process-wide: it is only raised, to the most verbose level any
+    /// server asks for, and each sink drops what is above its own server's level. Set as is, a
+    /// quieter server started later would silence every other server in the process.
+    static func raiseLevel(to level: coap_log_t) {
+        levelLock.withLock { _ in
+            if coap_get_log_level() < level { coap_set_log_level(level) }
+            if coap_dtls_get_log_level() < level { coap_dtls_set_log_level(level) }
+        }
+    }
 
     private static let sinkKey: pthread_key_t = {
         var key = pthread_key_t()
@@ -59,9 +78,10 @@ enum CoAPLog {
     /// One line from libcoap (called on the thread that logs).
     static func deliver(level: coap_log_t, message: UnsafePointer<CChar>?) {
         guard let message else { return }
+        let sink = currentSink
+        guard level <= sink.level else { return }
         let text = clean(UnsafeRawBufferPointer(start: message, count: strlen(message)))
         guard !text.isEmpty else { return }
-        let sink = currentSink
         let loggerLevel = self.level(level)
         guard loggerLevel >= sink.logger.logLevel else { return }
         let (session, body) = split(text)

@@ -96,7 +96,7 @@ final class CoAPServerEngine {
          emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
         self.logLimiter = logLimiter
-        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter)
+        self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter, level: settings.libcoapLogLevel)
         self.directory = directory
         self.logger = logger
         self.sharedCounters = counters
@@ -145,12 +145,14 @@ final class CoAPServerEngine {
         var description: String
     }
 
+    /// Free ports tried for each of a listener's sockets before it is moved onto the shared one.
+    static let ephemeralPortAttempts = 5
+
     func setUp() throws {
         coap_startup()
         CoAPLog.install()
         CoAPLog.bind(logSink)
-        coap_set_log_level(settings.libcoapLogLevel)
-        coap_dtls_set_log_level(settings.libcoapLogLevel)
+        CoAPLog.raiseLevel(to: settings.libcoapLogLevel)
         guard let context = coap_new_context(nil) else { throw StartError(description: "coap_new_context failed") }
         self.context = context
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -223,12 +225,18 @@ final class CoAPServerEngine {
             // Each endpoint on a free port first (found by that port), then moved onto a shared
             // SO_REUSEPORT socket.
             for _ in 0..<min(max(1, settings.socketsPerListener), LwM2MServerSettings.maxSocketsPerListener) {
-                var ephemeral = address
-                guard let free = SocketTools.freeUDPPort(like: address) else {
-                    throw StartError(description: "cannot listen on \(listener) (\(scheme)): no free port to start from")
+                // The free port is only free when looked at: another socket may take it before
+                // libcoap binds it, so a few are tried.
+                var bound: UInt16?
+                for _ in 0..<Self.ephemeralPortAttempts where bound == nil {
+                    var ephemeral = address
+                    guard let free = SocketTools.freeUDPPort(like: address) else {
+                        throw StartError(description: "cannot listen on \(listener) (\(scheme)): no free port to start from")
+                    }
+                    if family == AF_INET { ephemeral.addr.sin.sin_port = free.bigEndian } else { ephemeral.addr.sin6.sin6_port = free.bigEndian }
+                    if coap_new_endpoint(context, &ephemeral, proto) != nil { bound = free }
                 }
-                if family == AF_INET { ephemeral.addr.sin.sin_port = free.bigEndian } else { ephemeral.addr.sin6.sin6_port = free.bigEndian }
-                guard coap_new_endpoint(context, &ephemeral, proto) != nil else {
+                guard let free = bound else {
                     throw StartError(description: "cannot listen on \(listener) (\(scheme)): address not local")
                 }
                 let created = SocketTools.udpSockets(boundTo: free, family: family)

@@ -22,7 +22,7 @@ import Testing
 
     @Test func connectsWithPlatformCredentialsAndReceivesOnItsSubscriptions() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
 
@@ -62,7 +62,7 @@ import Testing
 
     @Test func connectsOverTLSWithTheBrokersCA() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)
         try await broker.start()
         defer { broker.stop() }
         let caFile = try #require(broker.caFile)
@@ -77,11 +77,11 @@ import Testing
 
     @Test func refusesABrokerItsCADoesNotVouchFor() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)
         try await broker.start()
         defer { broker.stop() }
         // Another broker's CA: the chain does not verify, so no connection, ever.
-        let other = try MosquittoBroker(users: [], tls: true)
+        let other = try await MosquittoBroker(users: [], tls: true)
         let settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: other.caFile))
         let clock = ManualClock()
         let device = RunningSession(CloudSession(settings: settings, clock: clock) { identity.credentials })
@@ -94,7 +94,7 @@ import Testing
 
     @Test func tlsWithTheSystemTrustStoreNeverFallsBackToPlain() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser])
         try await broker.start()
         defer { broker.stop() }
         // The default transport is TLS against the system store; a plain broker must not do.
@@ -110,7 +110,7 @@ import Testing
 
     @Test func wrongPasswordIsRefusedWithoutHotLooping() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser])
         try await broker.start()
         defer { broker.stop() }
         let wrong = TestIdentity(deviceId: identity.deviceId, secret: "not-the-secret", hour: identity.hour)
@@ -157,7 +157,7 @@ import Testing
 
     @Test func reconnectsAfterTheBrokerComesBackAndReportsANewGeneration() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser])
         try await broker.start()
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .plain,
                                             subscriptions: [identity.topic("commands/#")])

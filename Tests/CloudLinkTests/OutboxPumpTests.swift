@@ -25,7 +25,7 @@ import Testing
 
     @Test func deliversEveryRowInOrderAndDeletesItOnPuback() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)
@@ -56,46 +56,53 @@ import Testing
         await platform.stop()
     }
 
+    /// The cap on the injected clock: after the full bucket's burst (100 ms of budget), every
+    /// 50 ms step lets out exactly the 2 messages 40 msg/s allow, however fast the machine is;
+    /// 400 queued rows never go out at link speed. (Steps shorter than the burst, so a bucket
+    /// that refilled too fast would show.)
     @Test func shapingHoldsTheConfiguredMessagesPerSecond() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
-        try await broker.start()
-        defer { broker.stop() }
-        let platform = PlatformRecorder(port: broker.port)
-        #expect(await Eventually.wait { platform.isConnected() })
-
         let directory = TemporaryDirectory()
         let store = try StateStore(directory: directory.path)
         let outbox = try Outbox(store: store)
         try outbox.append(messages(1...400, identity: identity))
-        let device = RunningSession(CloudSession(settings: deviceSettings(broker)) { identity.credentials })
-        #expect(await Eventually.wait { device.isConnected() })
+        let clock = ManualClock()
+        let session = ClockedSession(clock: clock)
+        session.connect()
         let rate = 40
-        let pump = OutboxPump(outbox: outbox, session: device.session,
-                              settings: OutboxPumpSettings(messagesPerSecond: rate, bytesPerSecond: 1_048_576), store: store)
+        let step = Duration.milliseconds(50)
+        let perStep = Int(Double(rate) * step.seconds)
+        let pump = OutboxPump(outbox: outbox, session: session,
+                              settings: OutboxPumpSettings(messagesPerSecond: rate, bytesPerSecond: 1_048_576),
+                              store: store, clock: clock)
         let pumping = Task { await pump.run() }
 
-        #expect(await Eventually.wait { platform.messages.count >= 5 })
-        let startCount = platform.messages.count
-        let started = ContinuousClock.now
-        try await Task.sleep(for: .seconds(3))
-        let elapsed = (ContinuousClock.now - started).seconds
-        let delivered = Double(platform.messages.count - startCount)
-        let measured = delivered / elapsed
-        // The cap is the point: 400 queued rows must not go out at broker speed. The lower
-        // bound is loose, since other suites may load the machine's two cores meanwhile.
-        #expect(measured < Double(rate) * 1.25, "measured \(measured) msg/s")
-        #expect(measured > Double(rate) * 0.4, "measured \(measured) msg/s")
+        // The pump sleeps on the clock whenever the budget is spent: count what each step lets out.
+        func sentWhenAsleep() async -> Int? {
+            guard await Eventually.wait(poll: .microseconds(200), { clock.sleeperCount == 1 }) else { return nil }
+            return session.published.count
+        }
+        let burst = try #require(await sentWhenAsleep())
+        #expect(burst == rate / 10, "a full bucket holds 100 ms of budget")
+        var sentPerStep: [Int] = []
+        var sent = burst
+        for _ in 0..<60 {
+            clock.advance(by: step)
+            let now = try #require(await sentWhenAsleep())
+            sentPerStep.append(now - sent)
+            sent = now
+        }
+        #expect(sentPerStep == Array(repeating: perStep, count: 60), "messages let out per \(step) step")
+        #expect(sent - burst == rate * 3, "3 s of clock carry 3 s of budget")
+        #expect(session.published.compactMap { SequencedPayload.decode($0.payload)?.seq } == Array(1...sent))
 
         pumping.cancel()
         await pumping.value
-        await device.stop()
-        await platform.stop()
     }
 
     @Test func brokerOutageLosesNothingAndKeepsOrder() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)
@@ -146,7 +153,7 @@ import Testing
 
     @Test func aSecondPumpOnTheSameDatabaseDeliversTheRest() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, PlatformRecorder.user])
         try await broker.start()
         defer { broker.stop() }
         let platform = PlatformRecorder(port: broker.port)

@@ -14,7 +14,7 @@ import Testing
         try #require(Paths.hasProgram("python3"))
         let identity = TestIdentity()
         let platformPassword = "platform-" + UUID().uuidString
-        let broker = try MosquittoBroker(users: [identity.brokerUser, .platform(password: platformPassword)])
+        let broker = try await MosquittoBroker(users: [identity.brokerUser, .platform(password: platformPassword)])
         try await broker.start()
         defer { broker.stop() }
         let platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)

@@ -39,7 +39,7 @@ import Testing
 
     @Test func brokerAbsentAtStartFailsOnceBacksOffAndConnectsWhenItComes() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)   // made, not started
+        let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)   // made, not started
         defer { broker.stop() }
         let log = SessionLog()
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: broker.caFile))
@@ -70,7 +70,7 @@ import Testing
 
     @Test func stopWhileDisconnectedReturnsPromptly() async throws {
         let port = FreePort.next()
-        let other = try MosquittoBroker(users: [], tls: true)   // only for a CA file
+        let other = try await MosquittoBroker(users: [], tls: true)   // only for a CA file
         let log = SessionLog()
         // A long backoff is not what is tested: stop in the middle of an attempt and of a wait.
         for stopDuringWait in [false, true] {
@@ -112,10 +112,10 @@ import Testing
 
     @Test func wrongCAIsRefusedWithTheCertificateProblemAndBacksOff() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)
         try await broker.start()
         defer { broker.stop() }
-        let other = try MosquittoBroker(users: [], tls: true)
+        let other = try await MosquittoBroker(users: [], tls: true)
         let log = SessionLog()
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: other.caFile))
         settings.reconnect = Self.quickBackoff
@@ -136,7 +136,7 @@ import Testing
 
     @Test func aCertificateForAnotherNameIsRefused() async throws {
         let identity = TestIdentity()
-        let broker = try MosquittoBroker(users: [identity.brokerUser], tls: true)
+        let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)
         try await broker.start()
         defer { broker.stop() }
         // "127.1" reaches the same broker, but its certificate names only 127.0.0.1 and localhost.

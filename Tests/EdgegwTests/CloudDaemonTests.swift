@@ -22,7 +22,7 @@ final class CloudSite: @unchecked Sendable {
         }
         let hour = ConnectTimestamp(Date()).text
         let password = HMACSHA256.hex(key: hour, message: secret)
-        broker = try MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)])
+        broker = try await MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)])
         try await broker.start()
         platform = try MosquittoScriptedPlatform(broker: broker, password: Self.platformPassword)
         fixture = ConfigFixture(cloudPort: Int(broker.port), extra: extraConfig)
@@ -79,7 +79,8 @@ final class CloudSite: @unchecked Sendable {
         #expect(site.events("add_sub_device_request").count == 1)   // known now: not added twice
         #expect(site.platform.records.allSatisfy { $0.problems.isEmpty }, "\(site.platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
         daemon.signal(SIGTERM)
-        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+        let status = await daemon.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(status.map(String.init) ?? "none after 15 s"); running \(daemon.isRunning)\n\(daemon.text.suffix(4000))")
     }
 
     @Test func sigkillMidDrainLosesNothing() async throws {

@@ -45,7 +45,8 @@ import TestSupport
         #expect(site.platform.records.allSatisfy { $0.problems.isEmpty })
         module.signal(SIGKILL)
         daemon.signal(SIGTERM)
-        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+        let status = await daemon.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(status.map(String.init) ?? "none after 15 s"); running \(daemon.isRunning)\n\(daemon.text.suffix(4000))")
     }
 
     /// Three modules and the scripted cloud: a PCP-looking frame with a wrong CRC, a module without

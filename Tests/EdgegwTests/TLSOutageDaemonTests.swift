@@ -11,7 +11,7 @@ import TestSupport
         let fixture = ConfigFixture()
         let secret = "s3cret-for-tests"
         let password = HMACSHA256.hex(key: ConnectTimestamp(Date()).text, message: secret)
-        let broker = try MosquittoBroker(users: [.init(name: "gw-test-0001", password: password)], tls: true)   // not started
+        let broker = try await MosquittoBroker(users: [.init(name: "gw-test-0001", password: password)], tls: true)   // not started
         defer { broker.stop() }
         let caFile = try #require(broker.caFile)
         let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)

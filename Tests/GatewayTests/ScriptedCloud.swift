@@ -20,7 +20,7 @@ final class ScriptedCloud: Sendable {
     init(deviceId: String) async throws {
         self.deviceId = deviceId
         let platformPassword = "p-" + UUID().uuidString
-        broker = try MosquittoBroker(users: [.init(name: deviceId, password: "pw"), .platform(password: platformPassword)])
+        broker = try await MosquittoBroker(users: [.init(name: deviceId, password: "pw"), .platform(password: platformPassword)])
         try await broker.start()
         platform = try MosquittoScriptedPlatform(broker: broker, password: platformPassword)
         store = try StateStore(directory: folder.path)

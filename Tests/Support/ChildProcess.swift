@@ -32,7 +32,7 @@ public final class ChildProcess: @unchecked Sendable {
             guard let self, !data.isEmpty else { return }
             self.lock.withLock { self.captured.append(data) }
         }
-        try process.run()
+        try ProcessSpawning.run(process)
     }
 
     /// Writes one line to the process's standard input (started with `stdin: true`).
@@ -50,12 +50,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
     public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
+        await ProcessSpawning.exitStatus(of: process, timeout: timeout)
     }
 
     /// Waits until the output contains `needle`.
@@ -64,13 +59,18 @@ public final class ChildProcess: @unchecked Sendable {
         await Eventually.wait(timeout: timeout) { self.text.contains(needle) }
     }
 
+    /// SIGTERM now, SIGKILL after the grace period if it still runs; returns at once (see
+    /// `ProcessSpawning`), so it is safe in `defer` and `deinit` of async tests.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(3)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        ProcessSpawning.killLater(process)
+    }
+
+    /// `stop()`, then suspends until the process has exited (for a port or file it must free).
+    public func stopAndWait() async {
+        stop()
+        _ = await waitForExit(timeout: ProcessSpawning.gracePeriod + .seconds(5))
     }
 
     deinit {

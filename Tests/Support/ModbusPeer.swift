@@ -39,7 +39,7 @@ public final class ModbusPeer: @unchecked Sendable {
                 }
             }
         }
-        try process.run()
+        try ProcessSpawning.run(process)
     }
 
     /// Waits for the peer to listen.
@@ -102,15 +102,18 @@ public final class ModbusPeer: @unchecked Sendable {
         await send("exception \(unit) \(address) \(code)") == "ok"
     }
 
+    /// Asks the peer to quit, with SIGKILL after the grace period if it does not; returns at
+    /// once (see `ProcessSpawning`).
     public func stop() {
         guard process.isRunning else { return }
         try? input.fileHandleForWriting.write(contentsOf: Data("quit\n".utf8))
-        let deadline = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        let hard = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < hard { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        ProcessSpawning.killLater(process)
+    }
+
+    /// `stop()`, then suspends until the peer has exited.
+    public func stopAndWait() async {
+        stop()
+        _ = await ProcessSpawning.exitStatus(of: process, timeout: ProcessSpawning.gracePeriod + .seconds(5))
     }
 
     deinit {

@@ -36,12 +36,14 @@ public final class MosquittoBroker: @unchecked Sendable {
     public private(set) var caFile: String?
     private var process: ChildProcess?
 
-    public init(users: [User], tls: Bool = false, port: UInt16 = FreePort.next()) throws {
+    /// Async because making the password file and certificates runs `mosquitto_passwd` and
+    /// `openssl`: their exits are awaited, never waited for on a concurrency thread.
+    public init(users: [User], tls: Bool = false, port: UInt16 = FreePort.next()) async throws {
         self.port = port
         self.tls = tls
         directory = TemporaryDirectory(prefix: "edgegw-mosquitto")
         chmod(directory.path, 0o755)
-        try writePasswords(users)
+        try await writePasswords(users)
         var acl = ""
         for user in users where !user.extraTopics.isEmpty {
             acl += "user \(user.name)\n" + user.extraTopics.map { "topic readwrite \($0)\n" }.joined()
@@ -64,7 +66,7 @@ public final class MosquittoBroker: @unchecked Sendable {
 
             """
         if tls {
-            try makeCertificates()
+            try await makeCertificates()
             config += """
                 cafile \(directory.file("ca.crt"))
                 certfile \(directory.file("server.crt"))
@@ -117,20 +119,22 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     // MARK: files
 
-    private func writePasswords(_ users: [User]) throws {
+    /// Generous: a key or password hash takes milliseconds, but two cores may be busy.
+    static let toolTimeout: Duration = .seconds(60)
+
+    private func writePasswords(_ users: [User]) async throws {
         let file = directory.file("passwd")
         _ = FileManager.default.createFile(atPath: file, contents: Data())
         for user in users {
             let tool = try ChildProcess("mosquitto_passwd", ["-b", file, user.name, user.password])
-            tool.process.waitUntilExit()
-            guard tool.process.terminationStatus == 0 else {
+            guard await tool.waitForExit(timeout: Self.toolTimeout) == 0 else {
                 throw MosquittoBrokerError("mosquitto_passwd failed: \(tool.text)")
             }
         }
         chmod(file, 0o644)
     }
 
-    private func makeCertificates() throws {
+    private func makeCertificates() async throws {
         let d = directory
         d.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
         let steps: [[String]] = [
@@ -143,8 +147,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         ]
         for arguments in steps {
             let tool = try ChildProcess("openssl", arguments)
-            tool.process.waitUntilExit()
-            guard tool.process.terminationStatus == 0 else {
+            guard await tool.waitForExit(timeout: Self.toolTimeout) == 0 else {
                 throw MosquittoBrokerError("openssl \(arguments[0]) failed: \(tool.text)")
             }
         }
