@@ -73,7 +73,8 @@ let package = Package(
         ]),
 
         // Test support: free ports, child processes, temporary directories, real peers.
-        .target(name: "TestSupport", dependencies: ["GatewayCore"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/Support"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "GatewayCore", "TestSupport"]),

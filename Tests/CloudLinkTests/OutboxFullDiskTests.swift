@@ -6,42 +6,6 @@ import TestSupport
 import Testing
 @testable import CloudLink
 
-/// Every line a logger writes, for tests that count them.
-final class LogCapture: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var text: String
-    }
-
-    private let captured = Locked<[Line]>([])
-
-    var logger: Logger {
-        let captured = captured
-        var logger = Logger(label: "test.outbox") { _ in Handler(captured: captured) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    var lines: [Line] { captured.withLock { $0 } }
-    var count: Int { captured.withLock { $0.count } }
-
-    private struct Handler: LogHandler {
-        let captured: Locked<[Line]>
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            captured.withLock { $0.append(Line(level: level, text: "\(message)")) }
-        }
-    }
-}
-
 @Suite(.serialized, .timeLimit(.minutes(2))) struct OutboxFullDiskTests {
     let identity = TestIdentity()
 
@@ -79,8 +43,8 @@ final class LogCapture: Sendable {
         let session = ScriptedSession()
         session.connect()
         let clock = ManualClock()
-        let log = LogCapture()
-        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store, clock: clock, logger: log.logger)
+        let log = LogRecorder()
+        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store, clock: clock, logger: log.logger(label: "test.outbox", level: .trace))
         let pumping = Task { await pump.run() }
         try pump.append(reports(1...40))
         #expect(await Eventually.wait { pump.counters.published == 40 })
@@ -100,7 +64,7 @@ final class LogCapture: Sendable {
             try await Task.sleep(for: .milliseconds(10))
             clock.advance(by: .milliseconds(200))
         }
-        let during = log.lines[linesBefore...]
+        let during = log.entries[linesBefore...]
         // The acknowledged rows could not be deleted; the statuses went out from memory.
         #expect(pump.counters.awaitingDelete == 40 && outbox.count == 40, "\(pump.counters)")
         #expect(pump.counters.held == 0 && outbox.heldCount == 0)
@@ -123,7 +87,7 @@ final class LogCapture: Sendable {
         let statuses = session.publishedPayloads.compactMap(SequencedPayload.decode).filter { $0.child == "status" }.map(\.seq)
         #expect(statuses.firstOccurrences == [0, 1, 2, 3, 4], "statuses delivered: \(statuses)")
         #expect(during.count + callerLines == 1, "\(during.map(\.text))")
-        let after = log.lines[linesAtRecovery...]
+        let after = log.entries[linesAtRecovery...]
         #expect(after.count == 1 && after.first?.text.contains("works again") == true, "\(after.map(\.text))")
         pumping.cancel()
         await pumping.value
@@ -138,8 +102,8 @@ final class LogCapture: Sendable {
         let outbox = try Outbox(store: store)
         let session = ScriptedSession()
         let clock = ManualClock()
-        let log = LogCapture()
-        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store, clock: clock, logger: log.logger)
+        let log = LogRecorder()
+        let pump = OutboxPump(outbox: outbox, session: session, settings: .unshaped, store: store, clock: clock, logger: log.logger(label: "test.outbox", level: .trace))
         let pumping = Task { await pump.run() }
         let full = PageLimit { try store.writerExecute($0) }
         try full.fill()
@@ -155,8 +119,8 @@ final class LogCapture: Sendable {
         }
         #expect(outbox.heldCount == 5)
         #expect(pump.counters.held == 5 && pump.counters.droppedByStorage == 50)
-        #expect(log.count == 1, "\(log.lines.map(\.text))")
-        #expect(log.lines.first?.level == .error)
+        #expect(log.count == 1, "\(log.entries.map(\.text))")
+        #expect(log.entries.first?.level == .error)
 
         try full.free()
         #expect(await drive(clock, step: .milliseconds(200)) { outbox.heldCount == 0 })
@@ -165,8 +129,8 @@ final class LogCapture: Sendable {
         let stored = try reopened.pending(lane: .control, limit: 100).compactMap { SequencedPayload.decode($0.payload)?.seq }
         #expect(stored == [0, 1, 2, 3, 4])
         #expect(await Eventually.wait { log.count == 2 })
-        #expect(log.lines.last?.text.contains("works again") == true, "\(log.lines.map(\.text))")
-        #expect(log.lines.last?.text.contains("5 held message(s) stored, 50 property report(s) dropped") == true, "\(log.lines.map(\.text))")
+        #expect(log.entries.last?.text.contains("works again") == true, "\(log.entries.map(\.text))")
+        #expect(log.entries.last?.text.contains("5 held message(s) stored, 50 property report(s) dropped") == true, "\(log.entries.map(\.text))")
 
         session.connect()
         #expect(await Eventually.wait { session.publishedPayloads.count == 5 })

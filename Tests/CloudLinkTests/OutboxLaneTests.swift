@@ -158,22 +158,22 @@ func drive(_ clock: ManualClock, step: Duration, until done: () -> Bool) async -
         let store = try StateStore(directory: directory.path)
         let outbox = try Outbox(store: store, maxBytes: 10 * SequencedPayload(child: "c", seq: 100).bytes.count)
         let clock = ManualClock()
-        let log = LogCapture()
-        let pump = OutboxPump(outbox: outbox, session: ScriptedSession(), store: store, clock: clock, logger: log.logger)
+        let log = LogRecorder()
+        let pump = OutboxPump(outbox: outbox, session: ScriptedSession(), store: store, clock: clock, logger: log.logger(label: "test.outbox", level: .trace))
         try pump.append(reports(100...109))                            // the bound: 10 of these
         for seq in 110...159 { try pump.append(reports(seq...seq)) }   // each drops the oldest
         #expect(outbox.droppedCount == 50)
         #expect(log.count == 1)
-        #expect(log.lines.first?.text.contains("dropped 1 oldest property report(s), refused 0") == true, "\(log.lines.map(\.text))")
+        #expect(log.entries.first?.text.contains("dropped 1 oldest property report(s), refused 0") == true, "\(log.entries.map(\.text))")
         clock.advance(by: .seconds(59))
         try pump.append(reports(160...160))
         #expect(log.count == 1)
         clock.advance(by: .seconds(1))
         try pump.append(reports(161...161))
         #expect(log.count == 2)
-        #expect(log.lines.last?.text.contains("dropped 51 oldest property report(s), refused 0 since the last such line (50 more like it held back)") == true,
-                "\(log.lines.map(\.text))")
-        #expect(log.lines.allSatisfy { $0.level == .warning })
+        #expect(log.entries.last?.text.contains("dropped 51 oldest property report(s), refused 0 since the last such line (50 more like it held back)") == true,
+                "\(log.entries.map(\.text))")
+        #expect(log.entries.allSatisfy { $0.level == .warning })
     }
 }
 

@@ -25,7 +25,7 @@ import Testing
     /// Once a second attempt has begun: retries over `period` keep to `quickBackoff`, and the
     /// outage is one warning (libmosquitto's own text not among the lines). Returns the attempts,
     /// the time measured and that warning.
-    static func backsOffWithOneWarning(_ device: RunningSession, _ log: SessionLog, during period: Duration,
+    static func backsOffWithOneWarning(_ device: RunningSession, _ log: LogRecorder, during period: Duration,
                                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> (Int, Duration, String?) {
         #expect(await Eventually.wait(timeout: .seconds(20)) { device.session.statistics.connectAttempts >= 2 }, sourceLocation: sourceLocation)
         let (attempts, window) = try await Self.attempts(of: device.session, during: period)
@@ -41,10 +41,10 @@ import Testing
         let identity = TestIdentity()
         let broker = try await MosquittoBroker(users: [identity.brokerUser], tls: true)   // made, not started
         defer { broker.stop() }
-        let log = SessionLog()
+        let log = LogRecorder()
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: broker.caFile))
         settings.reconnect = Self.quickBackoff
-        let device = RunningSession(CloudSession(settings: settings, logger: log.logger()) { identity.credentials })
+        let device = RunningSession(CloudSession(settings: settings, logger: log.logger(label: "test.cloud", level: .debug)) { identity.credentials })
 
         // Nothing listens: every attempt fails at once and the session backs off between them.
         // (Generous timeouts: the whole suite shares two cores.)
@@ -71,13 +71,13 @@ import Testing
     @Test func stopWhileDisconnectedReturnsPromptly() async throws {
         let port = FreePort.next()
         let other = try await MosquittoBroker(users: [], tls: true)   // only for a CA file
-        let log = SessionLog()
+        let log = LogRecorder()
         // A long backoff is not what is tested: stop in the middle of an attempt and of a wait.
         for stopDuringWait in [false, true] {
             var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(port), transport: .tls(caFile: other.caFile))
             settings.reconnect = ReconnectPolicy(initialDelay: .seconds(30), maximumDelay: .seconds(60))
             let clock = ManualClock()
-            let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger()) { TestIdentity().credentials })
+            let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger(label: "test.cloud", level: .debug)) { TestIdentity().credentials })
             if stopDuringWait {
                 #expect(await Eventually.wait(timeout: .seconds(20)) { clock.sleeperCount == 1 })
             } else {
@@ -116,10 +116,10 @@ import Testing
         try await broker.start()
         defer { broker.stop() }
         let other = try await MosquittoBroker(users: [], tls: true)
-        let log = SessionLog()
+        let log = LogRecorder()
         var settings = CloudSessionSettings(host: "127.0.0.1", port: Int(broker.port), transport: .tls(caFile: other.caFile))
         settings.reconnect = Self.quickBackoff
-        let device = RunningSession(CloudSession(settings: settings, logger: log.logger()) { identity.credentials })
+        let device = RunningSession(CloudSession(settings: settings, logger: log.logger(label: "test.cloud", level: .debug)) { identity.credentials })
         // Retried, but never faster than the 200 ms floor of the backoff.
         let (during, window, failure) = try await Self.backsOffWithOneWarning(device, log, during: .seconds(2))
         #expect(device.session.statistics.connects == 0)
@@ -140,10 +140,10 @@ import Testing
         try await broker.start()
         defer { broker.stop() }
         // "127.1" reaches the same broker, but its certificate names only 127.0.0.1 and localhost.
-        let log = SessionLog()
+        let log = LogRecorder()
         let clock = ManualClock()
         let settings = CloudSessionSettings(host: "127.1", port: Int(broker.port), transport: .tls(caFile: broker.caFile))
-        let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger()) { identity.credentials })
+        let device = RunningSession(CloudSession(settings: settings, clock: clock, logger: log.logger(label: "test.cloud", level: .debug)) { identity.credentials })
         #expect(await Eventually.wait(timeout: .seconds(20)) { clock.sleeperCount == 1 })
         #expect(device.session.statistics.connects == 0)
         let failure = log.lines(containing: "cloud connection failed").first ?? ""

@@ -7,33 +7,6 @@ import Testing
 import TestSupport
 
 /// Counts the lines a logger writes and keeps those with a NUL byte.
-final class CountingLogHandler: LogHandler, @unchecked Sendable {
-    final class Store: @unchecked Sendable {
-        let lock = NSLock()
-        var lines = 0
-        var withNUL: [String] = []
-        var libcoapLines = 0
-        var unknownIdentityLines = 0
-    }
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-    init(_ store: Store) { self.store = store }
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        let line = "\(event.level) \(event.message) \(event.metadata ?? [:])"
-        store.lock.withLock {
-            store.lines += 1
-            if line.utf8.contains(0) { store.withNUL.append(line) }
-            if event.message.description.hasPrefix("libcoap") { store.libcoapLines += 1 }
-            if event.message.description.contains("unknown PSK identity") { store.unknownIdentityLines += 1 }
-        }
-    }
-}
-
 @Suite(.serialized) struct HandshakeFloodTests {
     static func randomKey() -> [UInt8] { (0..<16).map { _ in UInt8.random(in: 0...255) } }
 
@@ -80,8 +53,8 @@ final class CountingLogHandler: LogHandler, @unchecked Sendable {
     /// select(), which aborts a process whose descriptors pass 1,024.
     @Test func legitimateDevicesRegisterDuringAFloodAndTheLogStaysBounded() async throws {
         let port = FreePort.next(udp: true)
-        let store = CountingLogHandler.Store()
-        let logger = Logger(label: "edgegw.lwm2m") { _ in CountingLogHandler(store) }
+        let log = LogRecorder()
+        let logger = log.logger(label: "edgegw.lwm2m")
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         settings.libcoapLogLevel = 4
         settings.coapThreads = 4
@@ -161,9 +134,11 @@ final class CountingLogHandler: LogHandler, @unchecked Sendable {
             registeredAt.withLock { $0[nodeId] }.flatMap { at in rightStarted[nodeId].map { $0.duration(to: at) } }
         }
         let counters = server.counters
-        let (lines, withNUL, libcoapLines, unknownIdentityLines) = store.lock.withLock {
-            (store.lines, store.withNUL, store.libcoapLines, store.unknownIdentityLines)
-        }
+        let entries = log.entries
+        let lines = entries.count
+        let withNUL = entries.map(\.line).filter { $0.utf8.contains(0) }
+        let libcoapLines = entries.filter { $0.text.hasPrefix("libcoap") }.count
+        let unknownIdentityLines = entries.filter { $0.text.contains("unknown PSK identity") }.count
         print("flood: \(bad) bad handshakes in \(floodSeconds); legitimate observed \(Set(observed.map(\.0)).count)/\(legitimate.count), slowest \(slowest); from the ports of failed handshakes: \(reusedTimes); log lines \(lines) (libcoap \(libcoapLines), unknown identity \(unknownIdentityLines)); counters \(counters)")
         #expect(Set(observed.map(\.0)).count == legitimate.count)
         #expect(slowest < .seconds(4))

@@ -27,7 +27,7 @@ import TestSupport
                            points: [point("v", address: 0, type: .uint16), point("far", address: 500, type: .uint16)])
         #expect(ReadPlanner.plan(device: meter)[0].count == 2)
         let sink = RecordingSink()
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: ModbusSettings(), devices: [meter], products: [:], sink: sink, logger: log.logger())
         var failures = 0
         await T.running(service) {
@@ -60,7 +60,7 @@ import TestSupport
         let settings = ModbusSettings(responseTimeout: .milliseconds(500), retryBackoff: .milliseconds(200),
                                       retryBackoffMax: .milliseconds(200))
         let sink = RecordingSink()
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: settings, devices: [silent], products: [:], sink: sink, logger: log.logger())
         await T.running(service) {
             #expect(await sink.waitForStatus("silent-9", .offline))
@@ -81,7 +81,7 @@ import TestSupport
         let busy = device("busy-1", port: port, interval: .milliseconds(10), delay: .milliseconds(150),
                           points: [point("a", address: 0, type: .uint16), point("b", address: 500, type: .uint16),
                                    point("c", table: .input, address: 0, type: .uint16)])
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: ModbusSettings(), devices: [busy], products: [:], sink: RecordingSink(),
                                     logger: log.logger())
         await T.running(service) {
@@ -103,7 +103,7 @@ import TestSupport
                            points: [point("a", address: 90, type: .uint16), point("f", address: 100, type: .float32)])
         #expect(ReadPlanner.plan(device: meter)[0].map { "\($0.address)+\($0.count)" } == ["90+12"])
         let sink = RecordingSink()
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: ModbusSettings(), devices: [meter], products: [:], sink: sink, logger: log.logger())
         await T.running(service) {
             #expect(await Eventually.wait { (service.diagnostics().device("nan-1")?.counters.responses ?? 0) >= 15 })

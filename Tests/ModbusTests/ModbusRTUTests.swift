@@ -94,7 +94,7 @@ extension ModbusRTUTests {
             nodeId: "rs485-1", productId: "p", transport: .rtu(.init(device: pty.ends.0, baud: 19200, rs485: true)), unitId: 1,
             pollGroups: [ModbusPollGroup(name: "g", interval: .milliseconds(200))], points: [point("v", address: 3, type: .uint16)])
         let sink = RecordingSink()
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: ModbusSettings(responseTimeout: .milliseconds(500)), devices: [device],
                                     products: [:], sink: sink, logger: log.logger(level: .warning))
         let task = Task { try await service.run() }

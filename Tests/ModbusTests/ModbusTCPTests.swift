@@ -50,7 +50,7 @@ import TestSupport
         #expect(planned == ["fc 3 0+15", "fc 3 100+2", "fc 4 0+2", "fc 1 0+6"])
 
         let sink = RecordingSink()
-        let log = CapturedLog()
+        let log = LogRecorder()
         let service = ModbusService(settings: ModbusSettings(), devices: [device], products: [:], sink: sink, logger: log.logger())
         await Self.running(service) {
             #expect(await sink.waitForReport("merge-1"))

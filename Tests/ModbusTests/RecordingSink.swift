@@ -45,30 +45,3 @@ final class RecordingSink: UplinkSink, @unchecked Sendable {
         await Eventually.wait(timeout: timeout) { self.reports.contains { $0.nodeId == nodeId } }
     }
 }
-
-/// Keeps log lines, for tests of the hex trace.
-final class CapturedLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var store: [String] = []
-    var lines: [String] { lock.withLock { store } }
-    func append(_ line: String) { lock.withLock { store.append(line) } }
-
-    func logger(level: Logger.Level = .info) -> Logger {
-        var logger = Logger(label: "edgegw.modbus.test") { _ in CapturingHandler(log: self) }
-        logger.logLevel = level
-        return logger
-    }
-}
-
-struct CapturingHandler: LogHandler {
-    let log: CapturedLog
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        log.append("\(event.level) \(event.message) \(event.metadata ?? [:])")
-    }
-}
