@@ -3,6 +3,8 @@
 # Swift Testing; XCTest's own "Executed 0 tests" line, printed first, is not the count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every target declares exactly what its files import (docs/architecture.md, "Rules").
+swift package dump-package | python3 scripts/check-imports.py
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `make test` runs scripts/check-imports.py before it builds: a target must declare exactly the
+/// modules its files import. These cases show the check refuses both kinds of mismatch.
+@Suite struct ImportCheckTests {
+    /// A package of two library targets, A and B, in a temporary folder; A declares `dependencies`.
+    func check(aImports: [String], aDeclares: [String]) async throws -> (status: Int32?, output: String) {
+        let folder = TemporaryDirectory(prefix: "edgegw-imports")
+        _ = folder.write("Sources/A/A.swift", aImports.map { "import \($0)\n" }.joined() + "public struct A {}\n")
+        _ = folder.write("Sources/B/B.swift", "import Foundation\npublic struct B {}\n")
+        let dependencies = aDeclares.map { #"{"byName": ["\#($0)", null]}"# }.joined(separator: ", ")
+        _ = folder.write("package.json", """
+            {"targets": [
+              {"name": "A", "type": "regular", "dependencies": [\(dependencies)]},
+              {"name": "B", "type": "regular", "dependencies": []},
+              {"name": "CLib", "type": "system", "dependencies": []}
+            ]}
+            """)
+        let checker = try ChildProcess("python3", [Paths.packageRoot + "/scripts/check-imports.py", "package.json"],
+                                       currentDirectory: folder.path)
+        let status = await checker.waitForExit(timeout: .seconds(30))
+        return (status, checker.text)
+    }
+
+    @Test func declaredAndImportedAlikePasses() async throws {
+        let result = try await check(aImports: ["Foundation", "B"], aDeclares: ["B"])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    @Test func anUndeclaredImportIsRefusedWithItsLine() async throws {
+        let result = try await check(aImports: ["Foundation", "B"], aDeclares: [])
+        #expect(result.status == 1)
+        #expect(result.output.contains("Sources/A/A.swift:2: A imports B, which it does not declare"), "\(result.output)")
+    }
+
+    @Test func aDeclaredModuleNobodyImportsIsRefused() async throws {
+        let result = try await check(aImports: ["Foundation"], aDeclares: ["B"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("A declares B, which none of its files import"), "\(result.output)")
+    }
+}
