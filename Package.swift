@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
@@ -25,7 +26,7 @@ let package = Package(
 
         // Pure modules.
         .target(name: "GatewayCore"),
-        .target(name: "IoTDA", dependencies: ["GatewayCore", "COpenSSL"]),
+        .target(name: "IoTDA", dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "PCP", dependencies: ["GatewayCore"]),
         .target(name: "DeviceCodec", dependencies: ["GatewayCore"]),
 

@@ -5,13 +5,15 @@ Reads the package as SwiftPM resolves it (`swift package dump-package`, JSON on 
 file named as the argument) and the `import` lines of each target's Swift files. Fails, naming target and module, when a file imports
 a module the target does not declare (it may build today through another target's dependency and
 break when that one changes) or when a target declares a module none of its files import.
-Modules of the toolchain (Foundation, Glibc, Testing, ...) need no declaration.
+Modules of the toolchain (Foundation, Glibc, Testing, ...) need no declaration. The pure modules
+import no C library module (a system-library target), declared or not.
 """
 import json
 import pathlib
 import re
 import sys
 
+PURE = {"GatewayCore", "IoTDA", "PCP", "DeviceCodec", "Config"}
 TOOLCHAIN = {
     "Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Dispatch", "Testing",
     "XCTest", "Synchronization", "_Concurrency", "Darwin", "os",
@@ -41,6 +43,7 @@ def main() -> int:
     else:
         package = json.load(sys.stdin)
     problems = []
+    c_modules = {module_name(t["name"]) for t in package["targets"] if t["type"] == "system"}
     for target in package["targets"]:
         if target["type"] in ("system", "binary", "plugin"):
             continue
@@ -55,6 +58,9 @@ def main() -> int:
         for module, where in sorted(imported.items()):
             if module not in declared and module not in TOOLCHAIN and module != own:
                 problems.append(f"{where}: {target['name']} imports {module}, which it does not declare in Package.swift")
+        if target["name"] in PURE:
+            for module in sorted(c_modules & set(imported)):
+                problems.append(f"{imported[module]}: {target['name']} is a pure module and imports the C library module {module}")
         for module in sorted(declared - set(imported)):
             problems.append(f"Package.swift: {target['name']} declares {module}, which none of its files import")
     for problem in problems:

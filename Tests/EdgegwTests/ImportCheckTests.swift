@@ -5,15 +5,16 @@ import TestSupport
 /// `make test` runs scripts/check-imports.py before it builds: a target must declare exactly the
 /// modules its files import. These cases show the check refuses both kinds of mismatch.
 @Suite struct ImportCheckTests {
-    /// A package of two library targets, A and B, in a temporary folder; A declares `dependencies`.
-    func check(aImports: [String], aDeclares: [String]) async throws -> (status: Int32?, output: String) {
+    /// A package of two library targets, A (or another name) and B, and a C library CLib, in a
+    /// temporary folder; A declares `aDeclares`.
+    func check(aImports: [String], aDeclares: [String], aName: String = "A") async throws -> (status: Int32?, output: String) {
         let folder = TemporaryDirectory(prefix: "edgegw-imports")
-        _ = folder.write("Sources/A/A.swift", aImports.map { "import \($0)\n" }.joined() + "public struct A {}\n")
+        _ = folder.write("Sources/\(aName)/A.swift", aImports.map { "import \($0)\n" }.joined() + "public struct A {}\n")
         _ = folder.write("Sources/B/B.swift", "import Foundation\npublic struct B {}\n")
         let dependencies = aDeclares.map { #"{"byName": ["\#($0)", null]}"# }.joined(separator: ", ")
         _ = folder.write("package.json", """
             {"targets": [
-              {"name": "A", "type": "regular", "dependencies": [\(dependencies)]},
+              {"name": "\(aName)", "type": "regular", "dependencies": [\(dependencies)]},
               {"name": "B", "type": "regular", "dependencies": []},
               {"name": "CLib", "type": "system", "dependencies": []}
             ]}
@@ -39,5 +40,13 @@ import TestSupport
         let result = try await check(aImports: ["Foundation"], aDeclares: ["B"])
         #expect(result.status == 1)
         #expect(result.output.contains("A declares B, which none of its files import"), "\(result.output)")
+    }
+
+    @Test func aPureModuleImportingACLibraryIsRefused() async throws {
+        let result = try await check(aImports: ["CLib"], aDeclares: ["CLib"], aName: "IoTDA")
+        #expect(result.status == 1)
+        #expect(result.output.contains("IoTDA is a pure module and imports the C library module CLib"), "\(result.output)")
+        let adapter = try await check(aImports: ["CLib"], aDeclares: ["CLib"], aName: "CloudLink")
+        #expect(adapter.status == 0, "\(adapter.output)")
     }
 }
