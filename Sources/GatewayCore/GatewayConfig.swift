@@ -19,13 +19,6 @@ public struct GatewayConfig: Sendable, Equatable {
         public var secretFile: String
     }
 
-    public enum SignType: Int, Sendable, Equatable, CaseIterable {
-        /// HMAC-SHA256 without checking the timestamp.
-        case noTimestampCheck = 0
-        /// HMAC-SHA256 with the timestamp checked against the platform's clock.
-        case timestampChecked = 1
-    }
-
     public struct Cloud: Sendable, Equatable {
         public static let keepaliveRange: ClosedRange<Int> = 30...1200
         public static let defaultKeepalive = 120

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// The CONNACK return codes the platform documents (UG 2.1.2.11, spec §1.3), with what each
 /// most likely means for an edge gateway. MQTT 5 reason codes map onto the same cases.
 public enum ConnackReturnCode: Sendable, Equatable, Hashable {

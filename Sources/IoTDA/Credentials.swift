@@ -1,13 +1,5 @@
 import Foundation
-
-/// The password signature type, the third field of the ClientId (spec §1.2).
-public enum SignType: Int, Sendable, CaseIterable, Codable {
-    /// HMAC-SHA256 without timestamp check: the timestamp must be present, its accuracy is not checked.
-    case noTimestampCheck = 0
-    /// HMAC-SHA256 with timestamp check: the platform first compares the timestamp with its own
-    /// time, so a box with a wrong clock is refused even with the right secret.
-    case timestampCheck = 1
-}
+import GatewayCore
 
 /// The ClientId timestamp: the UTC hour as `YYYYMMDDHH`, exactly 10 ASCII digits.
 public struct ConnectTimestamp: Sendable, Equatable, Hashable, CustomStringConvertible {

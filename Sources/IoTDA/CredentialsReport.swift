@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 
 /// What `edgegw credentials` prints: three lines `client_id: …`, `username: …`, `password: …`.
 public enum CredentialsReport {

@@ -23,7 +23,7 @@ struct CloudService: Service {
         let cloud = config.gateway.cloud
         let deviceId = config.gateway.gateway.deviceId
         let secret = config.deviceSecret
-        let signType: IoTDA.SignType = cloud.signType == .timestampChecked ? .timestampCheck : .noTimestampCheck
+        let signType = cloud.signType
         let topics = IoTDATopics(deviceId: deviceId)
         let settings = CloudSessionSettings(host: cloud.host, port: cloud.port,
                                             transport: cloud.tls ? .tls(caFile: cloud.caFile) : .plain,
