@@ -37,15 +37,7 @@ final class CloudSite: @unchecked Sendable {
         try ChildProcess(Paths.edgegwBinary, ["run", "--config", fixture.configPath])
     }
 
-    func events(_ type: String) -> [[String: Any]] {
-        platform.records.compactMap { record -> [String: Any]? in
-            guard record.topic.hasSuffix("/sys/events/up"),
-                  let json = try? JSONSerialization.jsonObject(with: Data(record.payload.utf8)) as? [String: Any],
-                  let service = (json["services"] as? [[String: Any]])?.first,
-                  service["event_type"] as? String == type else { return nil }
-            return service
-        }
-    }
+    func events(_ type: String) -> [[String: Any]] { platform.events(type) }
 
     deinit { platform.stop() }
 }

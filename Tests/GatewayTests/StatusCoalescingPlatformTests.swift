@@ -52,15 +52,7 @@ final class PlatformRig: @unchecked Sendable {
         return bridge
     }
 
-    func events(_ type: String) -> [[String: Any]] {
-        platform.records.compactMap { record -> [String: Any]? in
-            guard record.topic.hasSuffix("/sys/events/up"),
-                  let json = try? JSONSerialization.jsonObject(with: Data(record.payload.utf8)) as? [String: Any],
-                  let service = (json["services"] as? [[String: Any]])?.first,
-                  service["event_type"] as? String == type else { return nil }
-            return service
-        }
-    }
+    func events(_ type: String) -> [[String: Any]] { platform.events(type) }
 
     func statusMessageSizes() -> [Int] {
         events("sub_device_update_status").map { (($0["paras"] as? [String: Any])?["device_statuses"] as? [Any])?.count ?? 0 }

@@ -41,6 +41,18 @@ public final class MosquittoScriptedPlatform: @unchecked Sendable {
         }
     }
 
+    /// The services of the gateway's `sys/events/up` messages of `type` (`event_type`), in
+    /// arrival order.
+    public func events(_ type: String) -> [[String: Any]] {
+        records.compactMap { record -> [String: Any]? in
+            guard record.topic.hasSuffix("/sys/events/up"),
+                  let json = try? JSONSerialization.jsonObject(with: Data(record.payload.utf8)) as? [String: Any],
+                  let service = (json["services"] as? [[String: Any]])?.first,
+                  service["event_type"] as? String == type else { return nil }
+            return service
+        }
+    }
+
     public func stop() {
         process.stop()
     }
