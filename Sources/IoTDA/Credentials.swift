@@ -55,8 +55,8 @@ public struct CredentialsError: Error, Sendable, Equatable, CustomStringConverti
 public struct MQTTCredentials: Sendable, Equatable {
     /// ClientId, Username and Password are each String(256).
     public static let maxFieldLength = 256
-    /// device_id: 1–128 characters from `[A-Za-z0-9_-]`.
-    public static let deviceIdLengths = 1...128
+    /// device_id: 1–128 characters from `[A-Za-z0-9_-]` (the platform's rule, `PlatformIdentifiers`).
+    public static let deviceIdLengths = PlatformIdentifiers.deviceIdLengths
     /// The device identity type field is fixed: 0 means "device ID".
     public static let identityType = "0"
 
@@ -91,7 +91,7 @@ public struct MQTTCredentials: Sendable, Equatable {
         guard deviceIdLengths.contains(bytes.count) else {
             throw CredentialsError(.invalidDeviceId, "device_id must be 1–128 characters long, got \(bytes.count)")
         }
-        for b in bytes where !(isAlnum(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")) {
+        guard deviceId.allSatisfy(PlatformIdentifiers.isDeviceIdCharacter) else {
             throw CredentialsError(.invalidDeviceId, "device_id may contain only letters, digits, '_' and '-'")
         }
     }
