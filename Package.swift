@@ -3,9 +3,13 @@ import PackageDescription
 
 // Every module is one subsystem (see docs/architecture.md). Pure modules import only
 // Foundation and GatewayCore; C libraries stay behind the module that adapts them.
+//
+// Platforms: Linux only (Debian 12 on x86-64 and arm64 edge boxes). The NB-IoT server waits on
+// epoll and takes listening sockets over with SO_REUSEPORT.
+// SwiftPM's `platforms` can name only Apple systems, so there is no entry here; building
+// anywhere but Linux stops at Sources/GatewayCore/LinuxOnly.swift with that reason.
 let package = Package(
     name: "edgegw",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "edgegw", targets: ["edgegw"]),
         .executable(name: "edgegw-nbiot-sim", targets: ["edgegw-nbiot-sim"]),

@@ -7,6 +7,11 @@ a module the target does not declare (it may build today through another target'
 break when that one changes) or when a target declares a module none of its files import.
 Modules of the toolchain (Foundation, Glibc, Testing, ...) need no declaration. The pure modules
 import no C library module (a system-library target), declared or not.
+
+Then the layering: docs/architecture.md's "Dependency rules" table says, for every target that
+is not a test, which modules it may import at all. A target missing from the table, or importing
+a module its row does not allow, fails the check, so the rules in the document are the ones the
+build keeps.
 """
 import json
 import pathlib
@@ -36,6 +41,64 @@ def imports_of(folder: pathlib.Path) -> dict[str, str]:
     return found
 
 
+RULES_HEADING = "## Dependency rules"
+EVERY_MODULE = "every module but a C library"
+ANYTHING = "anything declared"
+
+
+def read_rules(document: pathlib.Path) -> dict[str, str | set[str]] | None:
+    """Target -> the modules it may import (a set), or one of the two phrases above."""
+    if not document.exists():
+        return None
+    rules: dict[str, str | set[str]] = {}
+    in_section = False
+    for line in document.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            in_section = line.strip() == RULES_HEADING
+            continue
+        if not in_section or not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 2:
+            continue
+        targets = re.findall(r"`([^`]+)`", cells[0])
+        if not targets:
+            continue  # the header row
+        if EVERY_MODULE in cells[1]:
+            allowed: str | set[str] = EVERY_MODULE
+        elif ANYTHING in cells[1]:
+            allowed = ANYTHING
+        else:
+            allowed = set(re.findall(r"`([^`]+)`", cells[1]))
+        for target in targets:
+            rules[module_name(target)] = allowed
+    return rules
+
+
+def layering_problems(package: dict, imports: dict[str, dict[str, str]], rules: dict, c_modules: set[str]) -> list[str]:
+    problems = []
+    for target in package["targets"]:
+        if target["type"] in ("system", "binary", "plugin", "test"):
+            continue
+        name = module_name(target["name"])
+        if name not in rules:
+            problems.append(f"docs/architecture.md: {target['name']} has no row in the \"Dependency rules\" table")
+            continue
+        allowed = rules[name]
+        if allowed == ANYTHING:
+            continue
+        for module, where in sorted(imports[name].items()):
+            if module in TOOLCHAIN or module == name:
+                continue
+            if allowed == EVERY_MODULE:
+                if module in c_modules:
+                    problems.append(f"{where}: {target['name']} imports the C library module {module}; "
+                                    f"C libraries stay behind their adapter (docs/architecture.md, Dependency rules)")
+            elif module not in allowed:
+                problems.append(f"{where}: {target['name']} may not import {module} (docs/architecture.md, Dependency rules)")
+    return problems
+
+
 def main() -> int:
     if len(sys.argv) > 1:
         with open(sys.argv[1], encoding="utf-8") as file:
@@ -44,6 +107,7 @@ def main() -> int:
         package = json.load(sys.stdin)
     problems = []
     c_modules = {module_name(t["name"]) for t in package["targets"] if t["type"] == "system"}
+    all_imports: dict[str, dict[str, str]] = {}
     for target in package["targets"]:
         if target["type"] in ("system", "binary", "plugin"):
             continue
@@ -54,6 +118,7 @@ def main() -> int:
             kind, value = next(iter(dependency.items()))
             declared.add(module_name(value[0]))
         imported = imports_of(folder)
+        all_imports[module_name(target["name"])] = imported
         own = module_name(target["name"])
         for module, where in sorted(imported.items()):
             if module not in declared and module not in TOOLCHAIN and module != own:
@@ -63,10 +128,13 @@ def main() -> int:
                 problems.append(f"{imported[module]}: {target['name']} is a pure module and imports the C library module {module}")
         for module in sorted(declared - set(imported)):
             problems.append(f"Package.swift: {target['name']} declares {module}, which none of its files import")
+    rules = read_rules(pathlib.Path("docs/architecture.md"))
+    if rules is not None:
+        problems += layering_problems(package, all_imports, rules, c_modules)
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} dependency mismatch(es): declare what a target imports, and only that")
+        print(f"{len(problems)} dependency problem(s): declare what a target imports, and only what its rule allows")
         return 1
     return 0
 

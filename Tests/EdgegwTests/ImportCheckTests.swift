@@ -7,8 +7,23 @@ import TestSupport
 @Suite struct ImportCheckTests {
     /// A package of two library targets, A (or another name) and B, and a C library CLib, in a
     /// temporary folder; A declares `aDeclares`.
-    func check(aImports: [String], aDeclares: [String], aName: String = "A") async throws -> (status: Int32?, output: String) {
+    /// `rules`: rows of the "Dependency rules" table written to docs/architecture.md (none: no document).
+    func check(aImports: [String], aDeclares: [String], aName: String = "A",
+               rules: [String]? = nil) async throws -> (status: Int32?, output: String) {
         let folder = TemporaryDirectory(prefix: "edgegw-imports")
+        if let rules {
+            _ = folder.write("docs/architecture.md", """
+                # Architecture
+
+                ## Dependency rules
+
+                | target | may import | why |
+                |---|---|---|
+                \(rules.joined(separator: "\n"))
+
+                ## Next
+                """)
+        }
         _ = folder.write("Sources/\(aName)/A.swift", aImports.map { "import \($0)\n" }.joined() + "public struct A {}\n")
         _ = folder.write("Sources/B/B.swift", "import Foundation\npublic struct B {}\n")
         let dependencies = aDeclares.map { #"{"byName": ["\#($0)", null]}"# }.joined(separator: ", ")
@@ -48,5 +63,32 @@ import TestSupport
         #expect(result.output.contains("IoTDA is a pure module and imports the C library module CLib"), "\(result.output)")
         let adapter = try await check(aImports: ["CLib"], aDeclares: ["CLib"], aName: "CloudLink")
         #expect(adapter.status == 0, "\(adapter.output)")
+    }
+
+    @Test func anImportTheDependencyRulesDoNotAllowIsRefused() async throws {
+        let allowed = try await check(aImports: ["B"], aDeclares: ["B"],
+                                      rules: ["| `A` | `B` | uses B |", "| `B` | nothing | |"])
+        #expect(allowed.status == 0, "\(allowed.output)")
+        let refused = try await check(aImports: ["B"], aDeclares: ["B"],
+                                      rules: ["| `A` | `GatewayCore` | a field module |", "| `B` | nothing | |"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("Sources/A/A.swift:1: A may not import B (docs/architecture.md, Dependency rules)"),
+                "\(refused.output)")
+    }
+
+    @Test func aTargetWithoutARuleIsRefused() async throws {
+        let result = try await check(aImports: ["Foundation"], aDeclares: [], rules: ["| `B` | nothing | |"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("A has no row in the \"Dependency rules\" table"), "\(result.output)")
+    }
+
+    @Test func theCompositionRootMayImportAnyModuleButACLibrary() async throws {
+        let rules = ["| `A` | every module but a C library | composition |", "| `B` | nothing | |"]
+        let modules = try await check(aImports: ["B"], aDeclares: ["B"], rules: rules)
+        #expect(modules.status == 0, "\(modules.output)")
+        let cLibrary = try await check(aImports: ["CLib"], aDeclares: ["CLib"], rules: rules)
+        #expect(cLibrary.status == 1)
+        #expect(cLibrary.output.contains("A imports the C library module CLib; C libraries stay behind their adapter"),
+                "\(cLibrary.output)")
     }
 }
