@@ -41,13 +41,6 @@ let package = Package(
             "GatewayCore", "CCoAP", "PCP",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
-        .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"]),
-        .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
-            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
         .target(name: "Modbus", dependencies: [
             "GatewayCore", "CModbus",
             .product(name: "Logging", package: "swift-log"),
@@ -62,20 +55,29 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
-        // Benchmark of the cloud path (scripts/bench-cloud.sh).
-        .executableTarget(name: "edgegw-bench-cloud", dependencies: [
-            "CloudLink", "CMosquitto", "GatewayCore", "Store",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        // Modbus benchmark: edgegw's polling path against a bare libmodbus loop (scripts/bench-modbus.sh).
-        .executableTarget(name: "ModbusBench", dependencies: [
-            "Modbus", "CModbus", "GatewayCore",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
         .executableTarget(name: "edgegw", dependencies: [
             "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Tools, in Tools/ apart from the product's modules: not part of the daemon.
+        // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
+        .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"], path: "Tools/LwM2MSimulator"),
+        .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
+            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tools/edgegw-nbiot-sim"),
+        // Benchmark of the cloud path (scripts/bench-cloud.sh).
+        .executableTarget(name: "edgegw-bench-cloud", dependencies: [
+            "CloudLink", "CMosquitto", "GatewayCore", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tools/edgegw-bench-cloud"),
+        // Modbus benchmark: edgegw's polling path against a bare libmodbus loop (scripts/bench-modbus.sh).
+        .executableTarget(name: "ModbusBench", dependencies: [
+            "Modbus", "CModbus", "GatewayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tools/ModbusBench"),
 
         // Test support: free ports, child processes, temporary directories, real peers.
         .target(name: "TestSupport", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")],

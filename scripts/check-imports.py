@@ -2,7 +2,8 @@
 """Every target declares exactly the modules its files import (docs/architecture.md, "Rules").
 
 Reads the package as SwiftPM resolves it (`swift package dump-package`, JSON on stdin or in the
-file named as the argument) and the `import` lines of each target's Swift files. Fails, naming target and module, when a file imports
+file named as the argument) and the `import` lines of each target's Swift files (in its `path`, else
+in Sources/<name> or Tests/<name>). Fails, naming target and module, when a file imports
 a module the target does not declare (it may build today through another target's dependency and
 break when that one changes) or when a target declares a module none of its files import.
 Modules of the toolchain (Foundation, Glibc, Testing, ...) need no declaration. The pure modules
@@ -112,7 +113,11 @@ def main() -> int:
         if target["type"] in ("system", "binary", "plugin"):
             continue
         default = "Tests" if target["type"] == "test" else "Sources"
+        # A target outside Sources/ or Tests/ (the tools under Tools/) names its folder with `path:`.
         folder = pathlib.Path(target.get("path") or f"{default}/{target['name']}")
+        if not any(folder.rglob("*.swift")):
+            problems.append(f"Package.swift: {target['name']} has no Swift files in {folder} (a moved target needs path: in Package.swift)")
+            continue
         declared = set()
         for dependency in target["dependencies"]:
             kind, value = next(iter(dependency.items()))

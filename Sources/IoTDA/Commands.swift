@@ -25,23 +25,7 @@ public struct CommandRequest: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case objectDeviceId = "object_device_id", serviceId = "service_id", commandName = "command_name", paras
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        objectDeviceId = try c.decodeIfPresent(String.self, forKey: .objectDeviceId)
-        serviceId = try c.decodeIfPresent(String.self, forKey: .serviceId)
-        commandName = try c.decodeIfPresent(String.self, forKey: .commandName)
-        paras = try c.decodeObjectIfPresent(forKey: .paras)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(objectDeviceId, forKey: .objectDeviceId)
-        try c.encodeIfPresent(commandName, forKey: .commandName)
-        try c.encodeIfPresent(serviceId, forKey: .serviceId)
-        try c.encodeObjectIfPresent(paras, forKey: .paras)
+        case objectDeviceId = "object_device_id", commandName = "command_name", serviceId = "service_id", paras
     }
 }
 
@@ -70,21 +54,5 @@ public struct CommandResponse: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case resultCode = "result_code", responseName = "response_name", paras, resultDesc = "result_desc"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        resultCode = try c.decodeIfPresent(Int.self, forKey: .resultCode)
-        responseName = try c.decodeIfPresent(String.self, forKey: .responseName)
-        paras = try c.decodeObjectIfPresent(forKey: .paras)
-        resultDesc = try c.decodeIfPresent(String.self, forKey: .resultDesc)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(resultCode, forKey: .resultCode)
-        try c.encodeIfPresent(responseName, forKey: .responseName)
-        try c.encodeObjectIfPresent(paras, forKey: .paras)
-        try c.encodeIfPresent(resultDesc, forKey: .resultDesc)
     }
 }

@@ -185,7 +185,7 @@ public struct EventService: Sendable, Equatable, Codable {
                 throw PayloadError(.unknownEvent(serviceId: serviceId, eventType: eventType),
                                    "unknown system event \(serviceId)/\(eventType)")
             }
-            event = .custom(serviceId: serviceId, eventType: eventType, paras: try c.decodeObjectIfPresent(forKey: .paras))
+            event = .custom(serviceId: serviceId, eventType: eventType, paras: try c.decodeIfPresent(JSONObject.self, forKey: .paras))
         }
     }
 
@@ -204,7 +204,7 @@ public struct EventService: Sendable, Equatable, Codable {
         case .getUploadURL(let p), .getDownloadURL(let p): try c.encode(p, forKey: .paras)
         case .getUploadURLResponse(let p), .getDownloadURLResponse(let p): try c.encode(p, forKey: .paras)
         case .uploadResultReport(let p), .downloadResultReport(let p): try c.encode(p, forKey: .paras)
-        case .versionQuery: try c.encodeObject(JSONObject(), forKey: .paras)
+        case .versionQuery: try c.encode(JSONObject(), forKey: .paras)
         case .versionReport(let p): try c.encode(p, forKey: .paras)
         case .firmwareUpgrade(let p), .softwareUpgrade(let p): try c.encode(p, forKey: .paras)
         case .firmwareUpgradeV2(let p), .softwareUpgradeV2(let p): try c.encode(p, forKey: .paras)
@@ -223,7 +223,7 @@ public struct EventService: Sendable, Equatable, Codable {
         case .updateSubDeviceResponse(let p): try c.encode(p, forKey: .paras)
         case .startScan(let p): try c.encode(p, forKey: .paras)
         case .scanResult(let p): try c.encode(p, forKey: .paras)
-        case .custom(_, _, let p): try c.encodeObjectIfPresent(p, forKey: .paras)
+        case .custom(_, _, let p): try c.encodeIfPresent(p, forKey: .paras)
         }
     }
 }

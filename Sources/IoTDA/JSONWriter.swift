@@ -45,7 +45,7 @@ struct JSONWriter {
         case .int(let i): bytes.append(contentsOf: String(i).utf8)
         case .uint(let u): bytes.append(contentsOf: String(u).utf8)
         case .double(let d):
-            // JSON has no NaN or infinity: they go out as null (see `finiteForJSON`).
+            // JSON has no NaN or infinity: they go out as null, as in JSONValue's Codable encoding.
             if d.isFinite { bytes.append(contentsOf: d.description.utf8) } else { raw("null") }
         case .string(let s): string(s)
         case .array(let a):

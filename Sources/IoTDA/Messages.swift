@@ -19,14 +19,6 @@ public struct DeviceMessage: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case objectDeviceId = "object_device_id", name, id, content }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(objectDeviceId, forKey: .objectDeviceId)
-        try c.encodeIfPresent(name, forKey: .name)
-        try c.encodeIfPresent(id, forKey: .id)
-        try c.encodeValue(content, forKey: .content)
-    }
 }
 
 /// UP `…/sys/messages/up`.

@@ -37,20 +37,6 @@ public struct ServiceProperty: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case serviceId = "service_id", properties, eventTime = "event_time"
     }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        serviceId = try c.decode(String.self, forKey: .serviceId)
-        properties = try c.decodeObject(forKey: .properties)
-        eventTime = try c.decodeIfPresent(String.self, forKey: .eventTime)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(serviceId, forKey: .serviceId)
-        try c.encodeObject(properties, forKey: .properties)
-        try c.encodeIfPresent(eventTime, forKey: .eventTime)
-    }
 }
 
 /// UP `…/sys/properties/report`: the gateway's own properties (no object_device_id).

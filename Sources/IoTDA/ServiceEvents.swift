@@ -141,13 +141,13 @@ public struct FileURLRequest: Sendable, Equatable, Codable {
         } else {
             fileName = try c.decode(String.self, forKey: .fileName)
         }
-        fileAttributes = try c.decodeObjectIfPresent(forKey: .fileAttributes)
+        fileAttributes = try c.decodeIfPresent(JSONObject.self, forKey: .fileAttributes)
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(fileName, forKey: .fileName)
-        try c.encodeObjectIfPresent(fileAttributes, forKey: .fileAttributes)
+        try c.encodeIfPresent(fileAttributes, forKey: .fileAttributes)
     }
 }
 
@@ -176,24 +176,6 @@ public struct FileURLResponse: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case url, bucketName = "bucket_name", objectName = "object_name", expire, fileAttributes = "file_attributes"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        url = try c.decode(String.self, forKey: .url)
-        bucketName = try c.decodeIfPresent(String.self, forKey: .bucketName)
-        objectName = try c.decodeIfPresent(String.self, forKey: .objectName)
-        expire = try c.decodeIfPresent(Int64.self, forKey: .expire)
-        fileAttributes = try c.decodeObjectIfPresent(forKey: .fileAttributes)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(url, forKey: .url)
-        try c.encodeIfPresent(bucketName, forKey: .bucketName)
-        try c.encodeIfPresent(objectName, forKey: .objectName)
-        try c.encodeIfPresent(expire, forKey: .expire)
-        try c.encodeObjectIfPresent(fileAttributes, forKey: .fileAttributes)
     }
 }
 

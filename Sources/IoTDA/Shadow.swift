@@ -25,18 +25,6 @@ public struct ShadowProperties: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case properties, eventTime = "event_time" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        properties = try c.decodeObject(forKey: .properties)
-        eventTime = try c.decodeIfPresent(String.self, forKey: .eventTime)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeObject(properties, forKey: .properties)
-        try c.encodeIfPresent(eventTime, forKey: .eventTime)
-    }
 }
 
 public struct ShadowData: Sendable, Equatable, Codable {

@@ -57,6 +57,29 @@ import TestSupport
         #expect(result.output.contains("A declares B, which none of its files import"), "\(result.output)")
     }
 
+    @Test func aTargetElsewhereIsFoundThroughItsPath() async throws {
+        let folder = TemporaryDirectory(prefix: "edgegw-imports")
+        _ = folder.write("Tools/Sim/Sim.swift", "import B\npublic struct Sim {}\n")
+        _ = folder.write("Sources/B/B.swift", "public struct B {}\n")
+        func run(_ path: String) async throws -> (status: Int32?, output: String) {
+            _ = folder.write("package.json", """
+                {"targets": [
+                  {"name": "Sim", "type": "regular", "path": "\(path)", "dependencies": [{"byName": ["B", null]}]},
+                  {"name": "B", "type": "regular", "dependencies": []}
+                ]}
+                """)
+            let checker = try ChildProcess("python3", [Paths.packageRoot + "/scripts/check-imports.py", "package.json"],
+                                           currentDirectory: folder.path)
+            let status = await checker.waitForExit(timeout: .seconds(30))
+            return (status, checker.text)
+        }
+        let found = try await run("Tools/Sim")
+        #expect(found.status == 0, "\(found.output)")
+        let lost = try await run("Sources/Sim")
+        #expect(lost.status == 1)
+        #expect(lost.output.contains("Sim has no Swift files in Sources/Sim"), "\(lost.output)")
+    }
+
     @Test func aPureModuleImportingACLibraryIsRefused() async throws {
         let result = try await check(aImports: ["CLib"], aDeclares: ["CLib"], aName: "IoTDA")
         #expect(result.status == 1)
