@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Every module is one subsystem (see docs/architecture.md). Pure modules import only
-// Foundation and GatewayCore; C libraries stay behind the module that adapts them.
+// Every module is one subsystem; docs/architecture.md's "Dependency rules" say what each may
+// import (make test checks them): pure modules import only GatewayCore (IoTDA also swift-crypto),
+// C libraries stay behind the module that adapts them.
 //
 // Platforms: Linux only (Debian 12 on x86-64 and arm64 edge boxes). The NB-IoT server waits on
 // epoll and takes listening sockets over with SO_REUSEPORT.
