@@ -18,7 +18,7 @@ import TestSupport
 
         let children = (0..<250).map { ChildDevice(nodeId: "m\($0)", deviceId: "d\($0)", productId: "power-meter", source: .modbus) }
         let bridge = CloudBridge(gatewayDeviceId: "gw-path", store: store, outbox: pump, children: children,
-                                 clock: ContinuousClock(), logger: Logger(label: "test"))
+                                 clock: .system(), logger: Logger(label: "test"))
         let running = [Task { await session.run() }, Task { await pump.run() }]
         defer { running.forEach { $0.cancel() } }
 

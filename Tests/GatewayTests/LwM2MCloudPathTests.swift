@@ -11,9 +11,9 @@ import TestSupport
 @testable import Store
 
 /// A command for a sleeping NB-IoT module from the scripted platform, through the bridge, the
-/// NB-IoT service with the water meter's codec and a simulated module, and back: the platform
+/// LwM2M service with the water meter's codec and a simulated module, and back: the platform
 /// checks every uplink against its rules.
-@Suite(.serialized) struct NBIoTCloudPathTests {
+@Suite(.serialized) struct LwM2MCloudPathTests {
     static let node = "861234567890555"
 
     @Test func theLaterOutcomeOfAQueuedCommandReachesThePlatformAsADeviceMessage() async throws {
@@ -25,8 +25,11 @@ import TestSupport
         let deviceId = "water-meter_\(Self.node)"
         let child = ChildDevice(nodeId: Self.node, deviceId: deviceId, productId: "water-meter", source: .lwm2m)
         try store.upsertChild(child)
+        // One manual clock for the bridge and the service: the 17 s of "queued" pass at once.
+        let manual = ManualClock()
+        let clock = GatewayClock.manual(manual)
         let bridge = CloudBridge(gatewayDeviceId: "gw-nb", store: store, outbox: pump, children: [child],
-                                 clock: ContinuousClock(), logger: Logger(label: "test"))
+                                 clock: clock, logger: Logger(label: "test"))
 
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let port = FreePort.next(udp: true)
@@ -36,7 +39,7 @@ import TestSupport
         let codecs = ProductCodecs.load(productsDirectory: Paths.packageRoot + "/etc/edgegw/products").codecs
         let service = LwM2MService(server: LwM2MServer(settings: serverSettings, directory: directory), directory: directory,
                                    decoder: codecs, encoder: codecs, sink: bridge,
-                                   settings: LwM2MServiceSettings(commandWindow: 0.5))
+                                   clock: clock)
         await bridge.register(service, for: .lwm2m)
         let running: [Task<Void, Never>] = [
             Task { await session.run() }, Task { await pump.run() }, Task { _ = try? await service.run() },
@@ -60,11 +63,15 @@ import TestSupport
         #expect(observed.withLock { $0 })
 
         #expect(await Eventually.wait { if case .connected = session.state { true } else { false } })
+        let sleepers = manual.sleeperCount // the service's tick
         // A cached command: the module sleeps until its next report, so the platform hears "queued" (7).
         platform.send(#"{"command": {"device_id": "gw-nb", "object_device_id": "\#(deviceId)", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "pump house 3", "send_strategy": "delay"}}}"#)
         func response() -> String? {
             platform.records.first { $0.topic.contains("/sys/commands/response/") }?.payload
         }
+        // The bridge's deadline and the service's "queued" wait on the clock: 17 s later, "queued".
+        #expect(await Eventually.wait(timeout: .seconds(10)) { manual.sleeperCount == sleepers + 2 })
+        manual.advance(by: CommandRequest.responseWindow - CloudBridge.downlinkTripMargin - LwM2MService.queuedAnswerLead)
         let answered = await Eventually.wait(timeout: .seconds(10)) { response() != nil }
         let counters = await bridge.counters
         #expect(answered, "\(platform.text) \(platform.records.map(\.topic)) \(counters) \(session.statistics)")
