@@ -3,27 +3,6 @@ import GatewayCore
 import Logging
 import PCP
 
-/// Settings of the LwM2M side above CoAP: command delivery. (How long the cloud waits for a
-/// command's answer is not a setting: it comes with each command as its deadline.)
-public struct LwM2MServiceSettings: Sendable, Equatable {
-    public var defaultStrategy: CommandDeliveryStrategy
-    public var commandExpiry: Duration
-    public var awakeWindow: Duration
-    public var resultWait: Duration
-    /// How often queues and presence are checked.
-    public var tickInterval: Duration
-
-    public init(defaultStrategy: CommandDeliveryStrategy = .cached, commandExpiry: Duration = CommandQueue.defaultExpiry,
-                awakeWindow: Duration = CommandQueue.defaultAwakeWindow, resultWait: Duration = CommandQueue.defaultResultWait,
-                tickInterval: Duration = .seconds(1)) {
-        self.defaultStrategy = defaultStrategy
-        self.commandExpiry = commandExpiry
-        self.awakeWindow = awakeWindow
-        self.resultWait = resultWait
-        self.tickInterval = tickInterval
-    }
-}
-
 /// The LwM2M subsystem: runs the CoAP server, turns notifications into reports (PCP frames
 /// aside), keeps presence, and delivers commands through per-device queues. The gateway routes
 /// commands for NB-IoT children here (it is their `DownlinkHandler`).
@@ -344,18 +323,6 @@ public actor LwM2MService: DownlinkHandler, FieldService {
                            content: Self.commandResultContent(entry, outcome), at: clock.wallTime())
     }
 
-    /// The content of the `command_result` device message: the command response's fields plus
-    /// what identifies the command and the state it ended in.
-    static func commandResultContent(_ entry: QueuedCommand, _ outcome: DownlinkOutcome) -> JSONObject {
-        var content: JSONObject = ["request_id": .string(entry.requestId), "command_name": .string(entry.command.commandName),
-                                   "status": .string(entry.state.rawValue), "result_code": .int(Int64(outcome.resultCode))]
-        if let serviceId = entry.command.serviceId { content["service_id"] = .string(serviceId) }
-        if let name = outcome.responseName { content["response_name"] = .string(name) }
-        if let desc = outcome.resultDesc { content["result_desc"] = .string(desc) }
-        if !outcome.paras.isEmpty { content["paras"] = .object(outcome.paras) }
-        return content
-    }
-
     // MARK: - DownlinkHandler
 
     public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
@@ -401,23 +368,6 @@ public actor LwM2MService: DownlinkHandler, FieldService {
                 self.answerQueued(requestId: requestId, nodeId: command.nodeId)
             }
         }
-    }
-
-    struct StrategyRefusal: Error {
-        var outcome: DownlinkOutcome
-    }
-
-    /// Splits edgegw's `send_strategy` off the product's parameters.
-    static func takeStrategy(from command: ChildCommand, default strategy: CommandDeliveryStrategy)
-        -> Result<(ChildCommand, CommandDeliveryStrategy), StrategyRefusal> {
-        var stripped = command
-        guard let value = stripped.paras[strategyParameter] else { return .success((command, strategy)) }
-        stripped.paras[strategyParameter] = nil
-        guard case .string(let text) = value, let chosen = CommandDeliveryStrategy(rawValue: text) else {
-            let words = CommandDeliveryStrategy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
-            return .failure(StrategyRefusal(outcome: .failure(.badRequest, "paras.\(strategyParameter) must be \(words)")))
-        }
-        return .success((stripped, chosen))
     }
 
     private func answerQueued(requestId: String, nodeId: String) {
