@@ -82,6 +82,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// (then every event the server had is handled first) or until cancelled.
     public func run() async throws {
         try await restore()
+        guard !finishing else { return } // stopped before it started
         try server.start()
         serving = true
         defer {
