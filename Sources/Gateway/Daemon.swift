@@ -62,7 +62,8 @@ public enum Daemon {
                                        sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"))
             await cloud.bridge.register(modbus, for: .modbus)
             // GRACEFUL MODBUS STOP: once ModbusService adopts `FieldService`, this line becomes
-            // `fieldServices.append(FieldServiceRunner(service: modbus))` and ModbusRunner goes.
+            // `fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))`
+            // and ModbusRunner goes.
             fieldServices.append(ModbusRunner(service: modbus))
         }
         // The LwM2M server runs when there are NB-IoT devices, or unknown ones may provision.
@@ -74,7 +75,7 @@ public enum Daemon {
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"))
             await cloud.bridge.register(lwm2m, for: .lwm2m)
-            fieldServices.append(FieldServiceRunner(service: lwm2m))
+            fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
         }
 
         let running = RunningConfig(loaded)

@@ -117,3 +117,25 @@ import TestSupport
         }
     }
 }
+
+/// The graceful stop's one bound: what the field services take counts against the cloud's drain.
+@Suite struct ShutdownStartTests {
+    @Test func theFirstMarkCountsAndLaterOnesDoNot() {
+        let manual = ManualClock()
+        let start = ShutdownStart(clock: .manual(manual))
+        start.mark()
+        manual.advance(by: .milliseconds(1500))
+        start.mark()
+        manual.advance(by: .milliseconds(500))
+        #expect(start.elapsed() == .seconds(2))
+        #expect(CloudService.drainTime(within: .seconds(10) - start.elapsed()) == .milliseconds(7500))
+    }
+
+    @Test func withoutAMarkNothingWasSpent() {
+        let manual = ManualClock()
+        let start = ShutdownStart(clock: .manual(manual))
+        #expect(start.elapsed() == .zero)
+        manual.advance(by: .seconds(1))
+        #expect(start.elapsed() == .seconds(1))
+    }
+}

@@ -19,6 +19,9 @@ struct CloudService: Service {
     let logger: Logger
     /// `limits.shutdown_seconds`: the whole graceful stop, of which the drain takes most.
     let shutdownBound: Duration
+    /// When the graceful stop began: the field services stop before the cloud, and their time
+    /// counts against the bound.
+    let shutdownStart: ShutdownStart
 
     init(config: LoadedConfig, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: GatewayClock, logger: Logger) {
         let cloud = config.gateway.cloud
@@ -43,6 +46,7 @@ struct CloudService: Service {
         self.clock = clock
         self.logger = logger
         shutdownBound = .seconds(config.gateway.limits.shutdownSeconds)
+        shutdownStart = ShutdownStart(clock: clock)
     }
 
     /// How long the drain on SIGTERM may take: the bound minus a margin (a tenth, at most
@@ -82,10 +86,12 @@ struct CloudService: Service {
             try? await gracefulShutdown()
             await bridge.flushReports()
             let started = clock.now
-            let left = await pump.drainBeforeStop(timeout: Self.drainTime(within: shutdownBound))
+            let fieldStop = shutdownStart.elapsed()
+            let left = await pump.drainBeforeStop(timeout: Self.drainTime(within: max(.zero, shutdownBound - fieldStop)))
             let counters = pump.counters
             logger.info("cloud stopping", metadata: [
-                "left": "\(left)", "drained_in": "\(String(format: "%.2f s", started.duration(to: clock.now).seconds))",
+                "left": "\(left)", "field_services_stopped_in": "\(String(format: "%.2f s", fieldStop.seconds))",
+                "drained_in": "\(String(format: "%.2f s", started.duration(to: clock.now).seconds))",
                 "published": "\(counters.published)", "acknowledged": "\(counters.acknowledged)",
                 "dropped": "\(counters.droppedByBound + counters.droppedByStorage)",
             ])
