@@ -17,7 +17,7 @@ public struct LoadedConfig: Sendable {
     /// `[modbus]`: bus defaults.
     public var modbus: ModbusSettings
     public var modbusDevices: [ModbusDeviceConfig]
-    /// `[lwm2m]` and the listeners, for the NB-IoT server.
+    /// `[lwm2m]` and the listeners, for the LwM2M server.
     var lwm2m: LwM2MConfig
     /// The NB-IoT device list (with their PSKs: never printed).
     public var nbiotDevices: [NBIoTDevice]
@@ -32,9 +32,9 @@ public struct LoadedConfig: Sendable {
         let l = gateway.listeners
         let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
             .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
-        let servesNBIoT = !nbiotDevices.isEmpty || lwm2m.server.autoProvisionProductId != nil
+        let servesLwM2M = !nbiotDevices.isEmpty || lwm2m.server.autoProvisionProductId != nil
         lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", "))
-            + (listening.isEmpty || servesNBIoT ? "" : " (not opened: no NB-IoT devices)"))
+            + (listening.isEmpty || servesLwM2M ? "" : " (not opened: no NB-IoT devices)"))
         lines.append("\(products.count) product(s)" + (products.isEmpty ? "" : ": " + products.keys.sorted().map {
             codecs[$0] == nil ? $0 : "\($0) (binary codec)"
         }.joined(separator: ", ")))

@@ -52,31 +52,39 @@ public enum Daemon {
         if outbox.count > 0 {
             logger.info("outbox holds \(outbox.count) message(s) from before the restart; they go first")
         }
-        let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children,
+        // The one time base: every service that keeps time gets this clock.
+        let clock = GatewayClock.system()
+        let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children, clock: clock,
                                  logger: Logger(label: "edgegw.cloud"))
         var fieldServices: [any Service] = []
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
                                        sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"))
             await cloud.bridge.register(modbus, for: .modbus)
+            // GRACEFUL MODBUS STOP: once ModbusService adopts `FieldService`, this line becomes
+            // `fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))`
+            // and ModbusRunner goes.
             fieldServices.append(ModbusRunner(service: modbus))
         }
-        // The NB-IoT server runs when there are NB-IoT devices, or unknown ones may provision.
+        // The LwM2M server runs when there are NB-IoT devices, or unknown ones may provision.
         if !loaded.nbiotDevices.isEmpty || loaded.lwm2m.server.autoProvisionProductId != nil {
             let directory = StaticDeviceDirectory(loaded.nbiotDevices)
             let codecs = ProductCodecs(codecs: loaded.codecs)
             let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory, logger: Logger(label: "edgegw.coap"))
             let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: cloud.bridge,
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
-                                     logger: Logger(label: "edgegw.lwm2m"))
+                                     clock: clock, logger: Logger(label: "edgegw.lwm2m"))
             await cloud.bridge.register(lwm2m, for: .lwm2m)
-            fieldServices.append(LwM2MRunner(service: lwm2m))
+            fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
         }
 
         let running = RunningConfig(loaded)
         let notifier = SystemdNotifier()
         // Trap SIGHUP before anything can tell systemd we are ready to be reloaded.
         let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
+        // The group stops services in the reverse of this order, each after the one before has
+        // returned: the field services first (`FieldService.finish()`: their last reports go to
+        // the bridge), then the cloud, which drains the outbox, then systemd and reload.
         let services: [any Service] = [
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
             ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),

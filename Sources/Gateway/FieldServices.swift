@@ -1,24 +1,55 @@
+import GatewayCore
 import Logging
-import LwM2M
 import Modbus
 import ServiceLifecycle
 
-/// The Modbus master as a lifecycle service: on SIGTERM its buses stop after the request in
-/// flight; what it already reported is in the outbox.
-struct ModbusRunner: Service {
-    let service: ModbusService
+/// A field service (`FieldService`: LwM2M today, Modbus once it adopts it) as a lifecycle
+/// service. On SIGTERM it stops gracefully: `finish()` is called here, and only here, and the
+/// service's `run()` returns once the exchanges in flight are done, what stays queued is
+/// persisted and the last reports are with the bridge. The group starts the cloud's drain only
+/// after that; a service still running at the group's bound is cancelled.
+struct FieldServiceRunner: Service {
+    let service: any FieldService
+    /// Marked when this service's stop begins: the cloud's drain gets what is left of the bound.
+    let shutdownStart: ShutdownStart
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        let service = service, shutdownStart = shutdownStart
+        try await withGracefulShutdownHandler {
             try await service.run()
+        } onGracefulShutdown: {
+            shutdownStart.mark()
+            Task { await service.finish() }
         }
     }
 }
 
-/// The NB-IoT server as a lifecycle service. Queued commands are in the state store, so a
-/// stop loses none of them.
-struct LwM2MRunner: Service {
-    let service: LwM2MService
+/// When the graceful shutdown began (the first service to stop marks it), so the services that
+/// stop later take only what is left of `limits.shutdown_seconds`.
+final class ShutdownStart: Sendable {
+    private let clock: GatewayClock
+    private let started = Locked<GatewayClock.Instant?>(nil)
+
+    init(clock: GatewayClock) { self.clock = clock }
+
+    func mark() {
+        let now = clock.now
+        started.withLock { if $0 == nil { $0 = now } }
+    }
+
+    /// Since the first mark (zero, and marked now, if there was none).
+    func elapsed() -> Duration {
+        mark()
+        let now = clock.now
+        return started.withLock { $0 }.map { $0.duration(to: now) } ?? .zero
+    }
+}
+
+/// The Modbus master as a lifecycle service: on SIGTERM its buses stop after the request in
+/// flight; what it already reported is in the outbox. (Replaced by `FieldServiceRunner` once
+/// ModbusService adopts `FieldService`: see the marked line in `Daemon.run`.)
+struct ModbusRunner: Service {
+    let service: ModbusService
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {

@@ -85,12 +85,30 @@ public enum DownlinkResultCode: Int, Sendable, CaseIterable {
 }
 
 /// A southbound subsystem (Modbus, LwM2M) that serves downlink requests for its children.
+///
+/// Every request comes with its `deadline`: the instant of the gateway's clock (the one
+/// `GatewayClock` the daemon hands to every service) by which the answer must be back with the
+/// cloud bridge. The bridge makes it once, when the request arrives, from the platform's window
+/// (`IoTDA.CommandRequest.responseWindow`) less the trip to the platform; a handler answers by
+/// it (with what it has by then), and the bridge answers `timeout` for a handler that does not.
 public protocol DownlinkHandler: Sendable {
     func handles(nodeId: String) async -> Bool
-    func command(_ command: ChildCommand) async -> DownlinkOutcome
-    func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome
+    func command(_ command: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome
+    func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                       deadline: GatewayClock.Instant) async -> DownlinkOutcome
     /// Current values; nil for `serviceId` means all services.
-    func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError>
+    func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                       deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError>
+}
+
+/// A southbound subsystem's life in the daemon: `run()` serves until `finish()` has stopped it
+/// (or until cancelled). `finish()` is the graceful stop on SIGTERM, called before the cloud
+/// side drains the outbox: take no new work, finish the exchanges in flight (each up to its
+/// deadline, all within a short bound), persist what stays queued, hand the last events to the
+/// `UplinkSink`; it returns once that is done, and `run()` returns with it.
+public protocol FieldService: Sendable {
+    func run() async throws
+    func finish() async
 }
 
 public struct DownlinkError: Error, Sendable, Equatable {

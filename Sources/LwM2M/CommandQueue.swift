@@ -72,15 +72,17 @@ public protocol CommandQueueStore: Sendable {
 
 /// One device's command queue as a pure state machine: commands are delivered in order, one at a
 /// time (the next only after the previous is final), when the device is reachable. Time is passed
-/// in (`now`), so the 24 h expiry and the response wait are tested to the second.
+/// in (`now`), so the 24 h expiry and the response wait are tested to the second. Its instants are
+/// wall-clock `Date`s (the service's `GatewayClock.wallTime()`): a command's times are stored with
+/// it and must mean the same after a restart; its windows are `Duration`s.
 public struct CommandQueue: Sendable, Equatable {
     /// The platform's default expiry for cached commands (UG §4.5.2; the FAQs say 48 h: configurable).
-    public static let defaultExpiry: TimeInterval = 24 * 3600
+    public static let defaultExpiry: Duration = .seconds(24 * 3600)
     /// How long a device counts as reachable after it reported or registered (PSM devices listen
     /// only briefly after an uplink).
-    public static let defaultAwakeWindow: TimeInterval = 20
+    public static let defaultAwakeWindow: Duration = .seconds(20)
     /// How long a DELIVERED command waits for the device's result before the queue moves on.
-    public static let defaultResultWait: TimeInterval = 180
+    public static let defaultResultWait: Duration = .seconds(180)
     /// Most commands queued per device; more are refused (bounded memory).
     public static let maxQueuedPerDevice = 100
 
@@ -95,15 +97,15 @@ public struct CommandQueue: Sendable, Equatable {
     }
 
     public let nodeId: String
-    public var expiry: TimeInterval
-    public var awakeWindow: TimeInterval
-    public var resultWait: TimeInterval
+    public var expiry: Duration
+    public var awakeWindow: Duration
+    public var resultWait: Duration
     public private(set) var entries: [QueuedCommand] = []
     public private(set) var awakeUntil: Date?
     private var lastMid: UInt16 = 0
 
-    public init(nodeId: String, expiry: TimeInterval = defaultExpiry, awakeWindow: TimeInterval = defaultAwakeWindow,
-                resultWait: TimeInterval = defaultResultWait) {
+    public init(nodeId: String, expiry: Duration = defaultExpiry, awakeWindow: Duration = defaultAwakeWindow,
+                resultWait: Duration = defaultResultWait) {
         self.nodeId = nodeId
         self.expiry = expiry
         self.awakeWindow = awakeWindow
@@ -111,8 +113,8 @@ public struct CommandQueue: Sendable, Equatable {
     }
 
     /// Rebuilds a queue from persisted commands. A SENT command was never acknowledged: send it again.
-    public init(nodeId: String, restoring commands: [QueuedCommand], expiry: TimeInterval = defaultExpiry,
-                awakeWindow: TimeInterval = defaultAwakeWindow, resultWait: TimeInterval = defaultResultWait) {
+    public init(nodeId: String, restoring commands: [QueuedCommand], expiry: Duration = defaultExpiry,
+                awakeWindow: Duration = defaultAwakeWindow, resultWait: Duration = defaultResultWait) {
         self.init(nodeId: nodeId, expiry: expiry, awakeWindow: awakeWindow, resultWait: resultWait)
         entries = commands.filter { !$0.state.isFinal }.sorted { $0.createdAt < $1.createdAt }.map {
             var command = $0
@@ -129,16 +131,16 @@ public struct CommandQueue: Sendable, Equatable {
     /// The earliest time `tick` has something to do.
     public var nextDeadline: Date? {
         let expiries = entries.filter { $0.state == .pending }.map(\.expiresAt)
-        let waits = entries.filter { $0.state == .delivered }.compactMap { $0.deliveredAt?.addingTimeInterval(resultWait) }
+        let waits = entries.filter { $0.state == .delivered }.compactMap { $0.deliveredAt?.addingTimeInterval(resultWait.seconds) }
         return (expiries + waits).min()
     }
 
     /// A new command from the cloud. `expiresIn` overrides the queue's default expiry.
-    public mutating func submit(_ command: ChildCommand, strategy: CommandDeliveryStrategy, expiresIn: TimeInterval? = nil,
+    public mutating func submit(_ command: ChildCommand, strategy: CommandDeliveryStrategy, expiresIn: Duration? = nil,
                                 expectsResponse: Bool = true, at now: Date) -> [Action] {
         lastMid = lastMid == UInt16.max ? 1 : lastMid + 1
         var entry = QueuedCommand(command: command, strategy: strategy, mid: lastMid, state: .pending, createdAt: now,
-                                  expiresAt: now.addingTimeInterval(expiresIn ?? expiry), expectsResponse: expectsResponse,
+                                  expiresAt: now.addingTimeInterval((expiresIn ?? expiry).seconds), expectsResponse: expectsResponse,
                                   waitsForUplink: strategy == .cached)
         if strategy == .immediate && !isReachable(at: now) {
             // Immediate delivery never enters PENDING: the device is not listening now.
@@ -156,7 +158,7 @@ public struct CommandQueue: Sendable, Equatable {
     /// The device reported data or registered: it is listening for a while, and every cached
     /// command queued before now may go, one after the other.
     public mutating func deviceReachable(at now: Date) -> [Action] {
-        awakeUntil = now.addingTimeInterval(awakeWindow)
+        awakeUntil = now.addingTimeInterval(awakeWindow.seconds)
         for index in entries.indices where entries[index].state == .pending { entries[index].waitsForUplink = false }
         return expireOverdue(at: now) + sendNextIfIdle(at: now)
     }
@@ -213,12 +215,12 @@ public struct CommandQueue: Sendable, Equatable {
     public mutating func tick(at now: Date) -> [Action] {
         var actions = expireOverdue(at: now)
         if let index = entries.firstIndex(where: { $0.state == .delivered }),
-           let delivered = entries[index].deliveredAt, now >= delivered.addingTimeInterval(resultWait) {
+           let delivered = entries[index].deliveredAt, now >= delivered.addingTimeInterval(resultWait.seconds) {
             // DELIVERED is as far as the platform gets without a result; the queue must not stall on it.
             let entry = entries.remove(at: index)
             actions += [.remove(requestId: entry.requestId),
                         .finished(entry, outcome: DownlinkOutcome(resultCode: DownlinkResultCode.timeout.rawValue,
-                                                                  resultDesc: "DELIVERED; no result from the device within \(Int(resultWait)) s"))]
+                                                                  resultDesc: "DELIVERED; no result from the device within \(Int(resultWait.seconds)) s"))]
             actions += sendNextIfIdle(at: now)
         }
         return actions

@@ -3,41 +3,26 @@ import GatewayCore
 import Logging
 import PCP
 
-/// Settings of the NB-IoT side above CoAP: command delivery and the cloud's synchronous window.
-public struct LwM2MServiceSettings: Sendable, Equatable {
-    /// The cloud waits this long for a command's result (IoTDA's synchronous command: 20 s).
-    public static let cloudCommandWindow: TimeInterval = 20
-
-    public var defaultStrategy: CommandDeliveryStrategy
-    public var commandExpiry: TimeInterval
-    public var awakeWindow: TimeInterval
-    public var resultWait: TimeInterval
-    public var commandWindow: TimeInterval
-    /// How often queues and presence are checked.
-    public var tickInterval: Duration
-
-    public init(defaultStrategy: CommandDeliveryStrategy = .cached, commandExpiry: TimeInterval = CommandQueue.defaultExpiry,
-                awakeWindow: TimeInterval = CommandQueue.defaultAwakeWindow, resultWait: TimeInterval = CommandQueue.defaultResultWait,
-                commandWindow: TimeInterval = cloudCommandWindow, tickInterval: Duration = .seconds(1)) {
-        self.defaultStrategy = defaultStrategy
-        self.commandExpiry = commandExpiry
-        self.awakeWindow = awakeWindow
-        self.resultWait = resultWait
-        self.commandWindow = commandWindow
-        self.tickInterval = tickInterval
-    }
-}
-
-/// The NB-IoT subsystem: runs the CoAP server, turns notifications into reports (PCP frames
+/// The LwM2M subsystem: runs the CoAP server, turns notifications into reports (PCP frames
 /// aside), keeps presence, and delivers commands through per-device queues. The gateway routes
 /// commands for NB-IoT children here (it is their `DownlinkHandler`).
-public actor LwM2MService: DownlinkHandler {
+///
+/// Time comes from the gateway's clock: instants for the command deadlines and the ticks, its
+/// wall time for what is stored (queued commands) or sent (status and message times).
+public actor LwM2MService: DownlinkHandler, FieldService {
     /// `name` of the device message that carries a command's outcome after the cloud's window
     /// (the message's `id` is the command's `request_id`).
     public static let commandResultMessageName = "command_result"
     /// A command's `paras["send_strategy"]` ("immediately" / "delay") overrides the default
     /// strategy. It is edgegw's, not the product's: taken out of `paras` before the codec sees them.
     public static let strategyParameter = "send_strategy"
+    /// A command still waiting for its device is answered `queued` this long before its
+    /// deadline, so the answer is with the bridge in time (with the bridge's 1 s trip margin,
+    /// 17 s after the platform sent it).
+    public static let queuedAnswerLead: Duration = .seconds(2)
+    /// The most a graceful stop waits for command exchanges in flight before it answers them
+    /// `queued` (they are persisted) and stops the server.
+    public static let finishBound: Duration = .seconds(2)
 
     private let server: LwM2MServer
     private let directory: NBIoTDeviceDirectory
@@ -47,7 +32,7 @@ public actor LwM2MService: DownlinkHandler {
     private let sink: UplinkSink
     private let store: CommandQueueStore?
     private let settings: LwM2MServiceSettings
-    private let now: @Sendable () -> Date
+    private let clock: GatewayClock
     private let logger: Logger
 
     private var presence = PresenceTracker()
@@ -55,7 +40,16 @@ public actor LwM2MService: DownlinkHandler {
     private var productByNode: [String: String] = [:]
     private var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
     private var nextTag: UInt64 = 1
-    private var waiters: [String: CheckedContinuation<DownlinkOutcome, Never>] = [:]
+    /// Commands waiting for their device's answer (by request id), answered `queued` when due.
+    private var waiters: [String: (nodeId: String, continuation: CheckedContinuation<DownlinkOutcome, Never>)] = [:]
+    /// Set by `finish()`: no new commands are taken.
+    private var finishing = false
+    /// `finish()` waiting for the exchanges in flight to end (or its bound).
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Between the server's start and the end of its events.
+    private var serving = false
+    /// `finish()` waiting for the last events to be handled.
+    private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     public private(set) var stats = Stats()
 
     public struct Stats: Sendable, Equatable {
@@ -67,9 +61,10 @@ public actor LwM2MService: DownlinkHandler {
         public var lateCommandResults = 0
     }
 
+    /// - Parameter clock: the gateway's clock (the daemon's one time base; a manual one in tests).
     public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
                 sink: UplinkSink, store: CommandQueueStore? = nil, pcp: PCPUplinkHandler = PCPFramesUnanswered(),
-                settings: LwM2MServiceSettings = LwM2MServiceSettings(), now: @escaping @Sendable () -> Date = { Date() },
+                settings: LwM2MServiceSettings = LwM2MServiceSettings(), clock: GatewayClock = .system(),
                 logger: Logger = Logger(label: "edgegw.lwm2m")) {
         self.server = server
         self.directory = directory
@@ -79,26 +74,76 @@ public actor LwM2MService: DownlinkHandler {
         self.sink = sink
         self.store = store
         self.settings = settings
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
 
-    /// Restores queued commands, starts the server and serves until cancelled.
+    /// Restores queued commands, starts the server and serves until `finish()` has stopped it
+    /// (then every event the server had is handled first) or until cancelled.
     public func run() async throws {
         try await restore()
+        guard !finishing else { return } // stopped before it started
         try server.start()
-        defer { server.stop() }
+        serving = true
+        defer {
+            server.stop()
+            stopped()
+        }
+        let clock = clock, tickInterval = settings.tickInterval
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { for await event in self.server.events { await self.handle(event) } }
             group.addTask {
                 while !Task.isCancelled {
-                    try await Task.sleep(for: self.settings.tickInterval)
+                    try await clock.sleep(for: tickInterval)
                     await self.tick()
                 }
             }
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// The graceful stop (SIGTERM): new commands are refused (`internalError`, "shutting
+    /// down"); commands waiting for their device get until their answer is due, at most
+    /// `finishBound`, then are answered `queued` (they are persisted, and go after the restart);
+    /// the server stops, and what it had received (reports, statuses) is handed to the sink
+    /// before this returns. `run()` returns with it.
+    public func finish() async {
+        guard !finishing else { return }
+        finishing = true
+        logger.info("lwm2m stopping", metadata: ["commands_waiting": "\(waiters.count)", "in_flight": "\(inFlightTags.count)"])
+        if !isIdle {
+            let clock = clock, end = clock.now.advanced(by: Self.finishBound)
+            let timer = Task {
+                try? await clock.sleep(until: end)
+                self.stopWaitingForIdle()
+            }
+            await withCheckedContinuation { idleWaiters.append($0) }
+            timer.cancel()
+        }
+        for (requestId, waiter) in waiters { answerQueued(requestId: requestId, nodeId: waiter.nodeId) }
+        server.stop()
+        if serving { await withCheckedContinuation { stoppedWaiters.append($0) } }
+        logger.info("lwm2m stopped", metadata: ["queued_commands": "\(queues.values.reduce(0) { $0 + $1.entries.count })"])
+    }
+
+    private var isIdle: Bool { waiters.isEmpty && inFlightTags.isEmpty }
+
+    private func stopWaitingForIdle() {
+        let resumed = idleWaiters
+        idleWaiters = []
+        resumed.forEach { $0.resume() }
+    }
+
+    private func checkIdle() {
+        if isIdle { stopWaitingForIdle() }
+    }
+
+    private func stopped() {
+        serving = false
+        let resumed = stoppedWaiters
+        stoppedWaiters = []
+        resumed.forEach { $0.resume() }
     }
 
     private func restore() async throws {
@@ -114,7 +159,7 @@ public actor LwM2MService: DownlinkHandler {
     // MARK: - Server events
 
     public func handle(_ event: LwM2MServerEvent) async {
-        let time = now()
+        let time = clock.wallTime()
         switch event {
         case .registered(let info):
             productByNode[info.nodeId] = info.productId
@@ -184,6 +229,7 @@ public actor LwM2MService: DownlinkHandler {
 
     private func downlinkResult(tag: UInt64, nodeId: String, result: DownlinkDeliveryResult, at time: Date) async {
         guard tag != 0, let target = inFlightTags.removeValue(forKey: tag) else { return }
+        defer { checkIdle() }
         let actions = withQueue(target.nodeId) { queue -> [CommandQueue.Action] in
             switch result {
             case .acknowledged:
@@ -203,7 +249,7 @@ public actor LwM2MService: DownlinkHandler {
     }
 
     private func tick() async {
-        let time = now()
+        let time = clock.wallTime()
         await publish(presence.tick(at: time), at: time)
         for (nodeId, queue) in queues {
             guard let deadline = queue.nextDeadline, deadline <= time else { continue }
@@ -260,7 +306,7 @@ public actor LwM2MService: DownlinkHandler {
             inFlightTags[tag] = (entry.nodeId, entry.mid)
             server.send(Downlink(nodeId: entry.nodeId, payload: payload, tag: tag))
         } catch {
-            let time = now()
+            let time = clock.wallTime()
             await execute(withQueue(entry.nodeId) { $0.encodingFailed(mid: entry.mid, reason: "\(error)", at: time) }, nodeId: entry.nodeId)
         }
     }
@@ -269,34 +315,27 @@ public actor LwM2MService: DownlinkHandler {
         stats.commandsFinished += 1
         logger.info("lwm2m command finished", metadata: ["node": "\(entry.nodeId)", "request": "\(entry.requestId)", "state": "\(entry.state.rawValue)"])
         if let waiter = waiters.removeValue(forKey: entry.requestId) {
-            waiter.resume(returning: outcome)
+            waiter.continuation.resume(returning: outcome)
+            checkIdle()
             return
         }
         stats.lateCommandResults += 1
         await sink.message(nodeId: entry.nodeId, name: Self.commandResultMessageName, id: entry.requestId,
-                           content: Self.commandResultContent(entry, outcome), at: now())
-    }
-
-    /// The content of the `command_result` device message: the command response's fields plus
-    /// what identifies the command and the state it ended in.
-    static func commandResultContent(_ entry: QueuedCommand, _ outcome: DownlinkOutcome) -> JSONObject {
-        var content: JSONObject = ["request_id": .string(entry.requestId), "command_name": .string(entry.command.commandName),
-                                   "status": .string(entry.state.rawValue), "result_code": .int(Int64(outcome.resultCode))]
-        if let serviceId = entry.command.serviceId { content["service_id"] = .string(serviceId) }
-        if let name = outcome.responseName { content["response_name"] = .string(name) }
-        if let desc = outcome.resultDesc { content["result_desc"] = .string(desc) }
-        if !outcome.paras.isEmpty { content["paras"] = .object(outcome.paras) }
-        return content
+                           content: Self.commandResultContent(entry, outcome), at: clock.wallTime())
     }
 
     // MARK: - DownlinkHandler
 
     public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
 
-    /// Checks the command with the codec, queues it and answers within the cloud's window: the
-    /// device's result if it comes in time, otherwise `queued` (7) with the state, and the final
-    /// result later as a device message.
-    public func command(_ request: ChildCommand) async -> DownlinkOutcome {
+    /// Checks the command with the codec, queues it and answers by its deadline: the device's
+    /// result if it comes before `queuedAnswerLead` ahead of the deadline, otherwise `queued`
+    /// (7) with the state then, and the final result later as a device message. While the
+    /// service stops, a command is refused (`internalError`: the gateway is shutting down).
+    public func command(_ request: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome {
+        guard !finishing else {
+            return .failure(.internalError, "the gateway is shutting down: command not queued; send it again once it is back")
+        }
         let command: ChildCommand
         let strategy: CommandDeliveryStrategy
         switch Self.takeStrategy(from: request, default: settings.defaultStrategy) {
@@ -312,7 +351,7 @@ public actor LwM2MService: DownlinkHandler {
             stats.commandsFinished += 1
             return .failure(.badRequest, "cannot encode the command: \(error)")
         }
-        let time = now()
+        let time = clock.wallTime()
         let expectsResponse = encoder.expectsResponse(command, productId: productId)
         let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, expectsResponse: expectsResponse, at: time) }
         if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
@@ -321,47 +360,33 @@ public actor LwM2MService: DownlinkHandler {
             return outcome
         }
         let requestId = command.requestId
-        let window = settings.commandWindow
+        let clock = clock, answerBy = deadline.advanced(by: .zero - Self.queuedAnswerLead)
         return await withCheckedContinuation { continuation in
-            waiters[requestId] = continuation
+            waiters[requestId] = (command.nodeId, continuation)
             Task { await self.execute(actions, nodeId: command.nodeId) }
             Task {
-                try? await Task.sleep(for: .seconds(window))
+                try? await clock.sleep(until: answerBy)
                 self.answerQueued(requestId: requestId, nodeId: command.nodeId)
             }
         }
     }
 
-    struct StrategyRefusal: Error {
-        var outcome: DownlinkOutcome
-    }
-
-    /// Splits edgegw's `send_strategy` off the product's parameters.
-    static func takeStrategy(from command: ChildCommand, default strategy: CommandDeliveryStrategy)
-        -> Result<(ChildCommand, CommandDeliveryStrategy), StrategyRefusal> {
-        var stripped = command
-        guard let value = stripped.paras[strategyParameter] else { return .success((command, strategy)) }
-        stripped.paras[strategyParameter] = nil
-        guard case .string(let text) = value, let chosen = CommandDeliveryStrategy(rawValue: text) else {
-            let words = CommandDeliveryStrategy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
-            return .failure(StrategyRefusal(outcome: .failure(.badRequest, "paras.\(strategyParameter) must be \(words)")))
-        }
-        return .success((stripped, chosen))
-    }
-
     private func answerQueued(requestId: String, nodeId: String) {
         guard let waiter = waiters.removeValue(forKey: requestId) else { return }
         let state = queues[nodeId]?.entries.first { $0.requestId == requestId }?.state ?? .pending
-        waiter.resume(returning: DownlinkOutcome(
+        waiter.continuation.resume(returning: DownlinkOutcome(
             resultCode: DownlinkResultCode.queued.rawValue, resultDesc: "queued: \(state.rawValue); the result follows as device message \(Self.commandResultMessageName)",
             paras: ["status": .string(state.rawValue)]))
+        checkIdle()
     }
 
-    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                              deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         .failure(.noHandler, "NB-IoT devices take commands, not property sets")
     }
 
-    public func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+    public func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                              deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
         .failure(DownlinkError(.noHandler, "NB-IoT devices report; they cannot be read on demand"))
     }
 }

@@ -212,7 +212,7 @@ public final class ModbusService: DownlinkHandler, Sendable {
 
     public func handles(nodeId: String) async -> Bool { routes[nodeId] != nil }
 
-    public func command(_ command: ChildCommand) async -> DownlinkOutcome {
+    public func command(_ command: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         guard let route = routes[command.nodeId] else { return .failure(.unknownChild, "no Modbus device \(command.nodeId)") }
         let device = buses[route.bus].deviceConfigs[route.device]
         switch WritePlanner.command(command, device: device, product: products[device.productId]) {
@@ -224,7 +224,8 @@ public final class ModbusService: DownlinkHandler, Sendable {
         }
     }
 
-    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                              deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         guard let route = routes[nodeId] else { return .failure(.unknownChild, "no Modbus device \(nodeId)") }
         let device = buses[route.bus].deviceConfigs[route.device]
         switch WritePlanner.propertySet(services, device: device, product: products[device.productId]) {
@@ -236,7 +237,8 @@ public final class ModbusService: DownlinkHandler, Sendable {
         }
     }
 
-    public func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+    public func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                              deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
         guard let route = routes[nodeId] else { return .failure(DownlinkError(.unknownChild, "no Modbus device \(nodeId)")) }
         let device = buses[route.bus].deviceConfigs[route.device]
         let latest = filters.withLock { $0[nodeId]?.latestValues ?? [] }

@@ -47,6 +47,13 @@ import TestSupport
         daemon.signal(SIGTERM)
         let status = await daemon.waitForExit(timeout: .seconds(15))
         #expect(status == 0, "exit \(status.map(String.init) ?? "none after 15 s"); running \(daemon.isRunning)\n\(daemon.text.suffix(4000))")
+        // The LwM2M side stops (gracefully) before the cloud drains the outbox.
+        let log = daemon.text
+        if let stopped = log.range(of: "lwm2m stopped"), let drained = log.range(of: "cloud stopping") {
+            #expect(stopped.lowerBound < drained.lowerBound, "\(log.suffix(4000))")
+        } else {
+            Issue.record("no \"lwm2m stopped\" or \"cloud stopping\" in the log: \(log.suffix(4000))")
+        }
     }
 
     /// Three modules and the scripted cloud: a PCP-looking frame with a wrong CRC, a module without

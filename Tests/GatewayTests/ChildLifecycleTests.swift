@@ -12,12 +12,14 @@ actor RecordingSetHandler: DownlinkHandler {
     var sets: [[ServiceReport]] = []
 
     func handles(nodeId: String) async -> Bool { true }
-    func command(_ command: ChildCommand) async -> DownlinkOutcome { .success() }
-    func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+    func command(_ command: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome { .success() }
+    func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                       deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         sets.append(services)
         return .success()
     }
-    func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+    func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                       deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
         .success([])
     }
 }
@@ -36,9 +38,9 @@ actor RecordingSetHandler: DownlinkHandler {
         outbox = try Outbox(store: store)
     }
 
-    func bridge(_ children: [ChildDevice]) -> CloudBridge<ManualClock> {
+    func bridge(_ children: [ChildDevice]) -> CloudBridge {
         for c in children { try? store.upsertChild(c) }
-        return CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox, children: children, clock: clock,
+        return CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox, children: children, clock: .manual(clock),
                            logger: Logger(label: "test"))
     }
 
@@ -76,7 +78,7 @@ actor RecordingSetHandler: DownlinkHandler {
     }
 
     /// Lets the coalescing and batch windows close.
-    func pass(_ bridge: CloudBridge<ManualClock>, seconds: Int = 2) async {
+    func pass(_ bridge: CloudBridge, seconds: Int = 2) async {
         for _ in 0..<(seconds * 10) {
             clock.advance(by: .milliseconds(100))
             await bridge.tick()
@@ -251,7 +253,7 @@ actor RecordingSetHandler: DownlinkHandler {
     @Test func dataOfAChildWithoutOnlineIsHeldBoundedAndFollowsItsOnline() async throws {
         let bridge = bridge([child("m1", deviceId: "d1")])
         await bridge.connected()
-        let limit = CloudBridge<ManualClock>.maxHeldReportsPerChild
+        let limit = CloudBridge.maxHeldReportsPerChild
         for i in 0..<(limit + 36) {
             await bridge.report(nodeId: "m1", services: [ServiceReport(serviceId: "Energy", properties: ["n": .int(Int64(i))])])
         }
@@ -274,9 +276,11 @@ actor RecordingSetHandler: DownlinkHandler {
         let bridge = bridge([child("m1", deviceId: "d1")])
         actor Values: DownlinkHandler {
             func handles(nodeId: String) async -> Bool { true }
-            func command(_ command: ChildCommand) async -> DownlinkOutcome { .success() }
-            func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome { .success() }
-            func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+            func command(_ command: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome { .success() }
+            func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                       deadline: GatewayClock.Instant) async -> DownlinkOutcome { .success() }
+            func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                       deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
                 .success([ServiceReport(serviceId: "Energy", properties: ["v": 1], eventTime: Date(timeIntervalSince1970: 1_597_234_332.333))])
             }
         }

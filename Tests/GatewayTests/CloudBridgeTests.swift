@@ -10,14 +10,16 @@ import TestSupport
 /// A subsystem that answers commands as told, or never.
 actor StubHandler: DownlinkHandler {
     var commands: [ChildCommand] = []
+    var deadlines: [GatewayClock.Instant] = []
     let answer: DownlinkOutcome?
 
     init(answer: DownlinkOutcome?) { self.answer = answer }
 
     func handles(nodeId: String) async -> Bool { true }
 
-    func command(_ command: ChildCommand) async -> DownlinkOutcome {
+    func command(_ command: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         commands.append(command)
+        deadlines.append(deadline)
         guard let answer else {
             try? await Task.sleep(for: .seconds(3600))
             return .failure(.internalError, "unreachable")
@@ -25,11 +27,13 @@ actor StubHandler: DownlinkHandler {
         return answer
     }
 
-    func setProperties(requestId: String, nodeId: String, services: [ServiceReport]) async -> DownlinkOutcome {
+    func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
+                       deadline: GatewayClock.Instant) async -> DownlinkOutcome {
         answer ?? .failure(.timeout, "never")
     }
 
-    func getProperties(requestId: String, nodeId: String, serviceId: String?) async -> Result<[ServiceReport], DownlinkError> {
+    func getProperties(requestId: String, nodeId: String, serviceId: String?,
+                       deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
         .success([ServiceReport(serviceId: "Energy", properties: ["voltage": 230.5])])
     }
 }
@@ -45,9 +49,9 @@ actor StubHandler: DownlinkHandler {
         outbox = try Outbox(store: store)
     }
 
-    func bridge(children: [ChildDevice]) -> CloudBridge<ManualClock> {
+    func bridge(children: [ChildDevice]) -> CloudBridge {
         for c in children { try? store.upsertChild(c) }
-        return CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox, children: children, clock: clock,
+        return CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox, children: children, clock: .manual(clock),
                            logger: Logger(label: "test"))
     }
 
@@ -62,7 +66,7 @@ actor StubHandler: DownlinkHandler {
     }
 
     /// Children online and their ONLINE queued (data waits for it), then the outbox emptied.
-    func online(_ children: [ChildDevice], on bridge: CloudBridge<ManualClock>) async throws {
+    func online(_ children: [ChildDevice], on bridge: CloudBridge) async throws {
         for c in children { await bridge.statusChanged(nodeId: c.nodeId, status: .online, at: Date()) }
         clock.advance(by: ChildSync<ManualClock.Instant>.statusCoalescingWindow)
         await bridge.tick()
@@ -109,6 +113,9 @@ actor StubHandler: DownlinkHandler {
         let received = await handler.commands
         #expect(received.first?.nodeId == "m1")
         #expect(received.first?.commandName == "SET_RELAY")
+        // The deadline, made once when the request arrived: the platform's 20 s less the trip.
+        #expect(await handler.deadlines == [clock.now.advanced(by: .seconds(19))])
+        #expect(CommandRequest.responseWindow - CloudBridge.downlinkTripMargin == .seconds(19))
     }
 
     @Test func commandForAnUnknownChildIsRefusedAtOnce() async throws {
@@ -133,6 +140,7 @@ actor StubHandler: DownlinkHandler {
         clock.advance(by: .seconds(1))
         #expect(await Eventually.wait { (try? queued().count) == 1 })
         #expect(try queued().first?.json["result_code"] as? Int == DownlinkResultCode.timeout.rawValue)
+        #expect(try queued().first?.json["result_desc"] as? String == "child m1 did not answer within the platform's 20 s window")
     }
 
     @Test func malformedCloudInputIsAnsweredOrCountedNeverFatal() async throws {
@@ -152,7 +160,7 @@ actor StubHandler: DownlinkHandler {
         let bridge = bridge(children: [child("m1"), child("m2", deviceId: "d2")])
         try store.setSubDeviceVersion(5)
         let restarted = CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox,
-                                    children: [child("m1"), child("m2", deviceId: "d2")], clock: clock, logger: Logger(label: "t"))
+                                    children: [child("m1"), child("m2", deviceId: "d2")], clock: .manual(clock), logger: Logger(label: "t"))
         _ = bridge
         await restarted.statusChanged(nodeId: "m2", status: .online, at: Date())
         await restarted.connected()

@@ -17,14 +17,15 @@ import TestSupport
         #expect(await platform.waitUntilConnected())
 
         let children = (0..<250).map { ChildDevice(nodeId: "m\($0)", deviceId: "d\($0)", productId: "power-meter", source: .modbus) }
+        let manual = ManualClock()
         let bridge = CloudBridge(gatewayDeviceId: "gw-path", store: store, outbox: pump, children: children,
-                                 clock: ContinuousClock(), logger: Logger(label: "test"))
+                                 clock: .manual(manual), logger: Logger(label: "test"))
         let running = [Task { await session.run() }, Task { await pump.run() }]
         defer { running.forEach { $0.cancel() } }
 
         // Data follows the children's ONLINE (UG 3.10).
         for child in children { await bridge.statusChanged(nodeId: child.nodeId, status: .online, at: Date()) }
-        try await Task.sleep(for: ChildSync<ContinuousClock.Instant>.statusCoalescingWindow)
+        manual.advance(by: ChildSync<GatewayClock.Instant>.statusCoalescingWindow)
         await bridge.tick()
         for child in children {
             await bridge.report(nodeId: child.nodeId, services: [ServiceReport(serviceId: "meter", properties: ["voltage": 230.1])])

@@ -18,17 +18,17 @@ final class PlatformRig: @unchecked Sendable {
     var store: StateStore { cloud.store }
     var deviceId: String { cloud.deviceId }
     private var tasks: [Task<Void, Never>] = []
-    private(set) var bridge: CloudBridge<ManualClock>?
+    private(set) var bridge: CloudBridge?
     let clock = ManualClock()
 
     init() async throws {
         cloud = try await ScriptedCloud(deviceId: "gw-status")
     }
 
-    func start(children: [ChildDevice]) -> CloudBridge<ManualClock> {
+    func start(children: [ChildDevice]) -> CloudBridge {
         let (session, pump) = (cloud.session, cloud.pump)
         let bridge = CloudBridge(gatewayDeviceId: deviceId, store: store, outbox: pump, children: children,
-                                 clock: clock, logger: Logger(label: "test"))
+                                 clock: .manual(clock), logger: Logger(label: "test"))
         tasks = [
             Task { await session.run() },
             Task { await pump.run() },

@@ -41,7 +41,7 @@ import Testing
     /// `delay` is the platform's cached mode: even a module heard a moment ago gets the command
     /// only with its next uplink, the one moment a PSM module is known to listen.
     @Test func aDelayCommandWaitsForTheNextReportEvenWhenTheDeviceWasJustHeard() {
-        var queue = CommandQueue(nodeId: "n", awakeWindow: 20)
+        var queue = CommandQueue(nodeId: "n", awakeWindow: .seconds(20))
         _ = queue.deviceReachable(at: t0)
         let queued = queue.submit(command("a"), strategy: .cached, at: t0 + 5)
         #expect(sent(queued).isEmpty)
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func commandsQueuedBeforeAReportGoInSequenceAfterIt() {
-        var queue = CommandQueue(nodeId: "n", awakeWindow: 20)
+        var queue = CommandQueue(nodeId: "n", awakeWindow: .seconds(20))
         _ = queue.deviceReachable(at: t0)
         _ = queue.submit(command("a"), strategy: .cached, at: t0 + 1)
         _ = queue.submit(command("b"), strategy: .cached, at: t0 + 2)
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func immediateCommandToASleepingDeviceFailsAtOnce() {
-        var queue = CommandQueue(nodeId: "n", awakeWindow: 20)
+        var queue = CommandQueue(nodeId: "n", awakeWindow: .seconds(20))
         _ = queue.deviceReachable(at: t0)
         let asleep = queue.submit(command("a"), strategy: .immediate, at: t0 + 20)
         #expect(finished(asleep).map(\.1) == [.failed])
@@ -107,7 +107,7 @@ import Testing
 
     @Test func expiredCommandsAreNotSentWhenTheDeviceWakesLate() {
         var queue = CommandQueue(nodeId: "n")
-        _ = queue.submit(command("a"), strategy: .cached, expiresIn: 60, at: t0)
+        _ = queue.submit(command("a"), strategy: .cached, expiresIn: .seconds(60), at: t0)
         _ = queue.submit(command("b"), strategy: .cached, at: t0)
         let wake = queue.deviceReachable(at: t0 + 61)
         #expect(finished(wake).map(\.0) == ["a"])
@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func deliveredWithoutResultReleasesTheQueueAfterTheWait() {
-        var queue = CommandQueue(nodeId: "n", resultWait: 180)
+        var queue = CommandQueue(nodeId: "n", resultWait: .seconds(180))
         _ = queue.submit(command("a"), strategy: .cached, at: t0)
         _ = queue.submit(command("b"), strategy: .cached, at: t0)
         _ = queue.deviceReachable(at: t0)

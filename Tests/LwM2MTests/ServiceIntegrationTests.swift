@@ -62,7 +62,21 @@ actor RecordingSink: UplinkSink {
     /// Device messages: node, name, id, content.
     var messages: [(String, String, String, JSONObject)] = []
 
-    func report(nodeId: String, services: [ServiceReport]) async { reports.append((nodeId, services)) }
+    /// Reports wait here while it is closed (a report in flight in the service).
+    private var gate: [CheckedContinuation<Void, Never>]?
+
+    func closeGate() { gate = gate ?? [] }
+    func openGate() {
+        let waiting = gate ?? []
+        gate = nil
+        waiting.forEach { $0.resume() }
+    }
+    var waitingAtGate: Int { gate?.count ?? 0 }
+
+    func report(nodeId: String, services: [ServiceReport]) async {
+        if gate != nil { await withCheckedContinuation { gate?.append($0) } }
+        reports.append((nodeId, services))
+    }
     func statusChanged(nodeId: String, status: ChildStatus, at time: Date) async { statuses.append((nodeId, status)) }
     func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {
         messages.append((nodeId, name, id, content))
@@ -78,9 +92,14 @@ actor MemoryCommandStore: CommandQueueStore {
 
 @Suite(.serialized) struct ServiceIntegrationTests {
     static let node = "861234567890200"
+    /// How long the cloud bridge gives a command: the platform's 20 s window less the bridge's
+    /// 1 s trip margin (`CloudBridge.downlinkTripMargin`).
+    static let bridgeWindow: Duration = .seconds(19)
 
     struct Rig {
         let service: LwM2MService
+        let server: LwM2MServer
+        let clock: GatewayClock
         let task: Task<Void, Error>
         let sink: RecordingSink
         let simulator: NBIoTDeviceSimulator
@@ -92,18 +111,21 @@ actor MemoryCommandStore: CommandQueueStore {
             task.cancel()
             _ = try? await task.value
         }
+
+        /// The deadline the cloud bridge would give a command arriving now.
+        func deadline() -> GatewayClock.Instant { clock.now.advanced(by: ServiceIntegrationTests.bridgeWindow) }
     }
 
     static func rig(key: [UInt8], store: CommandQueueStore? = nil, lifetime: Int = 300, port: UInt16? = nil,
                     sink: RecordingSink = RecordingSink(), pcp: Bool = false, settings: LwM2MServiceSettings,
-                    now: @escaping @Sendable () -> Date = { Date() }) async throws -> Rig {
+                    clock: GatewayClock = .system()) async throws -> Rig {
         let port = port ?? FreePort.next(udp: true)
         var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         serverSettings.libcoapLogLevel = 3
         let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: node, productId: "meter", psk: key, pcpUpgradeCapable: pcp)])
         let server = LwM2MServer(settings: serverSettings, directory: directory)
         let service = LwM2MService(server: server, directory: directory, decoder: ToyCodec(), encoder: ToyCodec(), sink: sink,
-                                   store: store, settings: settings, now: now)
+                                   store: store, settings: settings, clock: clock)
         let task = Task { try await service.run() }
         let simulator = NBIoTDeviceSimulator(serverPort: port, responder: ToyCodec.responder)
         let deviceEvents = EventRecorder(simulator.events)
@@ -118,7 +140,8 @@ actor MemoryCommandStore: CommandQueueStore {
             if await deviceEvents.first(timeout: .seconds(10), where: { if case .registerAnswered = $0 { true } else { nil } }) == true { break }
         }
         _ = await deviceEvents.first(timeout: .seconds(10)) { if case .observed = $0 { true } else { nil } }
-        return Rig(service: service, task: task, sink: sink, simulator: simulator, deviceEvents: deviceEvents, device: device)
+        return Rig(service: service, server: server, clock: clock, task: task, sink: sink, simulator: simulator,
+                   deviceEvents: deviceEvents, device: device)
     }
 
     static func key() -> [UInt8] { (0..<16).map { _ in UInt8.random(in: 0...255) } }
@@ -139,11 +162,12 @@ actor MemoryCommandStore: CommandQueueStore {
     }
 
     @Test func cachedCommandIsDeliveredOnTheNextReportAndSucceeds() async throws {
-        let settings = LwM2MServiceSettings(awakeWindow: 0.1, commandWindow: 10)
-        let rig = try await Self.rig(key: Self.key(), settings: settings)
-        try await Task.sleep(for: .milliseconds(200)) // the device is in PSM now
+        let manual = ManualClock()
+        let settings = LwM2MServiceSettings(awakeWindow: .milliseconds(100))
+        let rig = try await Self.rig(key: Self.key(), settings: settings, clock: .manual(manual))
+        manual.advance(by: .milliseconds(200)) // the device is in PSM now
         let command = ChildCommand(requestId: "r1", nodeId: Self.node, serviceId: "Valve", commandName: "OPEN", paras: [:])
-        async let outcome = rig.service.command(command)
+        async let outcome = rig.service.command(command, deadline: rig.deadline())
         try await Task.sleep(for: .milliseconds(300))
         #expect(await rig.deviceEvents.first(timeout: .milliseconds(1)) { if case .downlink = $0 { true } else { nil } } == nil)
         rig.simulator.notify(rig.device, payload: [0x01, 7])
@@ -154,12 +178,14 @@ actor MemoryCommandStore: CommandQueueStore {
     }
 
     @Test func immediateCommandToASleepingDeviceFails() async throws {
-        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(awakeWindow: 0.1))
+        let manual = ManualClock()
+        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(awakeWindow: .milliseconds(100)),
+                                     clock: .manual(manual))
         rig.simulator.sleep(rig.device)
-        try await Task.sleep(for: .milliseconds(200))
+        manual.advance(by: .milliseconds(200))
         let command = ChildCommand(requestId: "r2", nodeId: Self.node, serviceId: "Valve", commandName: "OPEN",
                                    paras: ["send_strategy": "immediately"])
-        let outcome = await rig.service.command(command)
+        let outcome = await rig.service.command(command, deadline: rig.deadline())
         #expect(outcome.resultCode == DownlinkResultCode.deviceUnreachable.rawValue)
         await rig.stop()
     }
@@ -173,15 +199,31 @@ actor MemoryCommandStore: CommandQueueStore {
         await rig.stop()
     }
 
+    /// The answer comes `queuedAnswerLead` (2 s) before the deadline, to the millisecond, on the
+    /// service's manual clock: 17 s after the platform sent the command.
     @Test func queuedCommandSurvivesARestartAndReportsItsResultLater() async throws {
         let key = Self.key()
         let store = MemoryCommandStore()
         let port = FreePort.next(udp: true)
-        let settings = LwM2MServiceSettings(awakeWindow: 0.1, commandWindow: 0.3)
-        let first = try await Self.rig(key: key, store: store, port: port, settings: settings)
-        try await Task.sleep(for: .milliseconds(200))
-        let outcome = await first.service.command(ChildCommand(requestId: "r3", nodeId: Self.node, serviceId: "Valve",
-                                                               commandName: "CLOSE", paras: [:]))
+        let manual = ManualClock()
+        let settings = LwM2MServiceSettings(awakeWindow: .milliseconds(100))
+        // Its wall time starts now: the second start runs on the system clock, and the stored expiry must mean today.
+        let first = try await Self.rig(key: key, store: store, port: port, settings: settings, clock: .manual(manual, epoch: Date()))
+        manual.advance(by: .milliseconds(200))
+        let sleepers = manual.sleeperCount // the service's tick
+        let answer = Locked<DownlinkOutcome?>(nil)
+        let asking = Task {
+            let outcome = await first.service.command(ChildCommand(requestId: "r3", nodeId: Self.node, serviceId: "Valve",
+                                                                   commandName: "CLOSE", paras: [:]), deadline: first.deadline())
+            answer.withLock { $0 = outcome }
+        }
+        #expect(await Eventually.wait { manual.sleeperCount == sleepers + 1 })
+        manual.advance(by: Self.bridgeWindow - LwM2MService.queuedAnswerLead - .milliseconds(1))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(answer.withLock { $0 } == nil, "answered before its time")
+        manual.advance(by: .milliseconds(1))
+        await asking.value
+        let outcome = try #require(answer.withLock { $0 })
         #expect(outcome.resultCode == DownlinkResultCode.queued.rawValue)
         #expect(outcome.paras["status"] == "PENDING")
         await first.stop()
@@ -207,16 +249,16 @@ actor MemoryCommandStore: CommandQueueStore {
     /// `send_strategy` is edgegw's: the codec never sees it (it refuses unknown parameters).
     @Test(arguments: ["immediately", "delay"])
     func sendStrategyIsTakenOutOfParasBeforeEncoding(strategy: String) async throws {
-        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(commandWindow: 10))
+        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(), clock: .manual(ManualClock()))
         let command = ChildCommand(requestId: "s-\(strategy)", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
                                    paras: ["value": 5, "send_strategy": .string(strategy)])
-        async let outcome = rig.service.command(command)
+        async let outcome = rig.service.command(command, deadline: rig.deadline())
         try await Task.sleep(for: .milliseconds(100))
         rig.simulator.notify(rig.device, payload: [0x01, 7]) // a delay command goes with the next report
         let result = await outcome
         #expect(result.resultCode == 0, "\(result)")
         let bad = await rig.service.command(ChildCommand(requestId: "s-bad", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
-                                                         paras: ["send_strategy": "later"]))
+                                                         paras: ["send_strategy": "later"]), deadline: rig.deadline())
         #expect(bad.resultCode == DownlinkResultCode.badRequest.rawValue)
         #expect(bad.resultDesc?.contains("send_strategy") == true)
         await rig.stop()
@@ -225,12 +267,14 @@ actor MemoryCommandStore: CommandQueueStore {
     /// A command the product's codec refuses is answered 3 at once, asleep or awake, never queued.
     @Test func anInvalidCommandForASleepingDeviceIsRefusedAtOnce() async throws {
         let store = MemoryCommandStore()
-        let rig = try await Self.rig(key: Self.key(), store: store, settings: LwM2MServiceSettings(awakeWindow: 0.1, commandWindow: 3))
+        let manual = ManualClock()
+        let rig = try await Self.rig(key: Self.key(), store: store, settings: LwM2MServiceSettings(awakeWindow: .milliseconds(100)),
+                                     clock: .manual(manual))
         rig.simulator.sleep(rig.device)
-        try await Task.sleep(for: .milliseconds(200))
+        manual.advance(by: .milliseconds(200))
         let started = ContinuousClock.now
         let outcome = await rig.service.command(ChildCommand(requestId: "bad", nodeId: Self.node, serviceId: "Valve", commandName: "SET",
-                                                             paras: ["value": 500]))
+                                                             paras: ["value": 500]), deadline: rig.deadline())
         let took = started.duration(to: .now)
         print("invalid command for a sleeping device: result_code \(outcome.resultCode) in \(took)")
         #expect(outcome.resultCode == DownlinkResultCode.badRequest.rawValue)
@@ -243,19 +287,71 @@ actor MemoryCommandStore: CommandQueueStore {
     /// `delay` waits for the module's next uplink even when it was heard within `awake_window`
     /// (time of the service from a manual clock; the CoAP exchange is real).
     @Test func aDelayCommandWaitsForTheNextReportThoughTheDeviceWasJustHeard() async throws {
-        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-        let time = Locked(t0)
-        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(awakeWindow: 20, commandWindow: 10),
-                                     now: { time.withLock { $0 } })
-        time.withLock { $0 = t0 + 5 } // 5 s after the registration: inside the awake window
+        let manual = ManualClock()
+        let rig = try await Self.rig(key: Self.key(), settings: LwM2MServiceSettings(awakeWindow: .seconds(20)), clock: .manual(manual))
+        manual.advance(by: .seconds(5)) // 5 s after the registration: inside the awake window
+        // A deadline past the 30 s this test moves to: the answer here is the device's.
         async let outcome = rig.service.command(ChildCommand(requestId: "d1", nodeId: Self.node, serviceId: "Valve",
-                                                             commandName: "OPEN", paras: [:]))
+                                                             commandName: "OPEN", paras: [:]),
+                                                deadline: rig.clock.now.advanced(by: .seconds(60)))
         let early = await rig.deviceEvents.first(timeout: .milliseconds(500)) { if case .downlink = $0 { true } else { nil } }
         #expect(early == nil, "a delay command went out before the next report")
-        time.withLock { $0 = t0 + 30 }
+        manual.advance(by: .seconds(25))
         rig.simulator.notify(rig.device, payload: [0x01, 9])
         #expect(await outcome.resultCode == 0)
         await rig.stop()
+    }
+
+    /// SIGTERM's graceful stop: a report the server had received while the service was still
+    /// busy with the one before reaches the sink before `finish()` returns; `run()` returns on its
+    /// own, and a command that comes after is refused (10: shutting down), not queued.
+    @Test func finishHandsTheReportsInFlightToTheSinkBeforeItReturns() async throws {
+        let sink = RecordingSink()
+        let rig = try await Self.rig(key: Self.key(), sink: sink, settings: LwM2MServiceSettings())
+        await sink.closeGate()
+        rig.simulator.notify(rig.device, payload: [0x01, 1])
+        #expect(await Eventually.wait { await sink.waitingAtGate == 1 })
+        rig.simulator.notify(rig.device, payload: [0x01, 2])
+        #expect(await Eventually.wait { rig.server.counters.notifications == 2 }) // in the server's events, not handled yet
+        let finished = Locked(false)
+        let finishing = Task {
+            await rig.service.finish()
+            finished.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!finished.withLock { $0 }, "finish() returned with a report still in flight")
+        await sink.openGate()
+        await finishing.value
+        #expect(await sink.reports.map { $0.1.first?.properties["value"] } == [1, 2])
+        try await rig.task.value
+        let late = await rig.service.command(ChildCommand(requestId: "late", nodeId: Self.node, serviceId: "Valve",
+                                                          commandName: "OPEN", paras: [:]), deadline: rig.deadline())
+        #expect(late.resultCode == DownlinkResultCode.internalError.rawValue)
+        rig.simulator.stop()
+    }
+
+    /// A command waiting for its sleeping device when the stop begins is answered `queued` within
+    /// `finishBound` (on the manual clock), and stays persisted for the next start.
+    @Test func finishAnswersACommandWaitingForItsDeviceQueuedWithinItsBound() async throws {
+        let store = MemoryCommandStore()
+        let manual = ManualClock()
+        let rig = try await Self.rig(key: Self.key(), store: store, settings: LwM2MServiceSettings(), clock: .manual(manual))
+        let sleepers = manual.sleeperCount
+        let asking = Task {
+            await rig.service.command(ChildCommand(requestId: "w1", nodeId: Self.node, serviceId: "Valve", commandName: "OPEN",
+                                                   paras: [:]), deadline: rig.deadline())
+        }
+        #expect(await Eventually.wait { manual.sleeperCount == sleepers + 1 })
+        let finishing = Task { await rig.service.finish() }
+        #expect(await Eventually.wait { manual.sleeperCount == sleepers + 2 }) // the stop's bound
+        manual.advance(by: LwM2MService.finishBound)
+        await finishing.value
+        let outcome = await asking.value
+        #expect(outcome.resultCode == DownlinkResultCode.queued.rawValue)
+        #expect(outcome.paras["status"] == "PENDING")
+        #expect(await store.commands["w1"]?.state == .pending)
+        try await rig.task.value
+        rig.simulator.stop()
     }
 
     /// Spec §2.9: a frame that looks like PCP but fails a check (here the CRC) is business data.

@@ -151,7 +151,7 @@ import TestSupport
         await Self.running(service) {
             let set = await service.setProperties(requestId: "r1", nodeId: "write-1", services: [
                 ServiceReport(serviceId: "s", properties: ["setpoint": -12.5, "mode": true]),
-            ])
+            ], deadline: .init(offset: .seconds(19)))
             #expect(set.resultCode == 0, "\(set)")
             // -125.0 as float32 CDAB, and bit 5 set without touching the others.
             let expected = RegisterLayout.registers(bigEndian: RegisterLayout.bytes(Float(-125).bitPattern), order: .cdab)
@@ -159,7 +159,7 @@ import TestSupport
             #expect(await peer.get(unit: 1, table: "holding", address: 30, count: 1) == [0x0121])
 
             let command = await service.command(ChildCommand(requestId: "r2", nodeId: "write-1", serviceId: "s",
-                                                             commandName: "switch", paras: ["on": true]))
+                                                             commandName: "switch", paras: ["on": true]), deadline: .init(offset: .seconds(19)))
             #expect(command.resultCode == 0)
             #expect(await peer.get(unit: 1, table: "coil", address: 4, count: 1) == [1])
 
@@ -168,19 +168,19 @@ import TestSupport
 
             let outOfRange = await service.setProperties(requestId: "r3", nodeId: "write-1", services: [
                 ServiceReport(serviceId: "s", properties: ["setpoint": 5000]),
-            ])
+            ], deadline: .init(offset: .seconds(19)))
             #expect(outOfRange.resultCode == DownlinkResultCode.badRequest.rawValue)
             #expect(outOfRange.resultDesc == "setpoint=5000 is above its maximum 1000")
 
             // The slave refuses an address it does not have: its exception code comes back.
             let refused = await service.setProperties(requestId: "r4", nodeId: "write-1", services: [
                 ServiceReport(serviceId: "s", properties: ["far": 1]),
-            ])
+            ], deadline: .init(offset: .seconds(19)))
             #expect(refused.resultCode == DownlinkResultCode.deviceError.rawValue)
             #expect(refused.resultDesc == "Modbus exception 2 (illegal data address)", "\(refused)")
             #expect(refused.paras["modbus_exception"] == 2)
 
-            let values = await service.getProperties(requestId: "r5", nodeId: "write-1", serviceId: "s")
+            let values = await service.getProperties(requestId: "r5", nodeId: "write-1", serviceId: "s", deadline: .init(offset: .seconds(19)))
             #expect((try? values.get())?.first?.properties["mode"] == true)
             #expect(await service.handles(nodeId: "write-1"))
             #expect(!(await service.handles(nodeId: "other")))
@@ -223,7 +223,7 @@ import TestSupport
         }
         #expect((service.diagnostics().device("gone-1")?.counters.connectionErrors ?? 0) >= 2)
         #expect(sink.reports.isEmpty)
-        let result = await service.getProperties(requestId: "r", nodeId: "gone-1", serviceId: nil)
+        let result = await service.getProperties(requestId: "r", nodeId: "gone-1", serviceId: nil, deadline: .init(offset: .seconds(19)))
         #expect(result == .failure(DownlinkError(.deviceUnreachable, "no value has been read from gone-1 yet")))
     }
 }

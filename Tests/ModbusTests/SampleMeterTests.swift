@@ -47,19 +47,19 @@ import TestSupport
 
         // The commands of the sample file reach the meter.
         let relay = await service.command(ChildCommand(requestId: "c1", nodeId: "meter-01", serviceId: "meter",
-                                                       commandName: "switch_relay", paras: ["state": true]))
+                                                       commandName: "switch_relay", paras: ["state": true]), deadline: .init(offset: .seconds(19)))
         #expect(relay == .success())
         #expect(await peer.get(unit: 1, table: "coil", address: 0, count: 1) == [1])
         let reset = await service.command(ChildCommand(requestId: "c2", nodeId: "meter-01", serviceId: "meter",
-                                                       commandName: "reset_energy", paras: [:]))
+                                                       commandName: "reset_energy", paras: [:]), deadline: .init(offset: .seconds(19)))
         #expect(reset.resultCode == 0)
         #expect(await peer.get(unit: 1, table: "coil", address: 1, count: 1) == [1])
         let configure = await service.command(ChildCommand(requestId: "c3", nodeId: "meter-01", serviceId: "meter",
-                                                           commandName: "configure", paras: ["ct_ratio": 200, "power_limit": 7500]))
+                                                           commandName: "configure", paras: ["ct_ratio": 200, "power_limit": 7500]), deadline: .init(offset: .seconds(19)))
         #expect(configure.resultCode == 0)
         #expect(await peer.get(unit: 1, table: "holding", address: 0, count: 5) == [200, 0, 1, 0, 750])
         let tooHigh = await service.command(ChildCommand(requestId: "c4", nodeId: "meter-01", serviceId: "meter",
-                                                         commandName: "configure", paras: ["ct_ratio": 2000]))
+                                                         commandName: "configure", paras: ["ct_ratio": 2000]), deadline: .init(offset: .seconds(19)))
         #expect(tooHigh.resultCode == DownlinkResultCode.badRequest.rawValue)
         #expect(await Eventually.wait { sink.latest("meter-01", service: "meter", property: "ct_ratio") == 200 })
         task.cancel()

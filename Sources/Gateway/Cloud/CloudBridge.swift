@@ -12,11 +12,13 @@ import Store
 /// restarts; the session only drains it, in order. A child's data is queued only after its
 /// ONLINE (UG 3.10: status first); until then it is held here, at most
 /// `maxHeldReportsPerChild` reports per child.
-actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
+actor CloudBridge: UplinkSink {
     /// Field reports gathered for at most this long go out in one gateway batch report.
     static var reportBatchWindow: Duration { .milliseconds(200) }
-    /// Answer a command before the platform's 20 s window closes, leaving time for the trip.
-    static var downlinkAnswerWindow: Duration { CommandRequest.responseWindow - .seconds(1) }
+    /// Kept back from the platform's window (`CommandRequest.responseWindow`) for the answer's
+    /// trip through the outbox and the link: a request's deadline is its arrival plus the window
+    /// less this margin.
+    static var downlinkTripMargin: Duration { .seconds(1) }
     /// Reports kept per child while its ONLINE is not queued yet (normally under a second: the
     /// status coalescing window). Beyond it the oldest are dropped, counted and logged once.
     static var maxHeldReportsPerChild: Int { 64 }
@@ -24,14 +26,14 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
     private let topics: IoTDATopics
     private let store: StateStore
     private let outbox: any OutboxWriting
-    private let clock: C
+    private let clock: GatewayClock
     private let logger: Logger
-    private var sync: ChildSync<C.Instant>
+    private var sync: ChildSync<GatewayClock.Instant>
     private var sources: [String: ChildSource]
     private var handlers: [ChildSource: any DownlinkHandler] = [:]
     private var pendingReports: [(nodeId: String, properties: DeviceProperties)] = []
     private var pendingChildren = Set<String>()
-    private var reportFlushDue: C.Instant?
+    private var reportFlushDue: GatewayClock.Instant?
     /// Reports of children whose ONLINE is not queued yet, by node id, oldest first.
     private var heldReports: [String: [[ServiceReport]]] = [:]
     /// Children whose held reports overflowed, or whose reports are dropped as deleted, since
@@ -54,7 +56,8 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
         var badDownlink = 0
     }
 
-    init(gatewayDeviceId: String, store: StateStore, outbox: any OutboxWriting, children: [ChildDevice], clock: C, logger: Logger) {
+    init(gatewayDeviceId: String, store: StateStore, outbox: any OutboxWriting, children: [ChildDevice], clock: GatewayClock,
+         logger: Logger) {
         topics = IoTDATopics(deviceId: gatewayDeviceId)
         self.store = store
         self.outbox = outbox
@@ -223,8 +226,8 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
         }
         switch decoded {
         case .command(let requestId, let request):
-            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
-                let outcome = await handler.command(request.childCommand(requestId: requestId, nodeId: nodeId))
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId, deadline in
+                let outcome = await handler.command(request.childCommand(requestId: requestId, nodeId: nodeId), deadline: deadline)
                 return try self.topics.publication(requestId: requestId, CommandResponse(outcome))
             }
         case .propertiesSet(let requestId, let request):
@@ -240,14 +243,15 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
                 answerFailure(kind, .badRequest, error.description)
                 return
             }
-            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId, deadline in
                 let outcome = await handler.setProperties(requestId: requestId, nodeId: nodeId,
-                                                          services: services.map(\.serviceReport))
+                                                          services: services.map(\.serviceReport), deadline: deadline)
                 return try self.topics.publication(requestId: requestId, PropertiesSetResponse(outcome))
             }
         case .propertiesGet(let requestId, let request):
-            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId in
-                switch await handler.getProperties(requestId: requestId, nodeId: nodeId, serviceId: request.serviceId) {
+            route(kind, requestId: requestId, objectDeviceId: request.objectDeviceId) { handler, nodeId, deadline in
+                switch await handler.getProperties(requestId: requestId, nodeId: nodeId, serviceId: request.serviceId,
+                                                   deadline: deadline) {
                 case .success(let reports):
                     return try self.topics.publication(requestId: requestId, PropertiesGetResponse(services: reports.map { ServiceProperty($0, timeFormat: .seconds) }))
                 case .failure(let error):
@@ -277,9 +281,12 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
         }
     }
 
-    /// Finds the child's subsystem and answers within the window, whatever the subsystem does.
+    /// Finds the child's subsystem and answers within the window, whatever the subsystem does:
+    /// the deadline is made here, once, when the request arrives; the subsystem gets it and
+    /// answers by it, and if it does not, the answer at the deadline is `timeout`.
     private func route(_ kind: DownlinkTopic, requestId: String, objectDeviceId: String?,
-                       _ call: @escaping @Sendable (any DownlinkHandler, String) async throws -> Publication) {
+                       _ call: @escaping @Sendable (any DownlinkHandler, String, GatewayClock.Instant) async throws -> Publication) {
+        let deadline = clock.now.advanced(by: CommandRequest.responseWindow - Self.downlinkTripMargin)
         counters.downlinkRequests += 1
         guard let objectDeviceId, objectDeviceId != topics.deviceId else {
             counters.downlinkRejected += 1
@@ -297,12 +304,11 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
             return
         }
         let clock = self.clock
-        let window = Self.downlinkAnswerWindow
         Task {
             let answer: Publication? = await withTaskGroup(of: Publication?.self) { group in
-                group.addTask { try? await call(handler, nodeId) }
+                group.addTask { try? await call(handler, nodeId, deadline) }
                 group.addTask {
-                    try? await clock.sleep(for: window)
+                    try? await clock.sleep(until: deadline)
                     return nil
                 }
                 let first = await group.next() ?? nil
@@ -318,7 +324,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
             append(kind: .commandResponse, nodeId: nodeId) { answer }
         } else {
             counters.downlinkTimeouts += 1
-            answerFailure(kind, .timeout, "child \(nodeId) did not answer within 20 s")
+            answerFailure(kind, .timeout, "child \(nodeId) did not answer within the platform's \(Int(CommandRequest.responseWindow.seconds)) s window")
         }
     }
 
@@ -335,7 +341,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
 
     // MARK: - Executing actions
 
-    private func execute(_ actions: [ChildSync<C.Instant>.Action]) {
+    private func execute(_ actions: [ChildSync<GatewayClock.Instant>.Action]) {
         var statusQueued = false
         for action in actions {
             switch action {
@@ -343,7 +349,7 @@ actor CloudBridge<C: Clock>: UplinkSink where C.Duration == Duration {
                 // Data already gathered goes ahead of a status change: a child going OFFLINE
                 // sends its last values first.
                 if kind == .statusUpdate { flushReports() }
-                let message = EventsMessage(objectDeviceId: topics.deviceId, event, at: Date(), eventId: eventId)
+                let message = EventsMessage(objectDeviceId: topics.deviceId, event, at: clock.wallTime(), eventId: eventId)
                 append(kind: kind, nodeId: nodeId) { try topics.publication(message) }
                 if kind == .statusUpdate { statusQueued = true }
             case .saveDeviceId(let nodeId, let deviceId):

@@ -14,12 +14,16 @@ struct CloudService: Service {
 
     let session: CloudSession
     let pump: OutboxPump
-    let bridge: CloudBridge<ContinuousClock>
+    let bridge: CloudBridge
+    let clock: GatewayClock
     let logger: Logger
     /// `limits.shutdown_seconds`: the whole graceful stop, of which the drain takes most.
     let shutdownBound: Duration
+    /// When the graceful stop began: the field services stop before the cloud, and their time
+    /// counts against the bound.
+    let shutdownStart: ShutdownStart
 
-    init(config: LoadedConfig, store: StateStore, outbox: Outbox, children: [ChildDevice], logger: Logger) {
+    init(config: LoadedConfig, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: GatewayClock, logger: Logger) {
         let cloud = config.gateway.cloud
         let deviceId = config.gateway.gateway.deviceId
         let secret = config.deviceSecret
@@ -28,19 +32,21 @@ struct CloudService: Service {
         let settings = CloudSessionSettings(host: cloud.host, port: cloud.port,
                                             transport: cloud.tls ? .tls(caFile: cloud.caFile) : .plain,
                                             keepalive: cloud.keepaliveSeconds, subscriptions: topics.downlinkSubscriptions)
-        session = CloudSession(settings: settings, logger: logger) {
-            let c = try MQTTCredentials(deviceId: deviceId, secret: secret.value, signType: signType, at: Date())
+        session = CloudSession(settings: settings, clock: clock, logger: logger) {
+            let c = try MQTTCredentials(deviceId: deviceId, secret: secret.value, signType: signType, at: clock.wallTime())
             return CloudCredentials(clientId: c.clientId, username: c.username, password: c.password,
                                     timestampChecked: signType == .timestampCheck)
         }
         pump = OutboxPump(outbox: outbox, session: session,
                           settings: OutboxPumpSettings(messagesPerSecond: cloud.maxMessagesPerSecond,
                                                        bytesPerSecond: cloud.maxBytesPerSecond),
-                          store: store, logger: Logger(label: "edgegw.outbox"))
+                          store: store, clock: clock, logger: Logger(label: "edgegw.outbox"))
         bridge = CloudBridge(gatewayDeviceId: deviceId, store: store, outbox: pump, children: children,
-                             clock: ContinuousClock(), logger: logger)
+                             clock: clock, logger: logger)
+        self.clock = clock
         self.logger = logger
         shutdownBound = .seconds(config.gateway.limits.shutdownSeconds)
+        shutdownStart = ShutdownStart(clock: clock)
     }
 
     /// How long the drain on SIGTERM may take: the bound minus a margin (a tenth, at most
@@ -50,7 +56,7 @@ struct CloudService: Service {
     }
 
     func run() async throws {
-        let session = session, pump = pump, bridge = bridge
+        let session = session, pump = pump, bridge = bridge, clock = clock
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
             group.addTask { await pump.run() }
@@ -69,7 +75,7 @@ struct CloudService: Service {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: Self.tickInterval)
+                    try? await clock.sleep(for: Self.tickInterval)
                     await bridge.tick()
                 }
             }
@@ -79,11 +85,13 @@ struct CloudService: Service {
             // and statuses that come in the drain go out too.
             try? await gracefulShutdown()
             await bridge.flushReports()
-            let started = ContinuousClock.now
-            let left = await pump.drainBeforeStop(timeout: Self.drainTime(within: shutdownBound))
+            let started = clock.now
+            let fieldStop = shutdownStart.elapsed()
+            let left = await pump.drainBeforeStop(timeout: Self.drainTime(within: max(.zero, shutdownBound - fieldStop)))
             let counters = pump.counters
             logger.info("cloud stopping", metadata: [
-                "left": "\(left)", "drained_in": "\(String(format: "%.2f s", (ContinuousClock.now - started).seconds))",
+                "left": "\(left)", "field_services_stopped_in": "\(String(format: "%.2f s", fieldStop.seconds))",
+                "drained_in": "\(String(format: "%.2f s", started.duration(to: clock.now).seconds))",
                 "published": "\(counters.published)", "acknowledged": "\(counters.acknowledged)",
                 "dropped": "\(counters.droppedByBound + counters.droppedByStorage)",
             ])

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import LwM2M
 
-/// The NB-IoT server's settings: listeners and admission from `[listeners]` and `[limits]`,
+/// The LwM2M server's settings: listeners and admission from `[listeners]` and `[limits]`,
 /// the rest from `[lwm2m]`.
 struct LwM2MConfig: Sendable {
     var server: LwM2MServerSettings
@@ -10,14 +10,9 @@ struct LwM2MConfig: Sendable {
     /// `nodeId = psk` lines, mode 0600.
     var pskSecretsFile: String?
 
-    /// The service answers the cloud's synchronous command (with the result, or "queued")
-    /// before the cloud bridge's own hard window closes.
-    static let commandWindow: TimeInterval = 17
-
     init() {
         server = LwM2MServerSettings()
         service = LwM2MServiceSettings()
-        service.commandWindow = Self.commandWindow
     }
 
     /// Reads `[lwm2m]` (absent keys keep their defaults) and maps the shared tables.
@@ -48,9 +43,12 @@ struct LwM2MConfig: Sendable {
             ?? config.server.downlinkMethod
         config.service.defaultStrategy = r.choice("command_strategy", as: CommandDeliveryStrategy.self, required: false)
             ?? config.service.defaultStrategy
-        config.service.commandExpiry = TimeInterval(r.int("command_expiry", default: Int(config.service.commandExpiry), range: 60...2_592_000))
-        config.service.awakeWindow = TimeInterval(r.int("awake_window", default: Int(config.service.awakeWindow), range: 1...3600))
-        config.service.resultWait = TimeInterval(r.int("result_wait", default: Int(config.service.resultWait), range: 1...86_400))
+        func seconds(_ key: String, _ value: Duration, _ range: ClosedRange<Int>) -> Duration {
+            .seconds(r.int(key, default: Int(value.components.seconds), range: range))
+        }
+        config.service.commandExpiry = seconds("command_expiry", config.service.commandExpiry, 60...2_592_000)
+        config.service.awakeWindow = seconds("awake_window", config.service.awakeWindow, 1...3600)
+        config.service.resultWait = seconds("result_wait", config.service.resultWait, 1...86_400)
         r.finish()
         return config
     }

@@ -4,7 +4,7 @@ import LwM2M
 import Logging
 import Store
 
-/// The NB-IoT command queues' persistence in the state store, so queued commands survive a
+/// The LwM2M service's command queues' persistence in the state store, so queued commands survive a
 /// restart. A record that cannot be read back (a newer format, a damaged row) is logged and
 /// skipped, never fatal.
 struct StoredCommandQueue: CommandQueueStore {

@@ -6,9 +6,10 @@ import Testing
 import TestSupport
 @testable import Gateway
 @testable import GatewayCore
+@testable import IoTDA
 @testable import Store
 
-@Suite struct NBIoTWiringTests {
+@Suite struct LwM2MWiringTests {
     @Test func queuedCommandsSurviveAReopenOfTheStore() async throws {
         let tmp = TemporaryDirectory()
         let command = QueuedCommand(
@@ -60,10 +61,40 @@ import TestSupport
         #expect(problems.contains { $0.keyPath.hasSuffix(key) && $0.line == 3 })
     }
 
-    @Test func theNBIoTServiceAnswersInsideTheBridgesWindow() {
-        // Otherwise the bridge answers "timeout" before the service can say "queued".
-        #expect(Duration.seconds(LwM2MConfig.commandWindow) < CloudBridge<ContinuousClock>.downlinkAnswerWindow)
-        #expect(LwM2MConfig().service.commandWindow == LwM2MConfig.commandWindow)
+    /// The platform's window, defined once: the bridge gives a command the deadline 19 s after it
+    /// arrived (20 s less the trip), the LwM2M service answers "queued" 2 s before that (17 s),
+    /// and the bridge passes that answer on instead of its own "timeout". One manual clock moves
+    /// both, to the millisecond; no CoAP server runs (the device is asleep anyway).
+    @Test func theLwM2MServiceAnswersQueuedBeforeTheBridgesDeadline() async throws {
+        let tmp = TemporaryDirectory()
+        let store = try StateStore(directory: tmp.path)
+        let outbox = try Outbox(store: store)
+        let manual = ManualClock()
+        let clock = GatewayClock.manual(manual)
+        let node = "861234567890321"
+        let child = ChildDevice(nodeId: node, deviceId: "water-meter_\(node)", productId: "water-meter", source: .lwm2m)
+        try store.upsertChild(child)
+        let bridge = CloudBridge(gatewayDeviceId: "gw-1", store: store, outbox: outbox, children: [child], clock: clock,
+                                 logger: Logger(label: "t"))
+        let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: node, productId: "water-meter", psk: Array(repeating: 7, count: 16))])
+        let codecs = ProductCodecs.load(productsDirectory: Paths.packageRoot + "/etc/edgegw/products").codecs
+        let service = LwM2MService(server: LwM2MServer(settings: LwM2MServerSettings(), directory: directory), directory: directory,
+                                   decoder: codecs, encoder: codecs, sink: bridge, clock: clock)
+        await bridge.register(service, for: .lwm2m)
+        let request = #"{"object_device_id":"water-meter_\#(node)","service_id":"DeviceInfo","command_name":"SET_LABEL","paras":{"label":"x"}}"#
+        await bridge.received(topic: "$oc/devices/gw-1/sys/commands/request_id=q1", payload: Data(request.utf8))
+        #expect(await Eventually.wait { manual.sleeperCount == 2 }) // the bridge's deadline, the service's "queued"
+        manual.advance(by: CommandRequest.responseWindow - CloudBridge.downlinkTripMargin - LwM2MService.queuedAnswerLead
+                       - .milliseconds(1))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(outbox.count == 0, "answered before 17 s")
+        manual.advance(by: .milliseconds(1))
+        #expect(await Eventually.wait { outbox.count == 1 })
+        let answer = try #require(try outbox.pending(limit: 1).first)
+        #expect(answer.topic == "$oc/devices/gw-1/sys/commands/response/request_id=q1")
+        let json = try JSONSerialization.jsonObject(with: Data(answer.payload)) as? [String: Any]
+        #expect(json?["result_code"] as? Int == DownlinkResultCode.queued.rawValue, "\(json ?? [:])")
+        #expect((json?["paras"] as? [String: Any])?["status"] as? String == "PENDING")
     }
 
     @Test func productCodecsKnowWhichCommandsHaveNoResponse() throws {
@@ -84,5 +115,27 @@ import TestSupport
         } else {
             Issue.record("the sample reading did not decode")
         }
+    }
+}
+
+/// The graceful stop's one bound: what the field services take counts against the cloud's drain.
+@Suite struct ShutdownStartTests {
+    @Test func theFirstMarkCountsAndLaterOnesDoNot() {
+        let manual = ManualClock()
+        let start = ShutdownStart(clock: .manual(manual))
+        start.mark()
+        manual.advance(by: .milliseconds(1500))
+        start.mark()
+        manual.advance(by: .milliseconds(500))
+        #expect(start.elapsed() == .seconds(2))
+        #expect(CloudService.drainTime(within: .seconds(10) - start.elapsed()) == .milliseconds(7500))
+    }
+
+    @Test func withoutAMarkNothingWasSpent() {
+        let manual = ManualClock()
+        let start = ShutdownStart(clock: .manual(manual))
+        #expect(start.elapsed() == .zero)
+        manual.advance(by: .seconds(1))
+        #expect(start.elapsed() == .seconds(1))
     }
 }

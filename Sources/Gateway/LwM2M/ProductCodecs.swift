@@ -4,7 +4,7 @@ import Foundation
 import GatewayCore
 import LwM2M
 
-/// The NB-IoT server's view of the product codecs: device bytes to properties and command
+/// The LwM2M server's view of the product codecs: device bytes to properties and command
 /// results, commands to device bytes. Products without a codec report `RawData`, as the
 /// platform does.
 public struct ProductCodecs: UplinkPayloadHandler, DownlinkEncoder {
