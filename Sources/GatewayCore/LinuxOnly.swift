@@ -1,4 +1,4 @@
-// edgegw runs on Linux only: the NB-IoT server waits on epoll and takes listening sockets over
+// edgegw runs on Linux only: the LwM2M server waits on epoll and takes listening sockets over
 // with SO_REUSEPORT. Package.swift cannot say so (its `platforms` names only Apple systems), so
 // the build says it here, in the module every other one imports.
 #if !os(Linux)

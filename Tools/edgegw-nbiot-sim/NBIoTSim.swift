@@ -227,7 +227,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SO_RCVBUF bytes.") var receiveBuffer = LwM2MServerSettings.defaultReceiveBufferBytes
     @Option(help: "Sockets sharing the listener address (SO_REUSEPORT), per CoAP thread.") var listenerSockets = LwM2MServerSettings.defaultSocketsPerListener
     @Option(help: "CoAP threads (libcoap contexts).") var coapThreads = LwM2MServerSettings.defaultCoAPThreads
-    @Option(help: "Product files: notifications then go through edgegw's NB-IoT service and the product's codec, and are counted where they would be queued for the cloud.")
+    @Option(help: "Product files: notifications then go through edgegw's LwM2M service and the product's codec, and are counted where they would be queued for the cloud.")
     var products: String?
     @Option(help: "Product id of the storm devices (with --products).") var product = "bench"
 

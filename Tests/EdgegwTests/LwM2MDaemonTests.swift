@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The daemon with a simulated NB-IoT module (DTLS-PSK, libcoap client) and the scripted cloud.
-@Suite(.serialized) struct NBIoTDaemonTests {
+@Suite(.serialized) struct LwM2MDaemonTests {
     static let imei = "861234567890777"
 
     var simulator: String {
@@ -14,7 +14,7 @@ import TestSupport
         let site = try await CloudSite()
         let psk = "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15).lowercased()
         site.fixture.directory.write("secrets/nbiot-psk", "\(Self.imei) = \(psk)\n", mode: 0o600)
-        let coaps = try site.enableNBIoT(lwm2m: "psk_secrets_file = \"secrets/nbiot-psk\"", devices: """
+        let coaps = try site.enableLwM2M(lwm2m: "psk_secrets_file = \"secrets/nbiot-psk\"", devices: """
             nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
             \(Self.imei),meter-777,water-meter,0,,,,DTLS,86400,
 
@@ -63,7 +63,7 @@ import TestSupport
         let site = try await CloudSite()
         let psk = "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15).lowercased()
         let (pcpDevice, tupDevice, silentDevice) = ("861234567890771", "861234567890772", "861234567890773")
-        let coaps = try site.enableNBIoT(lwm2m: "awake_window = 1\ncoap_threads = 1", devices: """
+        let coaps = try site.enableLwM2M(lwm2m: "awake_window = 1\ncoap_threads = 1", devices: """
             nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret,pskIdentity,uplinkPath,downlinkPath,pcp
             \(pcpDevice),pcp,water-meter,0,,\(psk),,DTLS,86400,,,,,true
             \(tupDevice),tup,water-meter,0,,\(psk),,DTLS,86400,,,/19/0/0,/19/1/0,
@@ -122,7 +122,7 @@ import TestSupport
 extension CloudSite {
     /// Turns the CoAPS listener on at a free loopback port, with the sample water-meter product,
     /// `devices` as the NB-IoT device list and `lwm2m` as the `[lwm2m]` table. Returns the port.
-    func enableNBIoT(lwm2m: String, devices: String) throws -> UInt16 {
+    func enableLwM2M(lwm2m: String, devices: String) throws -> UInt16 {
         let coaps = FreePort.next(udp: true)
         let sample = try String(contentsOfFile: Paths.packageRoot + "/etc/edgegw/products/water-meter.toml", encoding: .utf8)
         fixture.directory.write("products/water-meter.toml", sample)
