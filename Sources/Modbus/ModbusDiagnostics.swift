@@ -48,6 +48,9 @@ public struct ModbusDiagnostics: Sendable, Equatable {
         public var counters: ModbusCounters
     }
 
+    /// Value readings replaced by newer ones before they were reported, because the sink was
+    /// slower than the buses (status changes are never dropped; see `UplinkQueue`).
+    public var droppedValues = 0
     public var buses: [Bus]
 
     public func device(_ nodeId: String) -> Device? {

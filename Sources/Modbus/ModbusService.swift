@@ -4,18 +4,25 @@ import Logging
 
 /// The Modbus southbound: polls every configured device (one thread per bus), reports values
 /// and status through an `UplinkSink`, and serves the cloud's writes as a `DownlinkHandler`.
+///
+/// What the buses find waits in an `UplinkQueue` (status changes never dropped, values
+/// coalesced per device) until the reporter hands it to the sink. `shutdown()` stops it
+/// gracefully: no new cycle starts, the cycle in flight on each bus ends (a libmodbus
+/// transaction is never cut), its values reach the sink, then `run()` returns.
 public final class ModbusService: DownlinkHandler, Sendable {
     private let settings: ModbusSettings
     private let sink: any UplinkSink
     private let logger: Logger
+    private let clock: GatewayClock
     private let products: [String: ProductModel]
     private let buses: [ModbusBus]
     /// nodeId → (bus index, device index on that bus).
     private let routes: [String: (bus: Int, device: Int)]
-    private let events: AsyncStream<ServiceEvent>
-    private let eventInput: AsyncStream<ServiceEvent>.Continuation
-    private let pending = PendingValues()
-    private let filters: Locked<[String: ReportFilter<ContinuousClock.Instant>]>
+    private let queue: Locked<UplinkQueue<GatewayClock.Instant>>
+    /// Rung when the queue stops being empty; finished by `shutdown()`.
+    private let wakeups: AsyncStream<Void>
+    private let wakeupInput: AsyncStream<Void>.Continuation
+    private let filters: Locked<[String: ReportFilter<GatewayClock.Instant>]>
     private let times: Locked<[String: Date]>
     /// nodeId → by point index: a bit point whose product property is an int (reported as 0/1).
     private let reportsAsInt: [String: [Bool]]
@@ -24,20 +31,25 @@ public final class ModbusService: DownlinkHandler, Sendable {
     ///   - devices: parsed device files (`ModbusDeviceConfig.parse`); devices with the same
     ///     transport share a bus.
     ///   - products: product models by id, for range checks and value types.
+    ///   - clock: the time base of polling, health, the report filters and the time stamps of
+    ///     what is reported (`wallTime()`).
     public init(settings: ModbusSettings, devices: [ModbusDeviceConfig], products: [String: ProductModel],
-                sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus")) {
+                sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus"), clock: GatewayClock = .system()) {
         self.settings = settings
         self.sink = sink
         self.logger = logger
+        self.clock = clock
         self.products = products
-        (events, eventInput) = AsyncStream.makeStream(of: ServiceEvent.self, bufferingPolicy: .unbounded)
-        let input = eventInput
-        let pending = pending
+        // One wake-up waiting is enough: the reporter takes everything queued when it wakes.
+        (wakeups, wakeupInput) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let queue = Locked(UplinkQueue<GatewayClock.Instant>())
+        self.queue = queue
+        let wakeup = wakeupInput
         var grouped: [ModbusBusID: [ModbusDeviceConfig]] = [:]
         for device in devices { grouped[device.busId, default: []].append(device) }
         var buses: [ModbusBus] = []
         var routes: [String: (bus: Int, device: Int)] = [:]
-        var filters: [String: ReportFilter<ContinuousClock.Instant>] = [:]
+        var filters: [String: ReportFilter<GatewayClock.Instant>] = [:]
         for busId in grouped.keys.sorted() {
             guard let members = grouped[busId], let first = members.first else { continue }
             let overrides = members.map(\.busOverrides)
@@ -53,15 +65,16 @@ public final class ModbusService: DownlinkHandler, Sendable {
                                                       deadbands: device.points.map(\.deadband))
             }
             buses.append(ModbusBus(id: busId, transport: first.transport, devices: members, settings: busSettings,
-                                   logger: logger) { event in
-                switch event {
-                case .status(let nodeId, let status, let time):
-                    input.yield(.status(nodeId: nodeId, status: status, time: time))
-                case .values(let nodeId, let values, let time):
-                    // Changes wait, merged per device, until the reporter takes them: memory stays
-                    // bounded by the number of points however slow the sink is.
-                    if pending.add(nodeId: nodeId, values: values, time: time) { input.yield(.valuesPending) }
+                                   clock: clock, logger: logger) { event in
+                let wasEmpty = queue.withLock { queue in
+                    switch event {
+                    case .status(let nodeId, let status, let time):
+                        return queue.add(status: status, nodeId: nodeId, time: time)
+                    case .values(let nodeId, let values, let time):
+                        return queue.add(values: values, nodeId: nodeId, time: time)
+                    }
                 }
+                if wasEmpty { wakeup.yield() }
             })
         }
         self.buses = buses
@@ -85,49 +98,74 @@ public final class ModbusService: DownlinkHandler, Sendable {
     /// The buses, by id.
     public var busIds: [ModbusBusID] { buses.map(\.id) }
 
-    /// Polls until the task is cancelled; then stops every bus thread and returns.
+    /// Polls and reports until `shutdown()` is called or the task is cancelled; then stops every
+    /// bus after its cycle in flight, hands what they read last to the sink, and returns.
     public func run() async throws {
         for bus in buses { bus.start() }
         logger.info("modbus started", metadata: ["buses": "\(buses.count)", "devices": "\(routes.count)"])
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.fullReports() }
-                for await event in events {
-                    await handle(event)
-                    // Changes that arrive meanwhile are merged into one report; the pause also
-                    // keeps a fast bus from waking this task once per cycle.
-                    if case .valuesPending = event { try? await Task.sleep(for: Self.reportCoalescing) }
+                for await _ in wakeups {
+                    // Changes that arrive meanwhile are merged into one report; the pause (real
+                    // time: it only spares the CPU) also keeps a fast bus from waking this task
+                    // once per cycle.
+                    if await deliver() { try? await Task.sleep(for: Self.reportCoalescing) }
                 }
                 group.cancelAll()
             }
         } onCancel: {
-            for bus in buses { bus.stop() }
-            eventInput.finish()
+            shutdown()
         }
-        for bus in buses {
-            bus.stop()
-            await bus.join()
-        }
+        for bus in buses { bus.stop() }
+        for bus in buses { await bus.join() }
+        // The cycles that were in flight: their values and status changes go out too.
+        await deliver()
         logger.info("modbus stopped")
+    }
+
+    /// Stops polling gracefully; returns at once. No new cycle starts; the cycle in flight on
+    /// each bus ends (a libmodbus transaction is never cut); queued writes fail with
+    /// `ModbusError.stopped`; then `run()` hands the last values and status changes to the sink
+    /// and returns. Safe to call from any thread, more than once, and before `run()`.
+    public func shutdown() {
+        for bus in buses { bus.stop() }
+        wakeupInput.finish()
     }
 
     // MARK: - Reporting
 
-    private func handle(_ event: ServiceEvent) async {
-        switch event {
-        case .status(let nodeId, let status, let time):
-            await sink.statusChanged(nodeId: nodeId, status: status, at: time)
-        case .valuesPending:
-            for batch in pending.takeAll() { await report(batch.nodeId, batch.values, time: batch.time) }
+    /// Hands everything queued to the sink, oldest first; true when values went out.
+    @discardableResult
+    private func deliver() async -> Bool {
+        let now = clock.now
+        let (entries, warning) = queue.withLock { queue in (queue.takeAll(), queue.warning(at: now)) }
+        if let warning {
+            logger.warning("reporting is slower than polling: \(warning.dropped) reading(s) replaced by newer ones before they were reported (\(warning.total) since start)")
         }
+        var values = false
+        for entry in entries {
+            switch entry {
+            case .status(let nodeId, let status, let time):
+                await sink.statusChanged(nodeId: nodeId, status: status, at: time)
+            case .values(let nodeId, let batch, let time):
+                values = true
+                await report(nodeId, batch, time: time)
+            }
+        }
+        return values
     }
+
+    /// Value readings replaced by newer ones before they were reported (the sink was slower
+    /// than the buses), since start.
+    public var droppedValues: Int { queue.withLock { $0.droppedValues } }
 
     private func report(_ nodeId: String, _ values: [(point: Int, value: JSONValue)], time: Date) async {
         guard let route = routes[nodeId] else { return }
         let device = buses[route.bus].deviceConfigs[route.device]
         let asInt = reportsAsInt[nodeId] ?? []
         let converted = values.map { (point: $0.point, value: Self.reportable($0.value, asInt: asInt.indices.contains($0.point) && asInt[$0.point])) }
-        let now = ContinuousClock.now
+        let now = clock.now
         let (changed, latest): ([Int], [JSONValue?]) = filters.withLock { filters in
             let changed = filters[nodeId]?.take(converted, at: now) ?? []
             return (changed, changed.isEmpty ? [] : filters[nodeId]?.latestValues ?? [])
@@ -142,14 +180,14 @@ public final class ModbusService: DownlinkHandler, Sendable {
     private func fullReports() async {
         let tick = min(settings.fullReportInterval, Self.fullReportTick)
         while !Task.isCancelled {
-            try? await Task.sleep(for: tick)
+            try? await clock.sleep(for: tick)
             if Task.isCancelled { return }
             let diagnostics = diagnostics()
             for bus in diagnostics.buses {
                 for device in bus.devices where device.health == .online {
                     guard let route = routes[device.nodeId] else { continue }
                     let config = buses[route.bus].deviceConfigs[route.device]
-                    let now = ContinuousClock.now
+                    let now = clock.now
                     let (due, latest): ([Int], [JSONValue?]) = filters.withLock { filters in
                         let due = filters[device.nodeId]?.take([], at: now) ?? []
                         return (due, due.isEmpty ? [] : filters[device.nodeId]?.latestValues ?? [])
@@ -191,7 +229,7 @@ public final class ModbusService: DownlinkHandler, Sendable {
     // MARK: - Diagnostics
 
     public func diagnostics() -> ModbusDiagnostics {
-        ModbusDiagnostics(buses: buses.map { bus in
+        ModbusDiagnostics(droppedValues: droppedValues, buses: buses.map { bus in
             let stats = bus.stats.withLock { $0 }
             return ModbusDiagnostics.Bus(id: bus.id, counters: stats.bus, trace: stats.trace, devices: bus.deviceConfigs.enumerated().map {
                 ModbusDiagnostics.Device(nodeId: $0.element.nodeId, unitId: $0.element.unitId,
@@ -261,55 +299,6 @@ public final class ModbusService: DownlinkHandler, Sendable {
             return .success()
         case .failure(let error):
             return error.outcome
-        }
-    }
-}
-
-/// What the reporter task works on.
-enum ServiceEvent: Sendable {
-    case status(nodeId: String, status: ChildStatus, time: Date)
-    /// `PendingValues` holds changes.
-    case valuesPending
-}
-
-/// Changed values from the bus threads, merged per device until the reporter takes them.
-final class PendingValues: @unchecked Sendable {
-    private struct Slot {
-        var values: [JSONValue?] = []
-        var changed: [Int] = []
-        var time = Date.distantPast
-    }
-
-    private let lock = NSLock()
-    private var order: [String] = []
-    private var slots: [String: Slot] = [:]
-
-    /// Adds one cycle's changes; true when the buffer was empty (the reporter needs waking).
-    func add(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let wasEmpty = order.isEmpty
-        if slots[nodeId] == nil { order.append(nodeId) }
-        var slot = slots.removeValue(forKey: nodeId) ?? Slot()
-        for (point, value) in values where point >= 0 {
-            if point >= slot.values.count { slot.values += [JSONValue?](repeating: nil, count: point - slot.values.count + 1) }
-            if slot.values[point] == nil { slot.changed.append(point) }
-            slot.values[point] = value
-        }
-        slot.time = time
-        slots[nodeId] = slot
-        return wasEmpty
-    }
-
-    func takeAll() -> [(nodeId: String, values: [(point: Int, value: JSONValue)], time: Date)] {
-        lock.lock()
-        let (order, slots) = (self.order, self.slots)
-        self.order.removeAll()
-        self.slots.removeAll()
-        lock.unlock()
-        return order.compactMap { node in
-            guard let slot = slots[node] else { return nil }
-            return (node, slot.changed.sorted().compactMap { point in slot.values[point].map { (point, $0) } }, slot.time)
         }
     }
 }
