@@ -59,12 +59,9 @@ public enum Daemon {
         var fieldServices: [any Service] = []
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
-                                       sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"))
+                                       sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"), clock: clock)
             await cloud.bridge.register(modbus, for: .modbus)
-            // GRACEFUL MODBUS STOP: once ModbusService adopts `FieldService`, this line becomes
-            // `fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))`
-            // and ModbusRunner goes.
-            fieldServices.append(ModbusRunner(service: modbus))
+            fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))
         }
         // The LwM2M server runs when there are NB-IoT devices, or unknown ones may provision.
         if !loaded.nbiotDevices.isEmpty || loaded.lwm2m.server.autoProvisionProductId != nil {

@@ -1,9 +1,7 @@
 import GatewayCore
-import Logging
-import Modbus
 import ServiceLifecycle
 
-/// A field service (`FieldService`: LwM2M today, Modbus once it adopts it) as a lifecycle
+/// A field service (`FieldService`: the Modbus master, the LwM2M server) as a lifecycle
 /// service. On SIGTERM it stops gracefully: `finish()` is called here, and only here, and the
 /// service's `run()` returns once the exchanges in flight are done, what stays queued is
 /// persisted and the last reports are with the bridge. The group starts the cloud's drain only
@@ -42,18 +40,5 @@ final class ShutdownStart: Sendable {
         mark()
         let now = clock.now
         return started.withLock { $0 }.map { $0.duration(to: now) } ?? .zero
-    }
-}
-
-/// The Modbus master as a lifecycle service: on SIGTERM its buses stop after the request in
-/// flight; what it already reported is in the outbox. (Replaced by `FieldServiceRunner` once
-/// ModbusService adopts `FieldService`: see the marked line in `Daemon.run`.)
-struct ModbusRunner: Service {
-    let service: ModbusService
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await service.run()
-        }
     }
 }

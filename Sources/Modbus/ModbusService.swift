@@ -9,7 +9,7 @@ import Logging
 /// coalesced per device) until the reporter hands it to the sink. `shutdown()` stops it
 /// gracefully: no new cycle starts, the cycle in flight on each bus ends (a libmodbus
 /// transaction is never cut), its values reach the sink, then `run()` returns.
-public final class ModbusService: DownlinkHandler, Sendable {
+public final class ModbusService: DownlinkHandler, FieldService, Sendable {
     private let settings: ModbusSettings
     private let sink: any UplinkSink
     private let logger: Logger
@@ -101,6 +101,15 @@ public final class ModbusService: DownlinkHandler, Sendable {
     /// Polls and reports until `shutdown()` is called or the task is cancelled; then stops every
     /// bus after its cycle in flight, hands what they read last to the sink, and returns.
     public func run() async throws {
+        runState.withLock { $0.started = true }
+        defer {
+            let waiters = runState.withLock { state in
+                state.ended = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
         for bus in buses { bus.start() }
         logger.info("modbus started", metadata: ["buses": "\(buses.count)", "devices": "\(routes.count)"])
         await withTaskCancellationHandler {
@@ -132,6 +141,22 @@ public final class ModbusService: DownlinkHandler, Sendable {
         for bus in buses { bus.stop() }
         wakeupInput.finish()
     }
+
+    /// The gateway's graceful stop (`FieldService`): `shutdown()`, then wait until `run()` has
+    /// handed the last values to the sink and returned (at once if it never started).
+    public func finish() async {
+        shutdown()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = runState.withLock { state in
+                guard state.started, !state.ended else { return false }
+                state.waiters.append(continuation)
+                return true
+            }
+            if !waiting { continuation.resume() }
+        }
+    }
+
+    private let runState = Locked<(started: Bool, ended: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, false, []))
 
     // MARK: - Reporting
 

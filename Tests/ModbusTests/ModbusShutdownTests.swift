@@ -84,7 +84,7 @@ import TestSupport
         #expect(sink.statuses(of: "idle-1") == [.online])
         let refused = await service.setProperties(requestId: "r", nodeId: "idle-1", services: [
             ServiceReport(serviceId: "s", properties: ["v": 1]),
-        ])
+        ], deadline: .init(offset: .seconds(19)))
         #expect(refused.resultCode == DownlinkResultCode.internalError.rawValue, "\(refused)")
         #expect(refused.resultDesc == "the Modbus bus is stopping")
     }
@@ -100,5 +100,33 @@ import TestSupport
         service.shutdown()
         try await service.run()
         #expect(await peer.requests()?.count == 0)
+    }
+
+    /// The gateway's call (`FieldService.finish()`): it returns only once `run()` has handed the
+    /// last values over and returned; before `run()`, at once.
+    @Test func finishReturnsOnceRunHasReturned() async throws {
+        let (peer, port) = try await T.startPeer()
+        defer { peer.stop() }
+        let device = ModbusDeviceConfig(nodeId: "fin-1", productId: "p", transport: .tcp(host: "127.0.0.1", port: Int(port)),
+                                        busOverrides: ModbusBusOverrides(interRequestDelay: .milliseconds(300)),
+                                        unitId: 1, pollGroups: [ModbusPollGroup(name: "g", interval: .milliseconds(10))],
+                                        points: [point("a", address: 0, type: .uint16), point("c", table: .input, address: 0, type: .uint16)])
+        let sink = RecordingSink()
+        let service = ModbusService(settings: ModbusSettings(), devices: [device], products: [:], sink: sink,
+                                    logger: T.quietLogger())
+        let finished = Locked(false)
+        let task = Task { try await service.run(); finished.withLock { $0 = true } }
+        #expect(await sink.waitForReport("fin-1"))
+        // Just after a cycle's first read: its second read (input 0) is 300 ms away.
+        #expect(await Eventually.wait(poll: .milliseconds(5)) { (await peer.requests() ?? []).count % 2 == 1 })
+        #expect(await peer.set(unit: 1, table: "input", address: 0, [777]))
+        await service.finish()
+        #expect(sink.latest("fin-1", service: "s", property: "c") == 777, "finish() returned before the last values went out")
+        _ = try? await task.value
+        #expect(finished.withLock { $0 })
+
+        let idle = ModbusService(settings: ModbusSettings(), devices: [device], products: [:], sink: RecordingSink(),
+                                 logger: T.quietLogger())
+        await idle.finish()   // never ran: returns at once
     }
 }
