@@ -34,7 +34,13 @@ final class LwM2MEventChannel: Sendable {
 
     /// The next event; nil once finished and empty, or when the waiting task is cancelled.
     func next() async -> LwM2MServerEvent? {
-        await withTaskCancellationHandler {
+        // A consumer that is behind takes what is queued without suspending.
+        let queued: LwM2MServerEvent?? = state.withLock { state in
+            if let event = state.queue.pop() { return .some(event) }
+            return state.finished ? .some(nil) : nil
+        }
+        if let queued { return queued }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<LwM2MServerEvent?, Never>) in
                 let ready: LwM2MServerEvent?? = state.withLock { state in
                     if let event = state.queue.pop() { return .some(event) }
