@@ -6,21 +6,20 @@ import Logging
 import Glibc
 #endif
 
-// Sessions, handshakes and PSK keys (CoAP thread).
+// libcoap's sessions as the core's peers: session events, PSK keys, the handshake scan, and the
+// same-address reconnect found while peeking at the listeners (CoAP thread).
 extension CoAPServerEngine {
-    // MARK: - Sessions
-
-    /// Peer numbers carry their shard in the top 16 bits.
-    static func firstPeer(shard: Int) -> UInt64 { UInt64(shard) << 48 | 1 }
-    static func shard(ofPeer peer: UInt64) -> Int { Int(peer >> 48) }
-
+    /// The session's peer number: kept in the session's app data from the first time it is seen.
     func peerNumber(_ session: OpaquePointer) -> UInt64 {
         if let data = coap_session_get_app_data(session) { return UInt64(UInt(bitPattern: data)) }
-        let number = nextPeer
-        nextPeer += 1
+        let number = core.sessionOpened(session)
         coap_session_set_app_data(session, UnsafeMutableRawPointer(bitPattern: UInt(number)))
-        sessions[number] = session
         return number
+    }
+
+    /// The peer number of a session that has one.
+    func existingPeerNumber(_ session: OpaquePointer) -> UInt64? {
+        coap_session_get_app_data(session).map { UInt64(UInt(bitPattern: $0)) }
     }
 
     func address(of session: OpaquePointer) -> String {
@@ -37,31 +36,13 @@ extension CoAPServerEngine {
         return .dtls(identity: String(decoding: UnsafeBufferPointer(start: bytes, count: identity.pointee.length), as: UTF8.self))
     }
 
-    func forgetSession(_ session: OpaquePointer) {
-        guard let data = coap_session_get_app_data(session) else { return }
-        let number = UInt64(UInt(bitPattern: data))
-        sessions[number] = nil
-        handshaking.remove(number)
-        for (key, kind) in pending.removeAll(peer: number) {
-            if case .observe(let nodeId, _) = kind, observeToken[nodeId] == key { observeToken[nodeId] = nil }
-        }
-        blockwise.removeAll(peer: number)
-        let address = address(of: session)
-        if dtlsSessionByAddress[address] == session { dtlsSessionByAddress[address] = nil }
-    }
-
     func pskKey(identity: [UInt8], session: OpaquePointer?) -> UnsafePointer<coap_bin_const_t>? {
         let name = String(decoding: identity, as: UTF8.self)
         guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
-            counters.unknownIdentities += 1
-            logRepeated(.warning, "lwm2m DTLS handshake refused: unknown PSK identity", metadata: [
-                "identity": "\(String(name.prefix(64).unicodeScalars.map { (0x21...0x7E).contains($0.value) ? Character($0) : "?" }))",
-                "refused_total_this_thread": "\(counters.unknownIdentities)",
-            ])
+            perform([core.pskIdentityRefused(name)])
             return nil
         }
-        counters.identitiesAccepted += 1
-        if let session { handshaking.insert(peerNumber(session)) }
+        core.pskIdentityAccepted(peer: session.map(peerNumber))
         for (index, byte) in key.enumerated() { pskBytes[index] = byte }
         pskBin.pointee = coap_bin_const_t(length: key.count, s: UnsafePointer(pskBytes))
         return UnsafePointer(pskBin)
@@ -70,27 +51,23 @@ extension CoAPServerEngine {
     func handleEvent(session: OpaquePointer, event: coap_event_t) {
         switch event {
         case COAP_EVENT_SERVER_SESSION_NEW:
-            _ = peerNumber(session)
+            let peer = peerNumber(session)
             coap_session_set_ack_timeout(session, Self.fixedPoint(settings.ackTimeout))
             coap_session_set_ack_random_factor(session, Self.fixedPoint(settings.ackRandomFactor))
             coap_session_set_max_retransmit(session, UInt16(clamping: settings.maxRetransmit))
             // libcoap reads 1,472 bytes per datagram but parses no more than the MTU (1,152 by
             // default) and answers a longer request with RST: take all it reads.
             coap_session_set_mtu(session, UInt32(Self.sessionMTU))
-            if coap_session_get_proto(session) == COAP_PROTO_DTLS { dtlsSessionByAddress[address(of: session)] = session }
+            if coap_session_get_proto(session) == COAP_PROTO_DTLS { core.dtlsSessionStarted(peer: peer, address: address(of: session)) }
         case COAP_EVENT_DTLS_CONNECTED:
-            noteEstablished(peerNumber(session), session)
+            core.sessionEstablished(peer: peerNumber(session))
         case COAP_EVENT_DTLS_CLOSED, COAP_EVENT_DTLS_ERROR:
             // A peer may close before the periodic handshake scan saw it established.
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
+            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { core.sessionEstablished(peer: peerNumber(session)) }
         case COAP_EVENT_SERVER_SESSION_DEL:
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(peerNumber(session), session) }
-            if let data = coap_session_get_app_data(session), handshaking.contains(UInt64(UInt(bitPattern: data))) {
-                counters.handshakesFailed += 1
-                logRepeated(.warning, "lwm2m DTLS handshake did not complete (wrong key or lost peer)",
-                            metadata: ["address": "\(address(of: session))"])
-            }
-            forgetSession(session)
+            guard let peer = existingPeerNumber(session) else { return }
+            perform(core.sessionEnded(peer: peer, address: address(of: session),
+                                      established: coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED))
         default:
             break
         }
@@ -98,26 +75,52 @@ extension CoAPServerEngine {
 
     /// libcoap 4.3.1 raises no DTLS_CONNECTED for server sessions: look at the sessions still in handshake.
     func checkHandshakes() {
-        // A walk over every session in handshake on every datagram would cost O(n) per packet in a
-        // storm: look at most every 50 ms (requests mark their session established at once anyway).
-        guard !handshaking.isEmpty else { return }
-        let now = clock.now
-        if let last = lastHandshakeScan, last.duration(to: now) < .milliseconds(50) { return }
-        lastHandshakeScan = now
-        for number in handshaking {
-            guard let session = sessions[number] else { handshaking.remove(number); continue }
-            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { noteEstablished(number, session) }
+        guard core.handshakeScanDue(at: clock.now) else { return }
+        for peer in core.handshaking {
+            guard let session = core.session(peer: peer) else { core.handshaking.remove(peer); continue }
+            if coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED { core.sessionEstablished(peer: peer) }
         }
     }
 
-    func noteEstablished(_ number: UInt64, _ session: OpaquePointer) {
-        guard handshaking.remove(number) != nil else { return }
-        counters.handshakesCompleted += 1
+    static func phase(of session: OpaquePointer) -> Core.SessionPhase {
+        switch coap_session_get_state(session) {
+        case COAP_SESSION_STATE_ESTABLISHED: .established
+        case COAP_SESSION_STATE_HANDSHAKE: .handshake
+        default: .other
+        }
     }
 
     static func fixedPoint(_ value: Double) -> coap_fixed_point_t {
         let integer = max(0, Int(value))
         let fraction = Int(((value - Double(integer)) * 1000).rounded())
         return coap_fixed_point_t(integer_part: UInt16(clamping: integer), fractional_part: UInt16(clamping: min(999, fraction)))
+    }
+
+    // MARK: - Same-address reconnect
+
+    /// A datagram peeked at a DTLS listener: if it is a ClientHello that starts over at an address
+    /// with a session, the core drops that session (see `CoAPServerCore.clientHelloReceived`).
+    /// Returns whether a session was dropped.
+    func checkForReconnect(datagram: UnsafeRawBufferPointer, source: UnsafePointer<sockaddr>) -> Bool {
+        guard DTLSRecord.isClientHello(datagram) else { return false }
+        let actions = core.clientHelloReceived(from: SocketTools.describe(sockaddr: source),
+                                               startsHandshake: DTLSRecord.startsHandshake(datagram), phase: Self.phase(of:))
+        guard !actions.isEmpty else { return false }
+        perform(actions)
+        return true
+    }
+
+    /// Ends a session the core dropped. libcoap ends a DTLS session with an alert (close_notify) to
+    /// its peer. That address now belongs to a new handshake, and a peer waiting for
+    /// HelloVerifyRequest takes an unencrypted alert as the end of its own handshake (libcoap's
+    /// GnuTLS client does). So the old session's peer address becomes our own listener's: the alert
+    /// comes back to us and is dropped (libcoap ignores alerts from addresses without a session).
+    /// libcoap 4.3.1 offers no way to close a session without that alert; its session table is
+    /// keyed apart from this address.
+    func dropSession(_ session: OpaquePointer) {
+        if let local = coap_session_get_addr_local(session), let remote = coap_session_get_addr_remote(session) {
+            UnsafeMutablePointer(mutating: remote).pointee = local.pointee
+        }
+        coap_session_disconnected(session, COAP_NACK_NOT_DELIVERABLE)
     }
 }

@@ -8,13 +8,19 @@ import Logging
 /// default), each with its own context and sockets, sharing one registration table.
 public final class LwM2MServer: Sendable {
     public let settings: LwM2MServerSettings
-    /// Registrations, uplink, downlink results. One consumer.
+    /// Registrations, uplink, downlink results. One consumer. Uplinks beyond
+    /// `maxQueuedUplinks` waiting are dropped (counted in `counters.uplinksDropped`); nothing else
+    /// is (see `ServerEventQueue` for why).
     public let events: AsyncStream<LwM2MServerEvent>
+    /// Uplinks the consumer may fall behind by: a 10,000-module storm's round of reports, at most
+    /// 16 MiB of payload (1 KiB each).
+    public static let defaultMaxQueuedUplinks = 16_384
 
-    private let continuation: AsyncStream<LwM2MServerEvent>.Continuation
+    private let channel: LwM2MEventChannel
+    private let clock: GatewayClock
     /// One per CoAP thread, summed by `counters`.
     private let shardCounters: [Locked<LwM2MServerCounters>]
-    private let registrations: Locked<RegistrationTable<ContinuousClock.Instant>>
+    private let registrations: Locked<RegistrationTable<OffsetInstant>>
     private let router: CoAPShardRouter
     private let state = Locked<State>(State())
     private let directory: NBIoTDeviceDirectory
@@ -28,12 +34,17 @@ public final class LwM2MServer: Sendable {
         var receiveBuffers: [Int] = []
     }
 
+    /// `clock`: the time base of registrations' lifetimes, the Observe's latency and the requests'
+    /// deadlines (the daemon's one clock; uplinks are stamped with its wall time).
     public init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory,
-                logger: Logger = Logger(label: "edgegw.lwm2m")) {
+                logger: Logger = Logger(label: "edgegw.lwm2m"), clock: GatewayClock = .system(),
+                maxQueuedUplinks: Int = LwM2MServer.defaultMaxQueuedUplinks) {
         self.settings = settings
         self.directory = directory
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: LwM2MServerEvent.self, bufferingPolicy: .unbounded)
+        self.clock = clock
+        channel = LwM2MEventChannel(maxQueuedUplinks: maxQueuedUplinks)
+        events = channel.stream()
         let threads = min(max(1, settings.coapThreads), LwM2MServerSettings.maxCoAPThreads)
         shardCounters = (0..<threads).map { _ in Locked(LwM2MServerCounters()) }
         registrations = Locked(RegistrationTable(defaultLifetime: settings.defaultLifetime,
@@ -47,15 +58,15 @@ public final class LwM2MServer: Sendable {
     /// SO_REUSEPORT group by the peer's address and the group's size, so a handshake begun while
     /// the group still grew could land on two sockets.
     public func start() throws {
-        let continuation = self.continuation
+        let emit = eventSink()
         var engines: [CoAPServerEngine] = []
         var finished: [DispatchSemaphore] = []
         var go: [DispatchSemaphore] = []
         var failure: Error?
         for (shard, counters) in shardCounters.enumerated() {
-            let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger, shard: shard,
+            let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger, clock: clock, shard: shard,
                                           registrations: registrations, router: router,
-                                          counters: counters, logLimiter: logLimiter, emit: { continuation.yield($0) })
+                                          counters: counters, logLimiter: logLimiter, emit: emit)
             let ready = DispatchSemaphore(value: 0)
             let done = DispatchSemaphore(value: 0)
             let start = DispatchSemaphore(value: 0)
@@ -121,7 +132,22 @@ public final class LwM2MServer: Sendable {
         router.install([])
         for engine in engines { engine.requestStop() }
         for done in finished { done.wait() }
-        continuation.finish()
+        channel.finish()
+    }
+
+    /// Hands an event to the consumer; an uplink dropped by the bound is counted (in the channel)
+    /// and warned about, rate-limited across threads.
+    private func eventSink() -> @Sendable (LwM2MServerEvent) -> Void {
+        let (channel, logger, limiter) = (self.channel, self.logger, self.logLimiter)
+        return { event in
+            guard !channel.push(event) else { return }
+            let message = "lwm2m uplink dropped: the event consumer is behind"
+            guard let suppressed = limiter.admit(message, at: ContinuousClock.now) else { return }
+            logger.warning("\(message)", metadata: [
+                "queued_uplinks_limit": "\(channel.maxQueuedUplinks)", "dropped_total": "\(channel.droppedUplinks)",
+                "suppressed": "\(suppressed)",
+            ])
+        }
     }
 
     /// Starts, serves until the task is cancelled, then stops.
@@ -138,7 +164,7 @@ public final class LwM2MServer: Sendable {
     /// Queues a confirmable write to a device's downlink resource; the result comes as `.downlinkResult`.
     public func send(_ downlink: Downlink) {
         guard router.send(downlink, forwarded: false) else {
-            continuation.yield(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
+            channel.push(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
             return
         }
     }
@@ -147,7 +173,9 @@ public final class LwM2MServer: Sendable {
     public var countersByThread: [LwM2MServerCounters] { shardCounters.map { $0.withLock { $0 } } }
 
     public var counters: LwM2MServerCounters {
-        shardCounters.dropFirst().reduce(shardCounters[0].withLock { $0 }) { sum, shard in sum + shard.withLock { $0 } }
+        var sum = shardCounters.dropFirst().reduce(shardCounters[0].withLock { $0 }) { sum, shard in sum + shard.withLock { $0 } }
+        sum.uplinksDropped = channel.droppedUplinks
+        return sum
     }
 
     /// SO_RCVBUF the kernel granted per listener socket (it reports twice the usable size).
@@ -161,32 +189,4 @@ public final class LwM2MServer: Sendable {
 private final class EngineBox: @unchecked Sendable {
     let engine: CoAPServerEngine
     init(_ engine: CoAPServerEngine) { self.engine = engine }
-}
-
-/// Hands a downlink to the CoAP thread whose session the device registered on (the shard is in
-/// the top bits of the registration's peer number); devices not registered go to the first.
-final class CoAPShardRouter: @unchecked Sendable {
-    private let registrations: Locked<RegistrationTable<ContinuousClock.Instant>>
-    private let engines = Locked<[CoAPServerEngine]>([])
-
-    init(registrations: Locked<RegistrationTable<ContinuousClock.Instant>>) {
-        self.registrations = registrations
-    }
-
-    /// Set once the shards are bound; emptied on stop (the engines hold this router).
-    func install(_ engines: [CoAPServerEngine]) { self.engines.withLock { $0 = engines } }
-
-    /// False when the server is not running.
-    @discardableResult
-    func send(_ downlink: Downlink, forwarded: Bool) -> Bool {
-        let peer = registrations.withLock { $0.registration(nodeId: downlink.nodeId)?.peer.rawValue }
-        let engine: CoAPServerEngine? = engines.withLock { engines in
-            guard !engines.isEmpty else { return nil }
-            let shard = peer.map(CoAPServerEngine.shard(ofPeer:)) ?? 0
-            return engines.indices.contains(shard) ? engines[shard] : engines[0]
-        }
-        guard let engine else { return false }
-        engine.enqueue(.downlink(downlink, forwarded: forwarded))
-        return true
-    }
 }

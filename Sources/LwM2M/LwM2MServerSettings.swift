@@ -155,6 +155,9 @@ public struct LwM2MServerCounters: Sendable, Equatable {
     public var datagrams = 0
     /// libcoap's walks over every session (timers, idle timeouts): one per read batch, not per datagram.
     public var sessionWalks = 0
+    /// Uplinks dropped because the event consumer was `LwM2MServer.defaultMaxQueuedUplinks` behind
+    /// (server-wide; status and downlink events are never dropped).
+    public var uplinksDropped = 0
 
     /// The sum over CoAP threads.
     static func + (a: Self, b: Self) -> Self {
@@ -182,6 +185,7 @@ public struct LwM2MServerCounters: Sendable, Equatable {
         sum.openSessions += b.openSessions
         sum.datagrams += b.datagrams
         sum.sessionWalks += b.sessionWalks
+        sum.uplinksDropped += b.uplinksDropped
         return sum
     }
 }

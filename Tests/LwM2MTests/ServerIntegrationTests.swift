@@ -23,12 +23,14 @@ import TestSupport
     }
 
     static func rig(devices: [NBIoTDevice], settings: (inout LwM2MServerSettings) -> Void = { _ in },
+                    clock: GatewayClock = .system(), maxQueuedUplinks: Int = LwM2MServer.defaultMaxQueuedUplinks,
                     responder: (@Sendable (Int, [UInt8]) -> [UInt8]?)? = nil) throws -> Rig {
         let port = FreePort.next(udp: true)
         var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         serverSettings.libcoapLogLevel = 3
         settings(&serverSettings)
-        let server = LwM2MServer(settings: serverSettings, directory: StaticDeviceDirectory(devices))
+        let server = LwM2MServer(settings: serverSettings, directory: StaticDeviceDirectory(devices), clock: clock,
+                                 maxQueuedUplinks: maxQueuedUplinks)
         let serverEvents = EventRecorder(server.events)
         try server.start()
         let simulator = NBIoTDeviceSimulator(serverPort: serverSettings.plainListeners.first?.port ?? port, responder: responder)

@@ -6,8 +6,17 @@ import Logging
 import Glibc
 #endif
 
-// Reading the listeners: batches handed to libcoap, and what is looked at before it reads them.
+// Reading the listeners in batches: the epoll events handed to libcoap, what is peeked at before
+// it reads them (ClientHellos, datagrams too long for it), and memory given back after a burst.
 extension CoAPServerEngine {
+    /// Read batches before the loop's own bookkeeping runs again.
+    static let batchesPerWakeup = 8
+    /// Ready descriptors taken from one `epoll_wait` (listeners and libcoap's timer).
+    static let maxReadyEvents = 8
+    /// Datagrams one listener hands to libcoap in one batch. libcoap walks every session after each
+    /// batch, and the Observe of a Register in the batch leaves right after it: 16 datagrams take
+    /// about 2 ms to handle.
+    static let maxDatagramsPerBatch = 16
 
     /// `coap_io_do_epoll` reads one datagram per ready event and then walks every session (idle
     /// timeouts, a DTLS clock read per session, retransmissions): with thousands of sessions in a
@@ -27,7 +36,7 @@ extension CoAPServerEngine {
             guard ready > 0 else { break }
             let events = expandListenerEvents(ready: ready, context: context)
             coap_io_do_epoll(context, OpaquePointer(epollEvents), events)
-            counters.sessionWalks += 1
+            core.counters.sessionWalks += 1
             // Right after the batch that carried a Register: its Observe, before anything else is read.
             flushAfterReply()
             batches += 1
@@ -63,7 +72,7 @@ extension CoAPServerEngine {
                     guard waiting == 0, stoppedAtOversized else { break }
                     guard takeOversizedDatagram(fd: fd, dtls: dtls) else { break }
                 }
-                counters.datagrams += waiting
+                core.counters.datagrams += waiting
                 guard waiting > 0 else { continue }
             }
             if kept != index {
@@ -84,7 +93,7 @@ extension CoAPServerEngine {
             var now: coap_tick_t = 0
             coap_ticks(&now)
             _ = coap_io_prepare_epoll(context, now)
-            counters.sessionWalks += 1
+            core.counters.sessionWalks += 1
         }
         return total
     }
@@ -98,56 +107,18 @@ extension CoAPServerEngine {
                                                          messageID: messageID)
         }) else { return false }
         nextNonMessageID &+= 1
-        counters.oversizedDatagrams += 1
+        core.counters.oversizedDatagrams += 1
         logRepeated(.warning, dtls ? "lwm2m DTLS datagram longer than libcoap reads dropped (the device must send block-wise)"
                                    : "lwm2m CoAP datagram longer than libcoap reads answered 4.13 (the device must send block-wise)",
                     metadata: ["address": "\(taken.source)", "bytes": "\(taken.bytes)", "limit": "\(OversizedDatagram.libcoapReadBytes)"])
         return true
     }
 
-    // MARK: - Same-address reconnect
-
-    /// Drops the session of an address that starts a new handshake; returns whether it did. An
-    /// established session goes on any ClientHello; one still in handshake goes on a ClientHello
-    /// that starts a handshake (no cookie): its peer gave up (a wrong key, a reboot) or another
-    /// module behind the same NAT mapping begins, and must be served now, not after libcoap's
-    /// 30 s partial-session timeout.
-    func checkForReconnect(datagram: UnsafeRawBufferPointer, source: UnsafePointer<sockaddr>) -> Bool {
-        guard DTLSRecord.isClientHello(datagram) else { return false }
-        counters.clientHellos += 1
-        let address = SocketTools.describe(sockaddr: source)
-        guard let old = dtlsSessionByAddress[address] else { return false }
-        switch coap_session_get_state(old) {
-        case COAP_SESSION_STATE_ESTABLISHED:
-            // The device rebooted or its NAT mapping was reused: the old session must go now, or libcoap
-            // would hand the ClientHello to the old DTLS state and ignore it until the idle timeout.
-            counters.sessionsReplaced += 1
-            logRepeated(.info, "lwm2m new handshake from an address with a session: replacing it", metadata: ["address": "\(address)"])
-        case COAP_SESSION_STATE_HANDSHAKE where DTLSRecord.startsHandshake(datagram):
-            counters.handshakesRestarted += 1
-            if let data = coap_session_get_app_data(old), handshaking.contains(UInt64(UInt(bitPattern: data))) {
-                counters.handshakesFailed += 1
-            }
-            logRepeated(.info, "lwm2m new handshake from an address whose handshake did not finish: starting over",
-                        metadata: ["address": "\(address)"])
-        default:
-            return false
-        }
-        dtlsSessionByAddress[address] = nil
-        forgetSession(old)
-        redirectGoodbye(of: old)
-        coap_session_disconnected(old, COAP_NACK_NOT_DELIVERABLE)
-        return true
-    }
-
-    /// libcoap ends a DTLS session with an alert (close_notify) to its peer. That address now
-    /// belongs to a new handshake, and a peer waiting for HelloVerifyRequest takes an unencrypted
-    /// alert as the end of its own handshake (libcoap's GnuTLS client does). So the old session's
-    /// peer address becomes our own listener's: the alert comes back to us and is dropped
-    /// (libcoap ignores alerts from addresses without a session). libcoap 4.3.1 offers no way to
-    /// close a session without that alert; its session table is keyed apart from this address.
-    func redirectGoodbye(of session: OpaquePointer) {
-        guard let local = coap_session_get_addr_local(session), let remote = coap_session_get_addr_remote(session) else { return }
-        UnsafeMutablePointer(mutating: remote).pointee = local.pointee
+    /// Handshakes leave freed buffers behind that glibc keeps; give them back once a burst is over.
+    func trimMemoryAfterBurst() {
+        if !core.handshaking.isEmpty { trimmedAfterBurst = false; return }
+        guard !trimmedAfterBurst else { return }
+        trimmedAfterBurst = true
+        _ = Epoll.mallocTrim?(0)
     }
 }
