@@ -3,7 +3,13 @@ import GatewayCore
 /// so it is safe from libmosquitto's loop thread.
 ///
 /// With `replaysLatest`, a new subscriber first gets the last value yielded (or the initial
-/// one): subscribe and yield share one lock, so no change falls between the two.
+/// one): the latest value and the subscriber list change under one lock, so a subscriber
+/// either is in the list a yield delivers to or replays that yield's value.
+///
+/// A continuation is never yielded to under the state lock: a consumer being cancelled runs
+/// `onTermination` (which takes the state lock) while the stream holds its own lock, so
+/// yielding under ours could deadlock the two. Yields are delivered in order under a lock of
+/// their own that `onTermination` never takes.
 final class Broadcast<Element: Sendable>: Sendable {
     private struct State {
         var nextId = 0
@@ -14,6 +20,8 @@ final class Broadcast<Element: Sendable>: Sendable {
 
     private let replaysLatest: Bool
     private let state: Locked<State>
+    /// Serializes deliveries, so subscribers see the values in the order they were yielded.
+    private let delivery = Locked(())
 
     init(replaysLatest: Bool = false, initial: Element? = nil) {
         self.replaysLatest = replaysLatest
@@ -22,8 +30,7 @@ final class Broadcast<Element: Sendable>: Sendable {
 
     func subscribe() -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream.makeStream(of: Element.self)
-        // Continuation.yield and finish only enqueue; they never call back into our code, so
-        // they may run under the lock.
+        // The new continuation is nobody else's yet: replaying into it under the lock is safe.
         state.withLock { state in
             guard !state.finished else {
                 continuation.finish()
@@ -41,9 +48,12 @@ final class Broadcast<Element: Sendable>: Sendable {
     }
 
     func yield(_ element: Element) {
-        state.withLock { state in
-            if replaysLatest { state.latest = element }
-            for continuation in state.continuations.values { continuation.yield(element) }
+        delivery.withLock { _ in
+            let targets: [AsyncStream<Element>.Continuation] = state.withLock { state in
+                if replaysLatest { state.latest = element }
+                return Array(state.continuations.values)
+            }
+            for continuation in targets { continuation.yield(element) }
         }
     }
 
