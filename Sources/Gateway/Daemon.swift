@@ -67,7 +67,8 @@ public enum Daemon {
         if !loaded.nbiotDevices.isEmpty || loaded.lwm2m.server.autoProvisionProductId != nil {
             let directory = StaticDeviceDirectory(loaded.nbiotDevices)
             let codecs = ProductCodecs(codecs: loaded.codecs)
-            let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory, logger: Logger(label: "edgegw.coap"))
+            let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory,
+                                     logger: Logger(label: "edgegw.coap"), clock: clock)
             let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: cloud.bridge,
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"))
