@@ -35,7 +35,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     private let clock: GatewayClock
     private let logger: Logger
 
-    private var presence = PresenceTracker()
+    private var presence = PresenceTracker<GatewayClock.Instant>()
     private var queues: [String: CommandQueue] = [:]
     private var productByNode: [String: String] = [:]
     private var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
@@ -159,25 +159,28 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     // MARK: - Server events
 
     public func handle(_ event: LwM2MServerEvent) async {
+        // Presence ages on the clock's instants; command queues and the cloud get wall time
+        // (a queued command's times are stored and must mean the same after a restart).
+        let now = clock.now
         let time = clock.wallTime()
         switch event {
         case .registered(let info):
             productByNode[info.nodeId] = info.productId
             if info.observedPath == nil { warnNoDataResource(info) }
-            await publish(presence.registered(info.nodeId, at: time), at: time)
+            await publish(presence.registered(info.nodeId, at: now), at: time)
             await execute(withQueue(info.nodeId) { $0.deviceReachable(at: time) }, nodeId: info.nodeId)
         case .updated(let nodeId):
             await execute(withQueue(nodeId) { $0.deviceReachable(at: time) }, nodeId: nodeId)
         case .offline(let nodeId, _):
             queues[nodeId]?.deviceUnreachable()
-            await publish(presence.registrationEnded(nodeId, at: time), at: time)
+            await publish(presence.registrationEnded(nodeId, at: now), at: time)
         case .observing:
             break
         case .observeFailed(let nodeId, let reason):
             logger.warning("lwm2m observe failed", metadata: ["node": "\(nodeId)", "reason": "\(reason)"])
         case .uplink(let nodeId, let productId, let payload, _):
             productByNode[nodeId] = productId
-            await uplink(nodeId: nodeId, productId: productId, payload: payload, at: time)
+            await uplink(nodeId: nodeId, productId: productId, payload: payload, at: time, instant: now)
         case .downlinkResult(let tag, let nodeId, let result):
             await downlinkResult(tag: tag, nodeId: nodeId, result: result, at: time)
         }
@@ -194,8 +197,8 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         ])
     }
 
-    private func uplink(nodeId: String, productId: String, payload: [UInt8], at time: Date) async {
-        await publish(presence.data(nodeId, at: time), at: time)
+    private func uplink(nodeId: String, productId: String, payload: [UInt8], at time: Date, instant: GatewayClock.Instant) async {
+        await publish(presence.data(nodeId, at: instant), at: time)
         let device = directory.device(nodeId: nodeId) ?? NBIoTDevice(nodeId: nodeId, productId: productId, secure: false)
         let verdict = device.pcpRecognition(payload)
         if verdict == .pcp {
@@ -250,7 +253,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
 
     private func tick() async {
         let time = clock.wallTime()
-        await publish(presence.tick(at: time), at: time)
+        await publish(presence.tick(at: clock.now), at: time)
         for (nodeId, queue) in queues {
             guard let deadline = queue.nextDeadline, deadline <= time else { continue }
             var changed = queue
@@ -260,7 +263,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         }
     }
 
-    private func publish(_ changes: [PresenceTracker.Change], at time: Date) async {
+    private func publish(_ changes: [PresenceTracker<GatewayClock.Instant>.Change], at time: Date) async {
         for change in changes { await sink.statusChanged(nodeId: change.nodeId, status: change.status, at: time) }
     }
 

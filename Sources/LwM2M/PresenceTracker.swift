@@ -4,9 +4,10 @@ import GatewayCore
 /// NB-IoT presence as the platform sees it (spec lwm2m-coap §4.10): ONLINE on registration and on
 /// data; OFFLINE on de-registration or lifetime expiry; for devices that keep no registration,
 /// ABNORMAL after 25 h without data and OFFLINE after 49 h. Returns only real changes.
-public struct PresenceTracker: Sendable, Equatable {
-    public static let abnormalAfter: TimeInterval = 25 * 3600
-    public static let offlineAfter: TimeInterval = 49 * 3600
+/// Generic over the clock's instant: the service passes its `GatewayClock`'s, tests their own.
+public struct PresenceTracker<Instant: InstantProtocol & Sendable>: Sendable, Equatable where Instant.Duration == Duration {
+    public static var abnormalAfter: Duration { .seconds(25 * 3600) }
+    public static var offlineAfter: Duration { .seconds(49 * 3600) }
 
     public struct Change: Sendable, Equatable {
         public var nodeId: String
@@ -19,7 +20,7 @@ public struct PresenceTracker: Sendable, Equatable {
 
     private struct Entry: Sendable, Equatable {
         var status: ChildStatus
-        var lastData: Date
+        var lastData: Instant
         var registered: Bool
     }
 
@@ -29,19 +30,19 @@ public struct PresenceTracker: Sendable, Equatable {
 
     public func status(of nodeId: String) -> ChildStatus? { entries[nodeId]?.status }
 
-    public mutating func registered(_ nodeId: String, at now: Date) -> [Change] {
+    public mutating func registered(_ nodeId: String, at now: Instant) -> [Change] {
         let old = entries[nodeId]?.status
         entries[nodeId] = Entry(status: .online, lastData: now, registered: true)
         return old == .online ? [] : [Change(nodeId: nodeId, status: .online)]
     }
 
-    public mutating func data(_ nodeId: String, at now: Date) -> [Change] {
+    public mutating func data(_ nodeId: String, at now: Instant) -> [Change] {
         let old = entries[nodeId]
         entries[nodeId] = Entry(status: .online, lastData: now, registered: old?.registered ?? false)
         return old?.status == .online ? [] : [Change(nodeId: nodeId, status: .online)]
     }
 
-    public mutating func registrationEnded(_ nodeId: String, at now: Date) -> [Change] {
+    public mutating func registrationEnded(_ nodeId: String, at now: Instant) -> [Change] {
         guard var entry = entries[nodeId] else { return [] }
         entry.registered = false
         let changed = entry.status != .offline
@@ -51,10 +52,10 @@ public struct PresenceTracker: Sendable, Equatable {
     }
 
     /// Ages devices that report without a registration.
-    public mutating func tick(at now: Date) -> [Change] {
+    public mutating func tick(at now: Instant) -> [Change] {
         var changes: [Change] = []
         for (nodeId, entry) in entries.sorted(by: { $0.key < $1.key }) where !entry.registered {
-            let silent = now.timeIntervalSince(entry.lastData)
+            let silent = entry.lastData.duration(to: now)
             let target: ChildStatus? = silent >= Self.offlineAfter ? .offline : silent >= Self.abnormalAfter ? .abnormal : nil
             if let target, target != entry.status, !(entry.status == .offline && target == .abnormal) {
                 entries[nodeId]?.status = target
