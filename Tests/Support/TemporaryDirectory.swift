@@ -18,7 +18,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
         let full = file(name)
         try? FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: full, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: full, contents: Data(text.utf8))
         if let mode { try? FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: full) }
         return full
     }
