@@ -67,20 +67,4 @@ public struct AddSubDeviceFailure: Sendable, Equatable, Codable {
 }
 
 /// DOWN `add_sub_device_response`.
-public struct AddSubDeviceResponse: Sendable, Equatable, Codable {
-    public var successfulDevices: [SubDeviceInfo]
-    public var failedDevices: [AddSubDeviceFailure]
-
-    public init(successfulDevices: [SubDeviceInfo], failedDevices: [AddSubDeviceFailure]) {
-        self.successfulDevices = successfulDevices
-        self.failedDevices = failedDevices
-    }
-
-    enum CodingKeys: String, CodingKey { case successfulDevices = "successful_devices", failedDevices = "failed_devices" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        successfulDevices = try c.decodeIfPresent([SubDeviceInfo].self, forKey: .successfulDevices) ?? []
-        failedDevices = try c.decodeIfPresent([AddSubDeviceFailure].self, forKey: .failedDevices) ?? []
-    }
-}
+public typealias AddSubDeviceResponse = SubDeviceBatchResponse<AddSubDeviceFailure>

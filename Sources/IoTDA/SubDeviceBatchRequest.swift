@@ -78,3 +78,23 @@ public struct SubDeviceFailure: Sendable, Equatable, Codable {
         errorMsg = try c.decodeIfPresent(String.self, forKey: .errorMsg) ?? ""
     }
 }
+
+/// The answer to a batch request (`add_sub_device_response`, `update_sub_device_response`): the
+/// devices done and the ones refused, each list absent when empty.
+public struct SubDeviceBatchResponse<Failure: Codable & Sendable & Equatable>: Sendable, Equatable, Codable {
+    public var successfulDevices: [SubDeviceInfo]
+    public var failedDevices: [Failure]
+
+    public init(successfulDevices: [SubDeviceInfo], failedDevices: [Failure]) {
+        self.successfulDevices = successfulDevices
+        self.failedDevices = failedDevices
+    }
+
+    enum CodingKeys: String, CodingKey { case successfulDevices = "successful_devices", failedDevices = "failed_devices" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        successfulDevices = try c.decodeIfPresent([SubDeviceInfo].self, forKey: .successfulDevices) ?? []
+        failedDevices = try c.decodeIfPresent([Failure].self, forKey: .failedDevices) ?? []
+    }
+}

@@ -27,20 +27,4 @@ public struct UpdateSubDeviceRequest: SubDeviceBatchRequest, Equatable, Codable 
 }
 
 /// DOWN `update_sub_device_response`.
-public struct UpdateSubDeviceResponse: Sendable, Equatable, Codable {
-    public var successfulDevices: [SubDeviceInfo]
-    public var failedDevices: [SubDeviceFailure]
-
-    public init(successfulDevices: [SubDeviceInfo], failedDevices: [SubDeviceFailure]) {
-        self.successfulDevices = successfulDevices
-        self.failedDevices = failedDevices
-    }
-
-    enum CodingKeys: String, CodingKey { case successfulDevices = "successful_devices", failedDevices = "failed_devices" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        successfulDevices = try c.decodeIfPresent([SubDeviceInfo].self, forKey: .successfulDevices) ?? []
-        failedDevices = try c.decodeIfPresent([SubDeviceFailure].self, forKey: .failedDevices) ?? []
-    }
-}
+public typealias UpdateSubDeviceResponse = SubDeviceBatchResponse<SubDeviceFailure>
