@@ -88,7 +88,7 @@ public enum PCPCodec {
         var reader = Reader(bytes: data)
         func require(_ count: Int, _ layout: String) throws(PCPDecodeError) {
             guard data.count == count else {
-                throw .dataLength(code: code, sender: sender, expected: "\(count) (\(layout))", actual: data.count)
+                throw .dataLength(code: code, sender: sender, expected: "\(count) bytes (\(layout))", actual: data.count)
             }
         }
         switch (code, sender) {
@@ -114,13 +114,13 @@ public enum PCPCodec {
             let maximum = 3 + PCPLimits.fragmentSizes.upperBound
             guard data.count >= 3, data.count <= maximum else {
                 throw .dataLength(code: code, sender: sender,
-                                  expected: "3…\(maximum) (result, fragment index, up to \(maximum - 3) bytes of fragment)",
+                                  expected: "3…\(maximum) bytes (result, fragment index, up to \(maximum - 3) bytes of fragment)",
                                   actual: data.count)
             }
             let result = PCPResult(reader.byte())
             guard result.isSuccess || data.count == 3 else {
                 throw .dataLength(code: code, sender: sender,
-                                  expected: "3 (result \(result) carries no fragment)", actual: data.count)
+                                  expected: "3 bytes (result \(result) carries no fragment)", actual: data.count)
             }
             return .fragment(result: result, index: reader.word(), data: reader.rest())
         case (.downloadResult, .device):

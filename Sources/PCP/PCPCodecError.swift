@@ -37,7 +37,7 @@ public enum PCPDecodeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notPCP(let verdict):
             return "not PCP: step \(verdict.failedStep ?? 0) (\(verdict.check)) failed: \(verdict.reason)"
         case .dataLength(let code, let sender, let expected, let actual):
-            return "\(PCPCodec.role(code, from: sender)) carries \(expected) data bytes, not \(actual)"
+            return "\(PCPCodec.role(code, from: sender)): the data area must be \(expected), not \(actual) bytes"
         case .versionNotASCII(let code, let bytes):
             let hex = bytes.map { byte in
                 let digits = String(byte, radix: 16, uppercase: true)
