@@ -42,7 +42,7 @@ public enum PCPCodec {
 
     /// A frame around `data` (at most 503 bytes from `encode`, well under the WORD length).
     static func frame(code: UInt8, data: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = [0xFF, 0xFE, versionByte, code, 0, 0]
+        var bytes: [UInt8] = [UInt8(PCPFrame.startMarker >> 8), UInt8(PCPFrame.startMarker & 0xFF), versionByte, code, 0, 0]
         bytes.reserveCapacity(PCPRecognition.headerLength + data.count)
         append(UInt16(truncatingIfNeeded: data.count), to: &bytes)
         bytes += data
