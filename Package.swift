@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "edgegw", dependencies: [
-            "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA",
+            "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA", "PCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
