@@ -51,16 +51,8 @@ import TestSupport
         try simulator.start()
         defer { simulator.stop() }
         let device = simulator.add(.init(endpoint: Self.node, psk: key))
-        let observed = Locked(false)
-        let events = simulator.events
-        let watcher = Task { for await event in events { if case .observed = event { observed.withLock { $0 = true } } } }
-        defer { watcher.cancel() }
         // The server binds inside run(): register until it observes.
-        for _ in 0..<40 where !observed.withLock({ $0 }) {
-            simulator.register(device)
-            _ = await Eventually.wait(timeout: .milliseconds(250)) { observed.withLock { $0 } }
-        }
-        #expect(observed.withLock { $0 })
+        #expect(await Self.registerUntilObserved(device, on: simulator))
 
         #expect(await Eventually.wait { if case .connected = session.state { true } else { false } })
         let sleepers = manual.sleeperCount // the service's tick
@@ -130,15 +122,7 @@ import TestSupport
         try simulator.start()
         defer { simulator.stop() }
         let device = simulator.add(.init(endpoint: node, psk: key))
-        let observed = Locked(false)
-        let events = simulator.events
-        let watcher = Task { for await event in events { if case .observed = event { observed.withLock { $0 = true } } } }
-        defer { watcher.cancel() }
-        for _ in 0..<40 where !observed.withLock({ $0 }) {
-            simulator.register(device)
-            _ = await Eventually.wait(timeout: .milliseconds(250)) { observed.withLock { $0 } }
-        }
-        #expect(observed.withLock { $0 })
+        #expect(await Self.registerUntilObserved(device, on: simulator))
         // The child's ONLINE goes first (UG 3.10), then its data.
         #expect(await Eventually.wait { if case .connected = session.state { true } else { false } })
         await bridge.connected()
@@ -194,5 +178,21 @@ actor GatedSink: UplinkSink {
     }
     func message(nodeId: String, name: String, id: String, content: JSONObject, at time: Date) async {
         await bridge.message(nodeId: nodeId, name: name, id: id, content: content, at: time)
+    }
+}
+
+extension LwM2MCloudPathTests {
+    /// Registers the simulated module until the server observes it (the server binds inside
+    /// `run()`, so the first attempts may find no one listening).
+    static func registerUntilObserved(_ device: Int, on simulator: NBIoTDeviceSimulator) async -> Bool {
+        let observed = Locked(false)
+        let events = simulator.events
+        let watcher = Task { for await event in events { if case .observed = event { observed.withLock { $0 = true } } } }
+        defer { watcher.cancel() }
+        for _ in 0..<40 where !observed.withLock({ $0 }) {
+            simulator.register(device)
+            _ = await Eventually.wait(timeout: .milliseconds(250)) { observed.withLock { $0 } }
+        }
+        return observed.withLock { $0 }
     }
 }
