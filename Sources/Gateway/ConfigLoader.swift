@@ -40,8 +40,13 @@ public struct LoadedConfig: Sendable {
         }.joined(separator: ", ")))
         let bySource = Dictionary(grouping: devices, by: \.source)
         lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
+        lines.append(gateway.upgrade.summary)
+        lines += warnings.map { "warning: \($0)" }
         return lines
     }
+
+    /// Warnings the daemon logs at start and `edgegw check` prints (the config is still valid).
+    public var warnings: [String] { gateway.upgrade.warnings }
 }
 
 /// A field device declared in the config, whatever its kind.
@@ -81,6 +86,11 @@ public enum ConfigLoader {
                 diagnostics.report(file: path, line: document.line(of: "cloud", "ca_file"), keyPath: "cloud.ca_file",
                                    problem: "CA file \(ca) cannot be read", fix: "install the platform's CA bundle there, or fix the path")
             }
+            if gateway.upgrade.verifyTLS, let ca = gateway.upgrade.caFile, ca != gateway.cloud.caFile,
+               !FileManager.default.isReadableFile(atPath: ca) {
+                diagnostics.report(file: path, line: document.line(of: "upgrade", "ca_file"), keyPath: "upgrade.ca_file",
+                                   problem: "CA file \(ca) cannot be read", fix: "install the package servers' CA bundle there, or fix the path")
+            }
             checkPaths(gateway, document: document, diagnostics: diagnostics)
         }
 
@@ -98,6 +108,11 @@ public enum ConfigLoader {
         if let gateway, let list = gateway.paths.nbiotDevices {
             nbiotDevices = loadNBIoTDevices(path: list, secretsFile: lwm2m.pskSecretsFile, products: products, diagnostics: diagnostics,
                                             configFile: path, document: document)
+            // A product with `[upgrade] protocol = "PCP"` makes its devices upgrade-capable over PCP;
+            // the device list's `pcp` column still marks a device on its own.
+            for index in nbiotDevices.indices where products[nbiotDevices[index].productId]?.upgradeProtocolIsPCP == true {
+                nbiotDevices[index].pcpUpgradeCapable = true
+            }
             devices += nbiotDevices.map {
                 FieldDeviceEntry(nodeId: $0.nodeId, productId: $0.productId, name: $0.name, source: .lwm2m, file: list, line: nil)
             }

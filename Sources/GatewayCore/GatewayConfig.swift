@@ -11,6 +11,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var log: LogSettings
     public var limits: Limits
     public var paths: Paths
+    /// `[upgrade]`: PCP upgrades of the NB-IoT children from one package cache (UpgradeSettings.swift).
+    public var upgrade: Upgrade = Upgrade()
 
     public struct Identity: Sendable, Equatable {
         /// The gateway's device_id on the platform.

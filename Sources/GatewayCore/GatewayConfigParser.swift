@@ -95,6 +95,9 @@ extension GatewayConfig {
             devices: resolve(pathsReader?.nonEmptyString("devices", required: false) ?? "devices"),
             nbiotDevices: pathsReader?.nonEmptyString("nbiot_devices", required: false).map(resolve))
         pathsReader?.finish()
+
+        // [upgrade]
+        let upgrade = Upgrade.parse(root.table("upgrade"), cloudCAFile: tls ? caFile.map(resolve) : nil, resolve: resolve)
         guard let deviceId, let secretFile, let host else { return nil }
         return GatewayConfig(
             gateway: Identity(deviceId: deviceId, secretFile: resolve(secretFile)),
@@ -105,6 +108,7 @@ extension GatewayConfig {
             store: StoreSettings(stateDirectory: resolve(stateDirectory), outboxMaxBytes: outboxMiB * 1024 * 1024),
             log: LogSettings(level: level),
             limits: limits,
-            paths: paths)
+            paths: paths,
+            upgrade: upgrade)
     }
 }

@@ -24,11 +24,13 @@ public struct ProductModel: Sendable, Equatable {
     public var protocolType: ProtocolType
     public var dataFormat: DataFormat
     public var services: [Service]
+    /// `[upgrade]`: how devices of the product are upgraded; nil when they are not (ProductUpgrade.swift).
+    public var upgrade: Upgrade?
     /// Where it was read from, for messages that point at it.
     public var file: String
 
     public init(id: String, manufacturer: String, model: String, deviceType: String, protocolType: ProtocolType,
-                dataFormat: DataFormat, services: [Service], file: String = "") {
+                dataFormat: DataFormat, services: [Service], upgrade: Upgrade? = nil, file: String = "") {
         self.id = id
         self.manufacturer = manufacturer
         self.model = model
@@ -36,6 +38,7 @@ public struct ProductModel: Sendable, Equatable {
         self.protocolType = protocolType
         self.dataFormat = dataFormat
         self.services = services
+        self.upgrade = upgrade
         self.file = file
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 extension ProductModel {
-    /// Reads `[product]` and `[[services]]` from a product file's root. Keys other parsers own
+    /// Reads `[product]`, `[[services]]` and `[upgrade]` from a product file's root. Keys other parsers own
     /// (the `[codec]` table) must be marked known by the caller before `reader.finish()`.
     /// Returns nil when anything was wrong; every problem is in `reader.diagnostics`.
     public static func parse(_ reader: ConfigReader) -> ProductModel? {
@@ -27,9 +27,10 @@ extension ProductModel {
             }
             services.append(service)
         }
+        let upgrade = reader.table("upgrade").flatMap(Upgrade.parse)
         guard reader.diagnostics.all.count == before, let id, let protocolType else { return nil }
         return ProductModel(id: id, manufacturer: manufacturer, model: model, deviceType: deviceType,
-                            protocolType: protocolType, dataFormat: dataFormat, services: services, file: reader.file)
+                            protocolType: protocolType, dataFormat: dataFormat, services: services, upgrade: upgrade, file: reader.file)
     }
 
     static func parseService(_ reader: ConfigReader) -> Service? {

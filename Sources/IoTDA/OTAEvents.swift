@@ -8,6 +8,10 @@ public enum OTALimits {
     public static let upgradeWindow: Duration = .seconds(24 * 3600)
     /// An upgrade task waits up to 25 h for the device to come online.
     public static let onlineWaitWindow: Duration = .seconds(25 * 3600)
+    /// `sign` is a SHA-256 in hex.
+    public static let signHexDigits = 64
+    /// Ours, not the platform's (it names no bound): a `description` longer than this is cut.
+    public static let maxDescriptionCharacters = 256
 }
 
 /// UP `$ota` / `version_report` (answer to `version_query`, whose paras are empty).

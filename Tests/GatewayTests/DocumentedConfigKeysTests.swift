@@ -11,7 +11,7 @@ import TestSupport
     /// The documents whose keys are checked.
     static let documents = ["README.md", "docs/architecture.md", "docs/cloudlink.md", "docs/codec.md", "docs/iotda.md", "docs/lwm2m.md", "docs/modbus.md"]
     /// Top-level tables of edgegw.toml; `[read]` and the like belong to other files.
-    static let tables: Set<String> = ["gateway", "cloud", "listeners", "store", "log", "limits", "modbus", "lwm2m", "paths"]
+    static let tables: Set<String> = ["gateway", "cloud", "listeners", "store", "log", "limits", "modbus", "lwm2m", "paths", "upgrade"]
 
     struct DocumentedKey: CustomStringConvertible, Sendable {
         var path: String
