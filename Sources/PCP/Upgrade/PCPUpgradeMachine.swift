@@ -71,12 +71,14 @@ public struct PCPUpgradeMachine<C: Clock>: Sendable where C.Duration == Duration
         self.rejectedRequests = 0
     }
 
-    /// The log line and timer of the task's creation (the caller may log it).
-    public var creationActions: [Action] {
-        var actions: [Action] = [.log(PCPUpgradeTransition(from: nil, to: phase, attempt: attempt,
-                                                           reason: "task created for version \(settings.targetVersion); waiting up to 24 h for the device to report"))]
-        if let deadline = nextDeadline { actions.append(.schedule(deadline)) }
-        return actions
+    /// A new task and the actions of its creation: the log line and the 24 h timer.
+    public static func create(settings: PCPUpgradeSettings, now: C.Instant) -> (machine: Self, actions: [Action]) {
+        let machine = Self(settings: settings, now: now)
+        var actions: [Action] = [.log(PCPUpgradeTransition(
+            from: nil, to: .waitForDevice, attempt: 1,
+            reason: "task created for version \(settings.targetVersion); waiting up to 24 h for the device to report"))]
+        if let deadline = machine.nextDeadline { actions.append(.schedule(deadline)) }
+        return (machine, actions)
     }
 
     public mutating func handle(_ event: Event, now: C.Instant) -> [Action] {
