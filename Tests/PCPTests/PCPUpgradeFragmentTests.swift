@@ -17,6 +17,15 @@ import GatewayCore
         #expect(h.machine.nextDeadline == deadline)
     }
 
+    @Test func aRequestForAnotherVersionIsNoConsent() {
+        var h = H()
+        h.toNotified()
+        let actions = h.receive(.fragmentRequest(targetVersion: "V3.0", index: 0))
+        #expect(actions.rejects.first?.0 == .fragment(result: .noTask, index: 0, data: []))
+        #expect(actions.transitions.isEmpty)
+        #expect(h.phase == .notified)
+    }
+
     @Test func anIndexBeyondTheCountGets0x81() {
         var h = H()
         h.toDownloading()

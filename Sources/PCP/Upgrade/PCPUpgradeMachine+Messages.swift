@@ -53,11 +53,7 @@ extension PCPUpgradeMachine {
 
     private mutating func fragmentRequest(targetVersion: String, index: UInt16, now: C.Instant, into actions: inout [Action]) {
         switch phase {
-        case .notified:
-            // Spec §2.4.2: a fragment request without the 0x14 answer is consent.
-            enter(.downloading, reason: "fragment request without a new-version answer: implicit consent",
-                  deadline: nextDeadline, into: &actions)
-        case .downloading, .executing, .waitResult:
+        case .notified, .downloading, .executing, .waitResult:
             break
         case .waitForDevice, .queryVersion, .waitForPermit, .retryWait, .succeeded, .failed, .cancelled:
             reject(.fragment(result: .noTask, index: index, data: []), now: now, into: &actions)
@@ -65,10 +61,15 @@ extension PCPUpgradeMachine {
         }
         // Another version names another package: there is no task for it here (0x80), which
         // tells the module to drop what it holds of that package. 0x81 would claim the package
-        // exists and only the index is wrong.
+        // exists and only the index is wrong. Nor is it consent to our version.
         guard targetVersion == settings.targetVersion else {
             reject(.fragment(result: .noTask, index: index, data: []), now: now, into: &actions)
             return
+        }
+        if phase == .notified {
+            // Spec §2.4.2: a fragment request without the 0x14 answer is consent.
+            enter(.downloading, reason: "fragment request without a new-version answer: implicit consent",
+                  deadline: nextDeadline, into: &actions)
         }
         guard index < settings.fragmentCount else {
             actions.append(.send(.fragment(result: .noSuchFragment, index: index, data: [])))
