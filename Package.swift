@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "GatewayCore", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "PCPTests", dependencies: ["PCP"]),
+        .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: [
