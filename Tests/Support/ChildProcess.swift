@@ -27,12 +27,11 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         if let input { process.standardInput = input }
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+        try ProcessSpawning.run(process)
+        PipeReader.start(output, name: "child-output") { [weak self] data in
+            guard let self else { return }
             self.lock.withLock { self.captured.append(data) }
         }
-        try ProcessSpawning.run(process)
     }
 
     /// Writes one line to the process's standard input (started with `stdin: true`).
@@ -75,7 +74,6 @@ public final class ChildProcess: @unchecked Sendable {
 
     deinit {
         stop()
-        output.fileHandleForReading.readabilityHandler = nil
     }
 }
 

@@ -26,9 +26,9 @@ public final class ModbusPeer: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+        try ProcessSpawning.run(process)
+        PipeReader.start(output, name: "modbus-peer-output") { [weak self] data in
+            guard let self else { return }
             self.lock.withLock {
                 self.buffer.append(data)
                 while let newline = self.buffer.firstIndex(of: 0x0A) {
@@ -39,7 +39,6 @@ public final class ModbusPeer: @unchecked Sendable {
                 }
             }
         }
-        try ProcessSpawning.run(process)
     }
 
     /// Waits for the peer to listen.
@@ -118,7 +117,6 @@ public final class ModbusPeer: @unchecked Sendable {
 
     deinit {
         stop()
-        output.fileHandleForReading.readabilityHandler = nil
     }
 }
 
