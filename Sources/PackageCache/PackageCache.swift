@@ -175,6 +175,12 @@ public actor PackageCache {
         for task in running { await task.value }
     }
 
+    /// A cache dropped without `shutdown()` (a test that ended early) still closes its client,
+    /// which async-http-client requires.
+    deinit {
+        if !closed { client.shutdown { _ in } }
+    }
+
     func finish(_ key: String, _ outcome: PackageOutcome) {
         tasks[key] = nil
         guard let job = jobs.removeValue(forKey: key) else { return }

@@ -128,8 +128,9 @@ struct PackageFailureTests {
         let server = try await PackageServer(files: ["a.bin": bytes])
         let request = PackageRequest.signed(url: server.url("a.bin", child: 0), accessToken: "t",
                                             sign: sha256Hex(bytes), fileSize: Int64(bytes.count))
+        let withoutCA = TemporaryDirectory(), verifyOff = TemporaryDirectory()
         do {
-            let (cache, _) = try makeCache(server: server, state: TemporaryDirectory(), caFile: .some(nil))
+            let (cache, _) = try makeCache(server: server, state: withoutCA, caFile: .some(nil))
             let started = ContinuousClock.now
             let outcome = await cache.request(request)
             guard case .failed(let failure) = outcome else { Issue.record("trusted without the CA: \(outcome)"); return }
@@ -139,7 +140,7 @@ struct PackageFailureTests {
             await cache.shutdown()
         }
         do {
-            let (cache, _) = try makeCache(server: server, state: TemporaryDirectory(), caFile: .some(nil), verifyTLS: false)
+            let (cache, _) = try makeCache(server: server, state: verifyOff, caFile: .some(nil), verifyTLS: false)
             guard case .ready = await cache.request(request) else { Issue.record("verify_tls = false did not download"); return }
             await cache.shutdown()
         }
