@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -38,6 +41,15 @@ let package = Package(
         // Adapters and services.
         .target(name: "Config", dependencies: ["GatewayCore"]),
         .target(name: "Store", dependencies: ["GatewayCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "PackageCache", dependencies: [
+            "GatewayCore", "Store",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "LwM2M", dependencies: [
             "GatewayCore", "CCoAP", "PCP",
             .product(name: "Logging", package: "swift-log"),
@@ -107,6 +119,11 @@ let package = Package(
             "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "PackageCacheTests", dependencies: [
+            "PackageCache", "Store", "GatewayCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["https_server.py"]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -130,6 +130,7 @@ public final class StateStore: Sendable {
                 CREATE INDEX outbox_lane ON outbox(lane, id);
                 """)
         }
+        registerPackageCacheMigration(&migrator)
         return migrator
     }
 
