@@ -12,6 +12,9 @@ import Testing
     static let node = "861234567891300"
     static let package: [UInt8] = (0..<2000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
     static let notice = PCPNewVersion(targetVersion: "V2.0", fragmentSize: 500, fragmentCount: 4)
+    /// Retries that never fire while a test runs, even on a loaded machine (where an answer can
+    /// take over a second), unless the test withholds an answer.
+    static let patient = Duration.seconds(10)
 
     /// A server, one module with `personality`, registered and observed.
     static func start(_ personality: PCPPersonality) async throws -> (ServerIntegrationTests.Rig, PCPPlatformScript) {
@@ -24,7 +27,7 @@ import Testing
     }
 
     @Test func queryNotifyDownloadExecuteAndUpgradeResult() async throws {
-        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0"))
+        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", fragmentRetryInterval: Self.patient))
         defer { rig.stop() }
         try platform.send(.queryVersion)
         #expect(await platform.next() == .versionReport(result: .success, version: "V1.0"))
@@ -60,7 +63,7 @@ import Testing
     }
 
     @Test func aModuleThatLosesPowerResumesFromTheFirstMissingFragment() async throws {
-        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", powerLoss: .init(afterFragments: 2)))
+        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", fragmentRetryInterval: Self.patient, powerLoss: .init(afterFragments: 2)))
         defer { rig.stop() }
         try platform.send(.newVersion(Self.notice))
         #expect(await platform.next() == .newVersionAnswer(.success))
@@ -94,10 +97,14 @@ import Testing
         try platform.send(.newVersion(Self.notice))
         #expect(await platform.next() == .newVersionAnswer(.success))
         let served = await platform.serve(Self.package, notice: Self.notice, withholding: [1])
-        #expect(served.requests.map(\.index) == [0, 1, 1, 2, 3])
+        // In order, one at a time; on a loaded machine other answers may come late enough to be
+        // asked for twice too, but the withheld one always is, one interval later.
+        let indexes = served.requests.map(\.index)
+        #expect(indexes.reduce(into: [UInt16]()) { if $0.last != $1 { $0.append($1) } } == [0, 1, 2, 3])
+        #expect(indexes.filter { $0 == 1 }.count >= 2)
         #expect(served.downloadResult == .success)
         let asked = served.requests.filter { $0.index == 1 }.map(\.at)
-        if asked.count == 2 {
+        if asked.count >= 2 {
             let gap = asked[0].duration(to: asked[1])
             #expect(gap > .milliseconds(800) && gap < .seconds(3))
         }
@@ -106,7 +113,7 @@ import Testing
     }
 
     @Test func noTaskStopsTheDownload() async throws {
-        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0"))
+        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", fragmentRetryInterval: Self.patient))
         defer { rig.stop() }
         try platform.send(.newVersion(Self.notice))
         #expect(await platform.next() == .newVersionAnswer(.success))
@@ -118,7 +125,7 @@ import Testing
     }
 
     @Test func theDownloadResultIsResentUntilExecuteArrives() async throws {
-        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", downloadResultResendInterval: .milliseconds(300)))
+        let (rig, platform) = try await Self.start(PCPPersonality(softwareVersion: "V1.0", fragmentRetryInterval: Self.patient, downloadResultResendInterval: .milliseconds(300)))
         defer { rig.stop() }
         try platform.send(.newVersion(Self.notice))
         #expect(await platform.next() == .newVersionAnswer(.success))

@@ -47,7 +47,8 @@ extension NBIoTDeviceSimulator {
         guard let state = state(index) else { return }
         if state.session != nil, state.observeToken != nil {
             sendNotification(index, payload: frame, confirmable: true)
-        } else {
+        } else if !state.pcpOutbox.contains(frame) {
+            // Retries of one request while the module sleeps go up once.
             state.pcpOutbox.append(frame)
         }
     }
