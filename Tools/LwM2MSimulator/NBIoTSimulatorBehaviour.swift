@@ -1,5 +1,6 @@
 import CCoAP
 import Foundation
+import PCP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -144,7 +145,10 @@ extension NBIoTDeviceSimulator {
         if coap_get_data(request, &length, &data) != 0, let data { payload = Array(UnsafeBufferPointer(start: data, count: length)) }
         let method = coap_pdu_get_code(request) == COAP_REQUEST_CODE_PUT ? "PUT" : "POST"
         coap_pdu_set_code(response, COAP_RESPONSE_CODE_CHANGED)
-        continuation.yield(.downlink(device: index, path: "/" + uriPath(of: resource), method: method, payload: payload))
+        // A load run's PCP modules (`reportFrames` off) do not report each fragment as a downlink.
+        if state.pcp?.personality.reportFrames != false || !PCPRecognition.isPCPFrame(payload) {
+            continuation.yield(.downlink(device: index, path: "/" + uriPath(of: resource), method: method, payload: payload))
+        }
         if pcpDownlink(index, state, payload: payload) { return }
         if let reply = responder?(index, payload) {
             // The command's result goes up as a notification, after the ACK (next loop turn).
