@@ -75,9 +75,11 @@ let package = Package(
 
         // Tools, in Tools/ apart from the product's modules: not part of the daemon.
         // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
-        .target(name: "LwM2MSimulator", dependencies: ["GatewayCore", "CCoAP"], path: "Tools/LwM2MSimulator"),
+        .target(name: "LwM2MSimulator", dependencies: [
+            "GatewayCore", "CCoAP", "PCP", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tools/LwM2MSimulator"),
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
-            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway",
+            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tools/edgegw-nbiot-sim"),
@@ -104,7 +106,7 @@ let package = Package(
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: [
-            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "TestSupport",
+            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "PCP", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Interop/aiocoap_device.py"]),
         .testTarget(name: "ModbusTests", dependencies: [

@@ -26,6 +26,8 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     // CoAP-thread state.
     var context: OpaquePointer?
     var devices: [DeviceState] = []
+    /// When the PCP timers were last looked at (`pcpTick`).
+    var lastPCPTick = ContinuousClock.now
 
     /// Resources every simulated module could serve; each device answers only on those its
     /// object list announces (4.04 otherwise, as a module does).
@@ -115,6 +117,13 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     /// A module reboot behind the same address: the session vanishes silently (DTLS sends no
     /// close_notify here) and a new handshake and Register come from the same local port.
     public func reboot(_ device: Int) { send(.reboot(device)) }
+
+    /// Power cut: the session goes silent (as `sleep`); a module with a PCP personality keeps the
+    /// fragments it holds and stops its retries.
+    public func powerLoss(_ device: Int) { send(.powerLoss(device)) }
+    /// Power back: a new session and a Register; a download in progress resumes from the first
+    /// fragment missing once the server observes the data resource.
+    public func powerOn(_ device: Int) { send(.powerOn(device)) }
 
     func send(_ command: Command) {
         commands.withLock { $0.append(command) }

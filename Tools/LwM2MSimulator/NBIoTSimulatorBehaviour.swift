@@ -1,5 +1,6 @@
 import CCoAP
 import Foundation
+import PCP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,7 @@ extension NBIoTDeviceSimulator {
             }
             coap_session_release(session)
         case .reboot(let index):
+            if let actions = state(index)?.pcp?.powerRestored() { pcpPerform(index, actions) }
             guard let state = state(index), let session = state.session,
                   let localPointer = coap_session_get_addr_local(session) else { return }
             var local = localPointer.pointee
@@ -49,12 +51,20 @@ extension NBIoTDeviceSimulator {
             sendRegister(index)
         case .wake(let index, let reregister):
             guard let state = state(index) else { return }
+            if let actions = state.pcp?.powerRestored() { pcpPerform(index, actions) }
             if state.session == nil { openSession(index) }
             if reregister || state.location == nil {
                 sendRegister(index)
             } else if let location = state.location {
                 sendRequest(index, code: COAP_REQUEST_CODE_POST, path: location, query: [], payload: nil, format: nil, label: "update")
             }
+        case .pcpSend(let index, let frame):
+            pcpSendNow(index, frame: frame)
+        case .powerLoss(let index):
+            guard let state = state(index) else { return }
+            if let actions = state.pcp?.powerLost() { pcpPerform(index, actions) } else { execute(.sleep(index)) }
+        case .powerOn(let index):
+            execute(.wake(index, reregister: true))
         }
     }
 
@@ -120,6 +130,7 @@ extension NBIoTDeviceSimulator {
             continuation.yield(.observed(device: index, path: "/" + path,
                                          sinceStart: (state.sessionStartedAt ?? now).duration(to: now),
                                          sinceRegisterSent: (state.registerSentAt ?? now).duration(to: now)))
+            pcpObserved(index, state)
         }
     }
 
@@ -134,7 +145,11 @@ extension NBIoTDeviceSimulator {
         if coap_get_data(request, &length, &data) != 0, let data { payload = Array(UnsafeBufferPointer(start: data, count: length)) }
         let method = coap_pdu_get_code(request) == COAP_REQUEST_CODE_PUT ? "PUT" : "POST"
         coap_pdu_set_code(response, COAP_RESPONSE_CODE_CHANGED)
-        continuation.yield(.downlink(device: index, path: "/" + uriPath(of: resource), method: method, payload: payload))
+        // A load run's PCP modules (`reportFrames` off) do not report each fragment as a downlink.
+        if state.pcp?.personality.reportFrames != false || !PCPRecognition.isPCPFrame(payload) {
+            continuation.yield(.downlink(device: index, path: "/" + uriPath(of: resource), method: method, payload: payload))
+        }
+        if pcpDownlink(index, state, payload: payload) { return }
         if let reply = responder?(index, payload) {
             // The command's result goes up as a notification, after the ACK (next loop turn).
             send(.notify(index, reply, confirmable: true))

@@ -29,6 +29,7 @@ extension NBIoTDeviceSimulator {
                 return queue
             }
             for command in work { execute(command) }
+            pcpTick()
             coap_io_process(context, UInt32.max)
             fds[0].revents = 0
             fds[1].revents = 0

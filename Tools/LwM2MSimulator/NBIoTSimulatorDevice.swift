@@ -1,4 +1,5 @@
 import Foundation
+import PCP
 
 // A simulated device: its configuration, the events the simulator reports about it, and the
 // state the CoAP thread keeps for it.
@@ -13,15 +14,19 @@ extension NBIoTDeviceSimulator {
         public var objectLinks: String
         /// Plain CoAP instead of DTLS.
         public var plain: Bool
+        /// The module's side of PCP (software upgrades); nil: PCP frames are business data to it.
+        public var pcp: PCPPersonality?
 
         public init(endpoint: String, pskIdentity: String? = nil, psk: [UInt8], lifetime: Int = 300,
-                    objectLinks: String = "</1/0>,</3/0>,</19/0>,</19/1>", plain: Bool = false) {
+                    objectLinks: String = "</1/0>,</3/0>,</19/0>,</19/1>", plain: Bool = false,
+                    pcp: PCPPersonality? = nil) {
             self.endpoint = endpoint
             self.pskIdentity = pskIdentity ?? endpoint
             self.psk = psk
             self.lifetime = lifetime
             self.objectLinks = objectLinks
             self.plain = plain
+            self.pcp = pcp
         }
     }
 
@@ -38,6 +43,8 @@ extension NBIoTDeviceSimulator {
         case downlink(device: Int, path: String, method: String, payload: [UInt8])
         /// A request we sent was never answered or was reset.
         case failed(device: Int, what: String)
+        /// What the module's PCP side did (devices with a `pcp` personality).
+        case pcp(device: Int, PCPDeviceEvent)
     }
 
     enum Command {
@@ -49,6 +56,10 @@ extension NBIoTDeviceSimulator {
         case sleep(Int)
         case wake(Int, reregister: Bool)
         case reboot(Int)
+        /// A PCP frame to send up once the data resource is observed.
+        case pcpSend(Int, [UInt8])
+        case powerLoss(Int)
+        case powerOn(Int)
     }
 
     final class DeviceState {
@@ -61,6 +72,12 @@ extension NBIoTDeviceSimulator {
         var observePath: String?
         var observeSequence: UInt32 = 2
         var pendingTokens: [UInt64: String] = [:]
-        init(device: Device) { self.device = device }
+        var pcp: PCPDeviceSide<ContinuousClock.Instant>?
+        /// PCP frames waiting for the server's Observe (after a reboot or a wake).
+        var pcpOutbox: [[UInt8]] = []
+        init(device: Device) {
+            self.device = device
+            pcp = device.pcp.map { PCPDeviceSide(personality: $0) }
+        }
     }
 }

@@ -43,13 +43,15 @@ struct Device: AsyncParsableCommand {
     @Flag(help: "Announce the TUP data resource </t/d> instead of object 19.") var tup = false
     @Option(help: "Object list of the Register, e.g. '</1/0>,</3/0>,</31024/10>' (overrides --tup).") var objects: String?
     @Option(help: "A resource the module serves besides /19/0/0, /t/d and /19/1/0 (repeatable).") var resource: [String] = []
+    @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
 
     func run() async throws {
         let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port,
                                              resources: NBIoTDeviceSimulator.defaultResources + resource)
         try simulator.start()
         let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
-                                        objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"), plain: psk.isEmpty))
+                                        objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"), plain: psk.isEmpty,
+                                        pcp: pcp.personality()))
         simulator.register(index)
         let bytes = Self.hexBytes(payload)
         let reporter = Task {
@@ -82,6 +84,9 @@ struct Storm: AsyncParsableCommand {
     @Option(help: "Notifications per second this process sends in the report phase.") var reportRate: Double = 1000
     @Option(help: "A file whose appearance starts the report phase (so every process has registered first).") var barrier: String?
     @Option(help: "Notification payload as hex.") var payload = "0104D20001E24000EB3F800000"
+    @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
+    @Option(help: "After the storm, wait up to this many seconds for every device to finish a PCP upgrade (needs --sw-version); prints UPGRADED.")
+    var awaitUpgrade: Double = 0
 
     /// libcoap 4.3.1's GnuTLS layer select()s on each client session's own socket, so a process
     /// aborts once descriptors pass FD_SETSIZE (1024): larger storms run in several processes.
@@ -109,6 +114,9 @@ struct Storm: AsyncParsableCommand {
                     switch event {
                     case .registerAnswered(let device, let code, let since): await answered.answer(shard, device, code, since)
                     case .observed(let device, _, let since, _): await answered.observe(shard, device, since)
+                    case .pcp(let device, .downloaded): await answered.downloaded(shard, device)
+                    case .pcp(let device, .upgraded(let version)): await answered.upgraded(shard, device, version)
+                    case .pcp(_, .frame(.sent, .fragmentRequest)): await answered.fragmentRequested()
                     default: break
                     }
                 }
@@ -119,7 +127,8 @@ struct Storm: AsyncParsableCommand {
             let shard = index % shards
             let global = offset + index
             let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
-                                                    psk: Array(StormDevices.psk(seed: options.seed, index: global).utf8)))
+                                                    psk: Array(StormDevices.psk(seed: options.seed, index: global).utf8),
+                                                    pcp: pcp.personality()))
             owners.append((shard, local))
         }
         let start = ContinuousClock.now
@@ -132,6 +141,7 @@ struct Storm: AsyncParsableCommand {
         }
         let elapsed = start.duration(to: .now)
         if reports > 0 { try await reportPhase(simulators: simulators, owners: owners) }
+        if awaitUpgrade > 0 { try await upgradePhase(answered) }
         if hold > 0 {
             FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
             try await Task.sleep(for: .seconds(hold))
@@ -154,6 +164,22 @@ struct Storm: AsyncParsableCommand {
 }
 
 extension Storm {
+    /// Waits until every device has installed a PCP upgrade (or `awaitUpgrade` seconds), then
+    /// prints what the modules saw.
+    func upgradePhase(_ tally: StormTally) async throws {
+        FileHandle.standardOutput.write(Data("REGISTERED\n".utf8))
+        let start = ContinuousClock.now
+        let end = start + .seconds(awaitUpgrade)
+        while ContinuousClock.now < end, await tally.upgradedCount < options.devices {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let seconds = start.duration(to: .now).seconds
+        let line = "UPGRADED \(await tally.upgradedCount)/\(options.devices) downloaded=\(await tally.downloadedCount)"
+            + " versions=\(await tally.versions) elapsed_s=\(String(format: "%.3f", seconds))"
+            + " fragment_requests=\(await tally.fragmentRequests) (counted with --pcp-frames, retries included)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+
     /// Waits for the barrier, then sends `reports` rounds of one notification per device, paced
     /// at `reportRate` per second.
     func reportPhase(simulators: [NBIoTDeviceSimulator], owners: [(Int, Int)]) async throws {
@@ -212,6 +238,20 @@ actor StormTally {
             return "\(answer) \(observe)"
         }
     }
+
+    private var downloadedDevices: Set<Int> = []
+    private var upgradedDevices: Set<Int> = []
+    var versions: [String: Int] = [:]
+    var fragmentRequests = 0
+
+    func downloaded(_ shard: Int, _ device: Int) { downloadedDevices.insert(shard << 32 | device) }
+    func upgraded(_ shard: Int, _ device: Int, _ version: String) {
+        guard upgradedDevices.insert(shard << 32 | device).inserted else { return }
+        versions[version, default: 0] += 1
+    }
+    func fragmentRequested() { fragmentRequests += 1 }
+    var downloadedCount: Int { downloadedDevices.count }
+    var upgradedCount: Int { upgradedDevices.count }
 
     var answeredCount: Int { answers.count }
     var observedCount: Int { observes.count }
