@@ -103,11 +103,8 @@ import Testing
         #expect(indexes.reduce(into: [UInt16]()) { if $0.last != $1 { $0.append($1) } } == [0, 1, 2, 3])
         #expect(indexes.filter { $0 == 1 }.count >= 2)
         #expect(served.downloadResult == .success)
-        let asked = served.requests.filter { $0.index == 1 }.map(\.at)
-        if asked.count >= 2 {
-            let gap = asked[0].duration(to: asked[1])
-            #expect(gap > .milliseconds(800) && gap < .seconds(3))
-        }
+        // When the retry comes is PCPDeviceSideTests' to check, to the millisecond on a manual
+        // clock; seen from here, a loaded machine stretches and shrinks the gap.
         let downloaded = await rig.deviceEvents.first { if case .pcp(0, .downloaded(_, let bytes)) = $0 { bytes } else { nil } }
         #expect(downloaded == Self.package)
     }
