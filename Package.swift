@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: [
-            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "TestSupport",
+            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "PCP", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Interop/aiocoap_device.py"]),
         .testTarget(name: "ModbusTests", dependencies: [

@@ -120,6 +120,8 @@ extension NBIoTDeviceSimulator {
             continuation.yield(.observed(device: index, path: "/" + path,
                                          sinceStart: (state.sessionStartedAt ?? now).duration(to: now),
                                          sinceRegisterSent: (state.registerSentAt ?? now).duration(to: now)))
+        } else {
+            answerObject4(path: path, response: response)
         }
     }
 
