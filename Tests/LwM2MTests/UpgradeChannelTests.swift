@@ -54,11 +54,13 @@ struct RadioReportingCodec: UplinkPayloadHandler {
     }
 
     static func rig(objectLinks: String = NBIoTDeviceSimulator.Device(endpoint: "", psk: []).objectLinks,
-                    decoder: UplinkPayloadHandler = ToyCodec(), attach: Bool = true) async throws -> Rig {
+                    decoder: UplinkPayloadHandler = ToyCodec(), attach: Bool = true,
+                    tune: (inout LwM2MServerSettings) -> Void = { _ in }) async throws -> Rig {
         let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let port = FreePort.next(udp: true)
         var serverSettings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
         serverSettings.libcoapLogLevel = 3
+        tune(&serverSettings)
         let directory = StaticDeviceDirectory([NBIoTDevice(nodeId: node, productId: "meter", psk: key, pcpUpgradeCapable: true)])
         let server = LwM2MServer(settings: serverSettings, directory: directory)
         let upgrades = RecordingUpgrades()
@@ -127,6 +129,21 @@ struct RadioReportingCodec: UplinkPayloadHandler {
         #expect(await rig.service.sendPCP([0xFF, 0xFE, 0x01, 0x13, 0, 0, 0, 0], nodeId: "861234567890999") == false)
         let stats = await rig.service.stats
         #expect(stats.pcpSendFailures == 1 && stats.pcpFramesDown == 0)
+        await rig.stop()
+    }
+
+    /// Registered but asleep (its session closed): the write is taken, then counted as a failure.
+    @Test func aPCPWriteToASleepingDeviceIsCountedAsAFailure() async throws {
+        let rig = try await Self.rig {
+            $0.ackTimeout = 0.2
+            $0.maxRetransmit = 1
+        }
+        rig.simulator.sleep(rig.device)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await rig.service.sendPCP(try PCPCodec.encode(.queryVersion), nodeId: Self.node))
+        #expect(await Eventually.wait(timeout: .seconds(10)) { await rig.service.stats.pcpSendFailures == 1 })
+        let stats = await rig.service.stats
+        #expect(stats.pcpFramesDown == 1 && stats.commandsFinished == 0)
         await rig.stop()
     }
 
