@@ -49,18 +49,19 @@ extension CoAPServerEngine {
         }
     }
 
-    /// The core's `.sendDownlink`: the write leaves if the device's session is established.
+    /// The core's `.sendDownlink`: the write (or GET) leaves if the device's session is established.
     func sendDownlink(_ downlink: Downlink, path: String, peer: UInt64) {
         guard let session = core.session(peer: peer), coap_session_get_state(session) == COAP_SESSION_STATE_ESTABLISHED else {
             perform(core.downlinkNotSent(downlink))
             return
         }
-        let code = settings.downlinkMethod == .put ? COAP_REQUEST_CODE_PUT : COAP_REQUEST_CODE_POST
-        guard let token = sendRequest(session: session, code: code, path: path, observe: false, payload: downlink.payload) else {
+        let code = downlink.read ? COAP_REQUEST_CODE_GET : settings.downlinkMethod == .put ? COAP_REQUEST_CODE_PUT : COAP_REQUEST_CODE_POST
+        guard let token = sendRequest(session: session, code: code, path: path, observe: false,
+                                      payload: downlink.read ? nil : downlink.payload) else {
             perform(core.downlinkNotSent(downlink))
             return
         }
-        core.downlinkSent(downlink, peer: peer, token: token, at: clock.now)
+        core.downlinkSent(downlink, path: path, peer: peer, token: token, at: clock.now)
     }
 
     /// The core's `.sendObserve`: the GET with Observe on the data resource.

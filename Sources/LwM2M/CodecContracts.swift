@@ -1,6 +1,7 @@
 import GatewayCore
 
-/// What the gateway's codec makes of one uplink payload (PCP frames never get here).
+/// What the gateway's codec makes of one uplink payload (PCP frames never get here: they go to
+/// the upgrade side, GatewayCore's `UpgradeUplinkHandler`).
 public enum UplinkDecoding: Sendable, Equatable {
     /// Properties to report; `response` is the product's data-report response, sent back to the device.
     case report([ServiceReport], response: [UInt8]?)
@@ -24,17 +25,4 @@ public protocol DownlinkEncoder: Sendable {
 
 extension DownlinkEncoder {
     public func expectsResponse(_ command: ChildCommand, productId: String) -> Bool { true }
-}
-
-/// Takes the PCP upgrade frames that `NBIoTDevice.pcpRecognition(_:)` tells from business data
-/// (spec §2.9). The upgrade engine implements it later.
-public protocol PCPUplinkHandler: Sendable {
-    func handlePCP(_ payload: [UInt8], nodeId: String) async
-}
-
-/// The stand-in until the upgrade engine: PCP frames are recognised, counted and logged by the
-/// service, and not answered.
-public struct PCPFramesUnanswered: PCPUplinkHandler {
-    public init() {}
-    public func handlePCP(_ payload: [UInt8], nodeId: String) async {}
 }

@@ -161,12 +161,25 @@ public final class LwM2MServer: Sendable {
         stop()
     }
 
-    /// Queues a confirmable write to a device's downlink resource; the result comes as `.downlinkResult`.
+    /// Queues a confirmable write to a device's downlink resource; the result comes as `.downlinkResult`
+    /// (`.resourceRead` for a `read`).
     public func send(_ downlink: Downlink) {
         guard router.send(downlink, forwarded: false) else {
-            channel.push(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))
+            channel.push(downlink.failed(.notReachable))
             return
         }
+    }
+
+    /// Queues a one-shot confirmable GET of a device's resource (e.g. `/4/0/2`); the answer comes
+    /// as `.resourceRead` with this tag and path.
+    public func read(nodeId: String, path: String, tag: UInt64) {
+        send(Downlink(nodeId: nodeId, payload: [], tag: tag, path: path, read: true))
+    }
+
+    /// Whether the device has a registration now (its session may still have gone: a write then
+    /// ends `.notReachable`).
+    public func isRegistered(nodeId: String) -> Bool {
+        registrations.withLock { $0.registration(nodeId: nodeId) != nil }
     }
 
     /// Each CoAP thread's own counters (the load of each shard).

@@ -13,6 +13,16 @@ public enum LwM2MServerEvent: Sendable, Equatable {
     case uplink(nodeId: String, productId: String, payload: [UInt8], receivedAt: Date)
     /// The outcome of a `LwM2MServer.send(_:)`.
     case downlinkResult(tag: UInt64, nodeId: String, result: DownlinkDeliveryResult)
+    /// The outcome of a `LwM2MServer.read(nodeId:path:tag:)`: the resource's value or why not.
+    case resourceRead(tag: UInt64, nodeId: String, path: String, result: ResourceReadResult)
+}
+
+/// The answer to a one-shot GET of a device's resource.
+public enum ResourceReadResult: Sendable, Equatable {
+    /// 2.05 Content (or another 2.xx) with the resource's value as the device encoded it.
+    case content(code: UInt8, payload: [UInt8])
+    /// Refused (4.xx/5.xx: `.refused(code:)`), unanswered, reset, or the device not reachable.
+    case failed(DownlinkDeliveryResult)
 }
 
 public struct RegistrationInfo: Sendable, Equatable {
@@ -39,20 +49,30 @@ extension RegistrationInfo {
     }
 }
 
-/// A binary write to a device's downlink resource, as a confirmable request.
+/// A binary write to a device's downlink resource, as a confirmable request; or (`read`) a
+/// one-shot confirmable GET of one of its resources.
 public struct Downlink: Sendable, Equatable {
     public var nodeId: String
     public var payload: [UInt8]
-    /// Echoed in `.downlinkResult` so the caller can match it.
+    /// Echoed in `.downlinkResult` (`.resourceRead` for a read) so the caller can match it.
     public var tag: UInt64
     /// Resource path; nil means the registration's downlink resource (`/19/1/0` or `/t/d`).
     public var path: String?
+    /// A GET of `path` (no payload) instead of a write: its answer comes as `.resourceRead`.
+    public var read: Bool
 
-    public init(nodeId: String, payload: [UInt8], tag: UInt64, path: String? = nil) {
+    public init(nodeId: String, payload: [UInt8], tag: UInt64, path: String? = nil, read: Bool = false) {
         self.nodeId = nodeId
         self.payload = payload
         self.tag = tag
         self.path = path
+        self.read = read
+    }
+
+    /// The event that ends it when it cannot be sent or is not answered.
+    func failed(_ result: DownlinkDeliveryResult) -> LwM2MServerEvent {
+        guard read else { return .downlinkResult(tag: tag, nodeId: nodeId, result: result) }
+        return .resourceRead(tag: tag, nodeId: nodeId, path: path ?? "", result: .failed(result))
     }
 }
 

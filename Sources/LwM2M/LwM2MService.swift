@@ -5,7 +5,9 @@ import PCP
 
 /// The LwM2M subsystem: runs the CoAP server, turns notifications into reports (PCP frames
 /// aside), keeps presence, and delivers commands through per-device queues. The gateway routes
-/// commands for NB-IoT children here (it is their `DownlinkHandler`).
+/// commands for NB-IoT children here (it is their `DownlinkHandler`). For upgrades it is the PCP
+/// channel (`UpgradeDownlink`; PCP frames, reports and radio go to the `UpgradeUplinkHandler`:
+/// LwM2MService+Upgrades.swift).
 ///
 /// Time comes from the gateway's clock: instants for the command deadlines and the ticks, its
 /// wall time for what is stored (queued commands) or sent (status and message times).
@@ -24,22 +26,34 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// `queued` (they are persisted) and stops the server.
     public static let finishBound: Duration = .seconds(2)
 
-    private let server: LwM2MServer
-    private let directory: NBIoTDeviceDirectory
+    let server: LwM2MServer
+    let directory: NBIoTDeviceDirectory
     private let decoder: UplinkPayloadHandler
     private let encoder: DownlinkEncoder
-    private let pcp: PCPUplinkHandler
+    /// The upgrade side: PCP frames, "the device reported", its radio. Nil: PCP frames are
+    /// counted and logged, not answered.
+    var upgrades: (any UpgradeUplinkHandler)?
     private let sink: UplinkSink
     private let store: CommandQueueStore?
     private let settings: LwM2MServiceSettings
     private let clock: GatewayClock
-    private let logger: Logger
+    let logger: Logger
 
     private var presence = PresenceTracker<GatewayClock.Instant>()
     private var queues: [String: CommandQueue] = [:]
     private var productByNode: [String: String] = [:]
     private var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
-    private var nextTag: UInt64 = 1
+    /// Tags of downlink writes and reads: one counter, so PCP writes (`pcpTags`) and radio reads
+    /// (`radioReads`) never share a tag with a command (`inFlightTags`); 0 is "no result wanted".
+    var nextTag: UInt64 = 1
+    /// PCP writes awaiting their delivery result, by tag: their node.
+    var pcpTags: [UInt64: String] = [:]
+    /// Object 4 GETs awaiting their answer, by tag: their node.
+    var radioReads: [UInt64: String] = [:]
+    /// What each device said of its radio (object 4 and report properties merged).
+    var radio: [String: RadioConditions] = [:]
+    /// Object 4 resources still to read, by node (read one at a time).
+    var radioPending: [String: [String]] = [:]
     /// Commands waiting for their device's answer (by request id), answered `queued` when due.
     private var waiters: [String: (nodeId: String, continuation: CheckedContinuation<DownlinkOutcome, Never>)] = [:]
     /// Set by `finish()`: no new commands are taken.
@@ -50,32 +64,29 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     private var serving = false
     /// `finish()` waiting for the last events to be handled.
     private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
-    public private(set) var stats = Stats()
+    public internal(set) var stats = Stats()
 
-    public struct Stats: Sendable, Equatable {
-        public var reports = 0
-        public var pcpFrames = 0
-        public var undecodable = 0
-        public var reportResponses = 0
-        public var commandsFinished = 0
-        public var lateCommandResults = 0
-    }
 
     /// - Parameter clock: the gateway's clock (the daemon's one time base; a manual one in tests).
     public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
-                sink: UplinkSink, store: CommandQueueStore? = nil, pcp: PCPUplinkHandler = PCPFramesUnanswered(),
+                sink: UplinkSink, store: CommandQueueStore? = nil, upgrades: (any UpgradeUplinkHandler)? = nil,
                 settings: LwM2MServiceSettings = LwM2MServiceSettings(), clock: GatewayClock = .system(),
                 logger: Logger = Logger(label: "edgegw.lwm2m")) {
         self.server = server
         self.directory = directory
         self.decoder = decoder
         self.encoder = encoder
-        self.pcp = pcp
+        self.upgrades = upgrades
         self.sink = sink
         self.store = store
         self.settings = settings
         self.clock = clock
         self.logger = logger
+    }
+
+    /// Sets (or removes) the upgrade side, when it is created after this service.
+    public func attachUpgrades(_ handler: (any UpgradeUplinkHandler)?) {
+        upgrades = handler
     }
 
     /// Restores queued commands, starts the server and serves until `finish()` has stopped it
@@ -169,10 +180,13 @@ public actor LwM2MService: DownlinkHandler, FieldService {
             if info.observedPath == nil { warnNoDataResource(info) }
             await publish(presence.registered(info.nodeId, at: now), at: time)
             await execute(withQueue(info.nodeId) { $0.deviceReachable(at: time) }, nodeId: info.nodeId)
+            await registeredForUpgrades(info)
         case .updated(let nodeId):
             await execute(withQueue(nodeId) { $0.deviceReachable(at: time) }, nodeId: nodeId)
+            await upgrades?.deviceReported(nodeId: nodeId)
         case .offline(let nodeId, _):
             queues[nodeId]?.deviceUnreachable()
+            forgetUpgradeExchanges(nodeId)
             await publish(presence.registrationEnded(nodeId, at: now), at: time)
         case .observing:
             break
@@ -182,7 +196,13 @@ public actor LwM2MService: DownlinkHandler, FieldService {
             productByNode[nodeId] = productId
             await uplink(nodeId: nodeId, productId: productId, payload: payload, at: time, instant: now)
         case .downlinkResult(let tag, let nodeId, let result):
-            await downlinkResult(tag: tag, nodeId: nodeId, result: result, at: time)
+            if let pcpNode = pcpTags.removeValue(forKey: tag) {
+                pcpDelivered(nodeId: pcpNode, result: result)
+            } else {
+                await downlinkResult(tag: tag, nodeId: nodeId, result: result, at: time)
+            }
+        case .resourceRead(let tag, let nodeId, let path, let result):
+            await radioRead(tag: tag, nodeId: nodeId, path: path, result: result)
         }
     }
 
@@ -201,10 +221,10 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         await publish(presence.data(nodeId, at: instant), at: time)
         let device = directory.device(nodeId: nodeId) ?? NBIoTDevice(nodeId: nodeId, productId: productId, secure: false)
         let verdict = device.pcpRecognition(payload)
+        // A PSM device listens only right after it sends: a task waiting for it may start now.
+        await upgrades?.deviceReported(nodeId: nodeId)
         if verdict == .pcp {
-            stats.pcpFrames += 1
-            logger.info("lwm2m PCP frame", metadata: ["node": "\(nodeId)", "code": "\(payload[3])", "bytes": "\(payload.count)"])
-            await pcp.handlePCP(payload, nodeId: nodeId)
+            await pcpFrameReceived(payload, nodeId: nodeId)
         } else {
             if payload.starts(with: [0xFF, 0xFE]) {
                 // Business data must not start with PCP's marker (spec §2.9); it still goes to the codec.
@@ -215,6 +235,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
             case .report(let services, let response):
                 stats.reports += 1
                 await sink.report(nodeId: nodeId, services: services)
+                await reportedRadio(services, nodeId: nodeId)
                 if let response {
                     stats.reportResponses += 1
                     server.send(Downlink(nodeId: nodeId, payload: response, tag: 0))

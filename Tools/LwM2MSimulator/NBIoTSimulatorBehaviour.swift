@@ -131,6 +131,8 @@ extension NBIoTDeviceSimulator {
                                          sinceStart: (state.sessionStartedAt ?? now).duration(to: now),
                                          sinceRegisterSent: (state.registerSentAt ?? now).duration(to: now)))
             pcpObserved(index, state)
+        } else {
+            answerObject4(path: path, response: response)
         }
     }
 

@@ -1,14 +1,14 @@
 import Foundation
 import GatewayCore
 
-// Requests the server sends (downlink writes; the Observe is in +Registration) and what comes
+// Requests the server sends (downlink writes and one-shot GETs; the Observe is in +Registration) and what comes
 // back for them: responses, notifications, libcoap's NACKs, and the deadline when nothing does.
 extension CoAPServerCore {
     /// A confirmable write to a device's downlink resource. `forwarded`: another thread handed it on
     /// (the device moved); it is not handed on again.
     mutating func downlinkRequested(_ downlink: Downlink, forwarded: Bool, registrations: Locked<Table>) -> [Action] {
         guard downlink.payload.count <= configuration.maxPayloadBytes else {
-            return [.emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .tooLarge))]
+            return [.emit(downlink.failed(.tooLarge))]
         }
         let registration = registrations.withLock { $0.registration(nodeId: downlink.nodeId) }
         if let registration, Self.shard(ofPeer: registration.peer.rawValue) != configuration.shard, !forwarded {
@@ -22,13 +22,15 @@ extension CoAPServerCore {
     /// The write could not leave (session not established, libcoap refused it).
     mutating func downlinkNotSent(_ downlink: Downlink) -> [Action] {
         counters.downlinksFailed += 1
-        return [.emit(.downlinkResult(tag: downlink.tag, nodeId: downlink.nodeId, result: .notReachable))]
+        return [.emit(downlink.failed(.notReachable))]
     }
 
-    mutating func downlinkSent(_ downlink: Downlink, peer: UInt64, token: UInt64, at now: Instant) {
+    /// `path`: the resource the request went to (the one `.sendDownlink` named).
+    mutating func downlinkSent(_ downlink: Downlink, path: String? = nil, peer: UInt64, token: UInt64, at now: Instant) {
         counters.downlinksSent += 1
-        track(TokenKey(peer: peer, token: token), .downlink(nodeId: downlink.nodeId, tag: downlink.tag),
-              timers: configuration.downlinkTimers, sentAt: now)
+        let kind: PendingKind = downlink.read ? .read(nodeId: downlink.nodeId, tag: downlink.tag, path: path ?? downlink.path ?? "")
+                                              : .downlink(nodeId: downlink.nodeId, tag: downlink.tag)
+        track(TokenKey(peer: peer, token: token), kind, timers: configuration.downlinkTimers, sentAt: now)
     }
 
     /// A response (or notification) on a peer's session with this token and CoAP code. Returns
@@ -78,6 +80,10 @@ extension CoAPServerCore {
             pending[key] = nil
             let result: DownlinkDeliveryResult = code >> 5 == 2 ? .acknowledged(code: code) : .refused(code: code)
             actions.append(.emit(.downlinkResult(tag: tag, nodeId: nodeId, result: result)))
+        case .read(let nodeId, let tag, let path):
+            pending[key] = nil
+            let result: ResourceReadResult = code >> 5 == 2 ? .content(code: code, payload: body()) : .failed(.refused(code: code))
+            actions.append(.emit(.resourceRead(tag: tag, nodeId: nodeId, path: path, result: result)))
         }
         return true
     }
@@ -97,6 +103,9 @@ extension CoAPServerCore {
         case .downlink(let nodeId, let tag):
             counters.downlinksFailed += 1
             return [.emit(.downlinkResult(tag: tag, nodeId: nodeId, result: result))]
+        case .read(let nodeId, let tag, let path):
+            counters.downlinksFailed += 1
+            return [.emit(.resourceRead(tag: tag, nodeId: nodeId, path: path, result: .failed(result)))]
         }
     }
 }

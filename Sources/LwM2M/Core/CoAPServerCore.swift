@@ -22,6 +22,8 @@ struct CoAPServerCore<C: Clock, Session: Equatable> where C.Duration == Duration
         /// `registeredAt` is cleared once the device has answered the GET.
         case observe(nodeId: String, registeredAt: Instant?)
         case downlink(nodeId: String, tag: UInt64)
+        /// A one-shot GET (`Downlink.read`).
+        case read(nodeId: String, tag: UInt64, path: String)
     }
 
     /// A request we sent. `deadline`: when it is given up if libcoap has not reported it (nil once
@@ -45,7 +47,7 @@ struct CoAPServerCore<C: Clock, Session: Equatable> where C.Duration == Duration
         case log(CoAPServerLogLine)
         /// Send the Observe GET for the node's data resource on this peer, now.
         case sendObserve(nodeId: String, path: String, peer: UInt64, registeredAt: Instant)
-        /// Send this confirmable write on this peer, now (if its session is established).
+        /// Send this confirmable write (a GET when `read`) on this peer, now (if its session is established).
         case sendDownlink(Downlink, path: String, peer: UInt64)
         /// The device's session is on another CoAP thread: hand the write on to it.
         case forward(Downlink)
