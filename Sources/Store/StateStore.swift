@@ -130,6 +130,7 @@ public final class StateStore: Sendable {
                 CREATE INDEX outbox_lane ON outbox(lane, id);
                 """)
         }
+        migrator.registerMigration("v5-upgrade-tasks", migrate: { db in try StateStore.migrateUpgradeTasks(db) })
         return migrator
     }
 
