@@ -50,6 +50,10 @@ let package = Package(
             "GatewayCore", "CMosquitto", "COpenSSL", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Upgrade", dependencies: [
+            "GatewayCore", "PCP", "IoTDA", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Gateway", dependencies: [
             "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec",
             .product(name: "Logging", package: "swift-log"),
@@ -105,6 +109,10 @@ let package = Package(
         ]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "UpgradeTests", dependencies: [
+            "Upgrade", "PCP", "IoTDA", "Store", "GatewayCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
