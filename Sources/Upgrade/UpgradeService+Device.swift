@@ -209,6 +209,12 @@ extension UpgradeService {
             let from = task.machine.map { "\($0.phase)" } ?? "PREPARING"
             logger.info("\(nodeId): PCP upgrade \(from) → FAILED: \(result): \(description)", metadata: ["node": "\(nodeId)"])
         }
+        if var machine = task.machine, !machine.phase.isTerminal {
+            // Ended from outside the machine (its package became unusable): the machine is
+            // closed too, so the device's further requests get 0x80 instead of silence.
+            _ = machine.handle(.cancel(.withdrawn), now: clock.now)
+            task.machine = machine
+        }
         task.endedAt = clock.now
         task.permitted = false
         task.permitDue = false

@@ -42,6 +42,25 @@ import Testing
         #expect(await store.records.isEmpty)
     }
 
+    @Test func restoredTaskWhosePackageIsGoneEndsWithTheSourcesResult() async throws {
+        let store = InMemoryUpgradeTaskStore()
+        let first = Rig(store: store)
+        await first.upgrade("meter-1")
+        await first.reportAndAnswer("meter-1")
+        await first.device("meter-1", sends: .fragmentRequest(targetVersion: "2.0", index: 0))
+        await first.service.finish()
+
+        let second = Rig(answer: .failed(.internalError, description: "package evicted and its URL expired"), store: store)
+        await second.service.restore()
+        await second.service.settle()
+        let final = try #require(await second.reporter.finalReport("meter-1"))
+        #expect(final.resultCode == 255)
+        #expect(final.description?.contains("expired") == true)
+        await second.device("meter-1", sends: .fragmentRequest(targetVersion: "2.0", index: 1))
+        #expect(await second.downlink.messages(to: "meter-1") == [.fragment(result: .noTask, index: 1, data: [])])
+        #expect(await second.service.status().running == 0)
+    }
+
     @Test func restoredTimersCountTheDowntime() async throws {
         let store = InMemoryUpgradeTaskStore()
         let first = Rig(config: GatewayConfig.Upgrade(retryCount: 0), store: store)
