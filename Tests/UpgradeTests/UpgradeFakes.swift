@@ -3,6 +3,7 @@ import GatewayCore
 import IoTDA
 import Logging
 import PCP
+import TestSupport
 import Upgrade
 
 /// The field side: records every frame, decoded as the device reads it.
@@ -100,12 +101,12 @@ struct Rig {
 
     init(config: GatewayConfig.Upgrade = GatewayConfig.Upgrade(), packageSize: Int = 1_000,
          answer: PackagePreparation? = nil, store: InMemoryUpgradeTaskStore = InMemoryUpgradeTaskStore(),
-         cellLimit: @escaping @Sendable (RadioConditions?) -> Int? = Rig.coverageRule) {
+         cellLimit: @escaping @Sendable (RadioConditions?) -> Int? = Rig.coverageRule, log: LogRecorder? = nil) {
         clock = .manual(manual)
         packages = FakePackages(data: (0..<packageSize).map { UInt8(truncatingIfNeeded: $0 &* 7) }, answer: answer)
         self.store = store
-        var logger = Logger(label: "upgrade-test")
-        logger.logLevel = .critical
+        var logger = log?.logger(label: "upgrade-test", level: .info) ?? Logger(label: "upgrade-test")
+        if log == nil { logger.logLevel = .critical }
         service = UpgradeService(config: config, cellLimit: cellLimit, packages: packages, downlink: downlink,
                                  reporter: reporter, store: store, clock: clock, logger: logger)
     }
