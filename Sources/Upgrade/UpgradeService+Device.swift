@@ -7,10 +7,12 @@ import PCP
 /// What the field side says of a device, and the machines' actions carried out.
 extension UpgradeService {
     public func deviceReported(nodeId: String) async {
+        lastContact[nodeId] = clock.now
         await contact(nodeId, event: .deviceReported)
     }
 
     public func pcpFrame(_ frame: [UInt8], nodeId: String) async {
+        lastContact[nodeId] = clock.now
         let message: PCPMessage
         switch PCPCodec.decode(frame, from: .device) {
         case .success(let decoded):

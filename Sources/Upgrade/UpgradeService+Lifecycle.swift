@@ -78,6 +78,9 @@ extension UpgradeService {
         for (nodeId, task) in tasks {
             if let ended = task.endedAt, ended.duration(to: now) >= Self.endedRetention { tasks[nodeId] = nil }
         }
+        for (nodeId, at) in lastContact where at.duration(to: now) > Self.recentContact {
+            lastContact[nodeId] = nil
+        }
         for (nodeId, at) in noTaskRejectAt where at.duration(to: now) >= PCPUpgradeTimers.staleRequestQuiet {
             noTaskRejectAt[nodeId] = nil
         }

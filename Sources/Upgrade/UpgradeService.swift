@@ -79,6 +79,11 @@ public actor UpgradeService: UpgradeUplinkHandler {
     var sleeper: Task<Void, Never>?
     var sleepingUntil: GatewayClock.Instant?
 
+    /// When each device last sent anything (for a task whose package became ready just after).
+    var lastContact: [String: GatewayClock.Instant] = [:]
+    /// A device that reported this recently when its package became ready is taken as still
+    /// reachable: its task starts at once instead of waiting for its next report.
+    static let recentContact: Duration = .seconds(30)
     /// How long an ended task keeps answering its device's late requests.
     static let endedRetention: Duration = .seconds(3600)
 
@@ -230,6 +235,10 @@ public actor UpgradeService: UpgradeUplinkHandler {
             task.machine = machine
             tasks[nodeId] = task
             await perform(actions, nodeId: nodeId, inContact: false)
+            if let contact = lastContact[nodeId], contact.duration(to: clock.now) <= Self.recentContact {
+                // The device reported while the package was being fetched and is likely awake.
+                await dispatch(.deviceReported, to: nodeId, inContact: true)
+            }
         }
     }
 

@@ -75,7 +75,20 @@ actor FakePackages: PackageSource {
 
     func prepare(_ notice: UpgradeNotice, for nodeId: String) async -> PackagePreparation {
         prepared.append(nodeId)
+        if holding { await withCheckedContinuation { held.append($0) } }
         return answer
+    }
+
+    /// While holding, preparations wait (a download in progress) until `release()`.
+    var holding = false
+    var held: [CheckedContinuation<Void, Never>] = []
+
+    func hold() { holding = true }
+
+    func release() {
+        holding = false
+        for continuation in held { continuation.resume() }
+        held = []
     }
 
     func fragment(identity: PackageIdentity, index: Int, size: Int) async -> [UInt8]? {

@@ -114,3 +114,34 @@ import Testing
         #expect(await rig.downlink.sent.isEmpty)
     }
 }
+
+@Suite struct UpgradePreparingTests {
+    func startHeld(_ rig: Rig) async {
+        await rig.packages.hold()
+        await rig.service.upgrade(nodeId: "meter-1", notice: Rig.notice(), product: rig.product)
+        for _ in 0..<2_000 where await rig.packages.held.isEmpty { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func deviceThatReportedDuringTheDownloadIsQueriedWhenThePackageIsReady() async throws {
+        let rig = Rig()
+        await startHeld(rig)
+        await rig.service.deviceReported(nodeId: "meter-1")
+        #expect(await rig.downlink.sent.isEmpty, "no machine before the package is known")
+        await rig.advance(.seconds(20))
+        await rig.packages.release()
+        await rig.service.settle()
+        #expect(await rig.downlink.messages(to: "meter-1") == [.queryVersion])
+        #expect(await rig.service.phase(of: "meter-1") == .queryVersion)
+    }
+
+    @Test func deviceThatReportedLongBeforeWaitsForItsNextReport() async throws {
+        let rig = Rig()
+        await startHeld(rig)
+        await rig.service.deviceReported(nodeId: "meter-1")
+        await rig.advance(.seconds(31))
+        await rig.packages.release()
+        await rig.service.settle()
+        #expect(await rig.downlink.sent.isEmpty)
+        #expect(await rig.service.phase(of: "meter-1") == .waitForDevice)
+    }
+}
