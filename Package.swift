@@ -62,6 +62,10 @@ let package = Package(
             "GatewayCore", "CMosquitto", "COpenSSL", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Upgrade", dependencies: [
+            "GatewayCore", "PCP", "IoTDA", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Gateway", dependencies: [
             "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec",
             .product(name: "Logging", package: "swift-log"),
@@ -126,6 +130,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["https_server.py"]),
+        .testTarget(name: "UpgradeTests", dependencies: [
+            "Upgrade", "PCP", "IoTDA", "Store", "GatewayCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -131,6 +131,7 @@ public final class StateStore: Sendable {
                 """)
         }
         registerPackageCacheMigration(&migrator)
+        migrator.registerMigration("v5", migrate: { db in try StateStore.migrateUpgradeTasks(db) })
         return migrator
     }
 
