@@ -34,7 +34,8 @@ extension LwM2MService: UpgradeDownlink {
             logger.info("lwm2m PCP frame: no upgrade side, not answered", metadata: ["node": "\(nodeId)", "code": "\(frame[3])", "bytes": "\(frame.count)"])
             return
         }
-        logger.debug("lwm2m PCP frame up", metadata: ["node": "\(nodeId)", "code": "\(frame[3])", "bytes": "\(frame.count)"])
+        logger.debug("lwm2m PCP frame up", metadata: ["node": "\(nodeId)", "code": "\(frame[3])", "bytes": "\(frame.count)",
+                                                      "hex": "\(Self.hex(frame.prefix(Self.loggedFrameBytes)))"])
         await upgrades.pcpFrame(frame, nodeId: nodeId)
     }
 
@@ -114,5 +115,12 @@ extension LwM2MService: UpgradeDownlink {
         if pcpTags.values.contains(nodeId) { pcpTags = pcpTags.filter { $0.value != nodeId } }
         if radioReads.values.contains(nodeId) { radioReads = radioReads.filter { $0.value != nodeId } }
         radioPending[nodeId] = nil
+    }
+
+    /// Bytes of a PCP frame shown in the debug log (the header and a fragment request whole).
+    static let loggedFrameBytes = 64
+
+    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        bytes.map { ($0 < 0x10 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
     }
 }
