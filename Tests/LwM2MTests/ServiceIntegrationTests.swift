@@ -42,6 +42,17 @@ struct ToyCodec: UplinkPayloadHandler, DownlinkEncoder {
 /// The kernel's table of bound UDP sockets, read without binding a probe (which could race the
 /// server's own bind).
 enum UDPListeners {
+    /// The server binds inside `run()`: Register once it listens, and again only if that one went
+    /// unanswered; then wait for the Observe.
+    static func registerOnceListening(_ device: Int, on simulator: NBIoTDeviceSimulator, port: UInt16,
+                                      events: EventRecorder<NBIoTDeviceSimulator.Event>) async {
+        _ = await Eventually.wait(timeout: .seconds(10)) { contains(port: port) }
+        for _ in 0..<5 {
+            simulator.register(device)
+            if await events.first(timeout: .seconds(10), where: { if case .registerAnswered = $0 { true } else { nil } }) == true { break }
+        }
+        _ = await events.first(timeout: .seconds(10)) { if case .observed = $0 { true } else { nil } }
+    }
     static func contains(port: UInt16) -> Bool {
         let needle = String(format: ":%04X ", port)
         return ["/proc/net/udp", "/proc/net/udp6"].contains { path in
@@ -131,15 +142,9 @@ actor MemoryCommandStore: CommandQueueStore {
         let deviceEvents = EventRecorder(simulator.events)
         try simulator.start()
         let device = simulator.add(.init(endpoint: node, psk: key, lifetime: lifetime))
-        // The server binds inside run(): Register once it listens, and again only if that one went
-        // unanswered. A Register repeated after a slow answer is a second registration: with a
-        // 1 s lifetime it can come after the first expired and bring the device ONLINE again.
-        _ = await Eventually.wait(timeout: .seconds(10)) { UDPListeners.contains(port: port) }
-        for _ in 0..<5 {
-            simulator.register(device)
-            if await deviceEvents.first(timeout: .seconds(10), where: { if case .registerAnswered = $0 { true } else { nil } }) == true { break }
-        }
-        _ = await deviceEvents.first(timeout: .seconds(10)) { if case .observed = $0 { true } else { nil } }
+        // Not Register again after a slow answer: that is a second registration, and with a 1 s
+        // lifetime it can come after the first expired and bring the device ONLINE again.
+        await UDPListeners.registerOnceListening(device, on: simulator, port: port, events: deviceEvents)
         return Rig(service: service, server: server, clock: clock, task: task, sink: sink, simulator: simulator,
                    deviceEvents: deviceEvents, device: device)
     }

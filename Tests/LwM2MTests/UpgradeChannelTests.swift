@@ -72,12 +72,7 @@ struct RadioReportingCodec: UplinkPayloadHandler {
         let deviceEvents = EventRecorder(simulator.events)
         try simulator.start()
         let device = simulator.add(.init(endpoint: node, psk: key, objectLinks: objectLinks))
-        _ = await Eventually.wait(timeout: .seconds(10)) { UDPListeners.contains(port: port) }
-        for _ in 0..<5 {
-            simulator.register(device)
-            if await deviceEvents.first(timeout: .seconds(10), where: { if case .registerAnswered = $0 { true } else { nil } }) == true { break }
-        }
-        _ = await deviceEvents.first(timeout: .seconds(10)) { if case .observed = $0 { true } else { nil } }
+        await UDPListeners.registerOnceListening(device, on: simulator, port: port, events: deviceEvents)
         return Rig(service: service, upgrades: upgrades, task: task, simulator: simulator, deviceEvents: deviceEvents, device: device)
     }
 
