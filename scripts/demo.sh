@@ -3,7 +3,8 @@
 # device files, and the simulated field devices, all on 127.0.0.1. Ctrl-C stops everything.
 # Lines "cloud <- …" are what the cloud receives from the gateway.
 # DEMO_SECONDS=N stops by itself after N seconds (40 shows everything: the sleeping meter wakes
-# at about 28 s). At the end, a summary of what the scripted cloud received (demo-run/platform.jsonl).
+# at about 28 s). At the end, a summary of what the scripted cloud received (demo-run/platform.jsonl)
+# and of the package server's GETs (demo-run/package_server.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,12 +17,29 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 BROKER_PORT=$(free_port)
 MODBUS_PORT=$(free_port)
 COAPS_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PACKAGE_PORT=$(free_port)
 GATEWAY_ID=demo-gateway-0001
 
 # A fresh device secret for this run only, mode 0600.
 umask 077
 python3 -c 'import secrets; print(secrets.token_hex(16))' > "$RUN/secrets/device_secret"
 umask 022
+
+# The software package the cloud upgrades the water meters with (V1.0 -> V2.0), served over
+# HTTPS by a throwaway CA made for this run.
+mkdir -p "$RUN/pki" "$RUN/packages"
+head -c 20480 /dev/urandom > "$RUN/packages/water-meter-V2.0.bin"
+PACKAGE_SIZE=$(stat -c %s "$RUN/packages/water-meter-V2.0.bin")
+PACKAGE_SHA256=$(sha256sum "$RUN/packages/water-meter-V2.0.bin" | cut -d' ' -f1)
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > "$RUN/pki/server.ext"
+{ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$RUN/pki/ca.key" -out "$RUN/pki/ca.pem" -days 2 -subj "/CN=edgegw demo CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$RUN/pki/server.key" -out "$RUN/pki/server.csr" -subj "/CN=127.0.0.1"
+  openssl x509 -req -in "$RUN/pki/server.csr" -CA "$RUN/pki/ca.pem" -CAkey "$RUN/pki/ca.key" \
+    -CAcreateserial -out "$RUN/pki/server.pem" -days 2 -extfile "$RUN/pki/server.ext"
+} > "$RUN/pki/openssl.log" 2>&1
 
 cat > "$RUN/mosquitto.conf" <<CONF
 listener $BROKER_PORT 127.0.0.1
@@ -63,6 +81,12 @@ nbiot_devices = "nbiot-devices.csv"
 
 [lwm2m]
 psk_secrets_file = "secrets/psk"
+
+[upgrade]
+# The demo's package server is signed by this run's CA. Fragments are paced slowly enough to
+# watch the progress (two meters x 41 fragments of 500 bytes at 10/s: about 9 s).
+ca_file = "$RUN/pki/ca.pem"
+max_fragments_per_second = 10
 CONF
 
 # Two NB-IoT water meters with their own DTLS keys, made for this run (mode 0600).
@@ -114,6 +138,16 @@ for _ in $(seq 100); do
 done
 echo "demo: simulated Modbus meter on 127.0.0.1:$MODBUS_PORT"
 
+# The cloud's package server: HTTPS, Bearer token required, one line per request in its log.
+python3 Tests/PackageCacheTests/https_server.py --port "$PACKAGE_PORT" --cert "$RUN/pki/server.pem" \
+  --key "$RUN/pki/server.key" --root "$RUN/packages" --require-token > "$RUN/package_server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q '^ready' "$RUN/package_server.log" 2>/dev/null && break
+  sleep 0.1
+done
+echo "demo: package server on https://127.0.0.1:$PACKAGE_PORT (water-meter-V2.0.bin, $PACKAGE_SIZE bytes, sha256 ${PACKAGE_SHA256:0:16}…)"
+
 # The NB-IoT modules: DTLS-PSK handshake, Register, the gateway's Observe, then a binary
 # meter reading (flow 12.34 m3/h, total 123.456 m3, 23.5 Cel, 1.0 bar; then 13.00): the first
 # every 4 s, the second every 26 s, like a module in power saving mode, which sleeps longer
@@ -124,11 +158,12 @@ intervals=(4 26)
 for i in 0 1; do
   imei=${IMEIS[$i]}
   psk=$(sed -n "s/^$imei = //p" "$RUN/secrets/psk")
-  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every "${intervals[$i]}" --payload "${payloads[$i]}" ) \
+  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every "${intervals[$i]}" --payload "${payloads[$i]}" \
+      --sw-version V1.0 ) \
     > "$RUN/nbiot-$imei.log" 2>&1 &
   pids+=($!)
 done
-echo "demo: two simulated NB-IoT water meters (DTLS-PSK) on 127.0.0.1:$COAPS_PORT, reporting every ${intervals[0]} s and every ${intervals[1]} s"
+echo "demo: two simulated NB-IoT water meters (DTLS-PSK, software V1.0) on 127.0.0.1:$COAPS_PORT, reporting every ${intervals[0]} s and every ${intervals[1]} s"
 
 # The cloud's commands. NB-IoT commands wait for the module's next report (the platform's
 # cached mode): the first meter's within its 4 s, so the command response carries the outcome;
@@ -145,6 +180,27 @@ echo "demo: two simulated NB-IoT water meters (DTLS-PSK) on 127.0.0.1:$COAPS_POR
   echo "demo: cloud -> command SET_LABEL(label=pump house 3) for NB-IoT meter ${IMEIS[0]} (delivered when it next reports)" ) &
 pids+=($!)
 
+# The cloud's software upgrade V1.0 -> V2.0: each meter gets its own software_upgrade notice
+# (its own URL and token, the same package). The gateway downloads the package once and upgrades
+# each meter over PCP; the progress comes back as upgrade_progress_report events of the child.
+# The first meter's notice comes once it is online; the sleeping meter's after its SET_LABEL's
+# 20 s window has closed (the upgrade talks to the meter, which would deliver that command early).
+upgrade_notice() {
+  local imei=$1 token url
+  token=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+  url="https://127.0.0.1:$PACKAGE_PORT/pkg/water-meter-V2.0.bin?device=water-meter_$imei&task=demo-v2"
+  echo '{"ota": {"device_id": "'$GATEWAY_ID'", "object_device_id": "water-meter_'$imei'", "event_type": "software_upgrade", "paras": {"version": "V2.0", "url": "'"$url"'", "file_size": '$PACKAGE_SIZE', "access_token": "'$token'", "expires": 86400, "sign": "'$PACKAGE_SHA256'"}}}'
+}
+notice0=$(upgrade_notice "${IMEIS[0]}")
+notice1=$(upgrade_notice "${IMEIS[1]}")
+( sleep 10
+  echo "$notice0" >&3
+  echo "demo: cloud -> software_upgrade V2.0 for NB-IoT meter ${IMEIS[0]} (its own URL and token; the gateway fetches the package and serves it over PCP)"
+  sleep 17.5
+  echo "$notice1" >&3
+  echo "demo: cloud -> software_upgrade V2.0 for NB-IoT meter ${IMEIS[1]} (same package, another URL and token: no second download)" ) &
+pids+=($!)
+
 "$BIN" check --config "$RUN/edgegw.toml"
 echo "demo: starting edgegw (Ctrl-C to stop)"
 if [ -n "${DEMO_SECONDS:-}" ]; then
@@ -159,4 +215,4 @@ else
 fi
 echo "demo: stopped"
 sleep 0.5   # the scripted cloud records the last PUBLISHes
-python3 scripts/scripted_platform.py --summary "$RUN/platform.jsonl"
+python3 scripts/scripted_platform.py --summary "$RUN/platform.jsonl" --package-log "$RUN/package_server.log"

@@ -11,8 +11,11 @@ platform does, and sends what it is told on stdin:
                  "command_name": "c", "paras": {}}}
     {"add_notify": {"device_id": "GW", "devices": [{"node_id": "n", "product_id": "p"}]}}
     {"delete_notify": {"device_id": "GW", "device_ids": ["p_n"]}}
+    {"ota": {"device_id": "GW", "object_device_id": "CHILD", "event_type": "software_upgrade",
+             "paras": {"version": "V2.0", "url": "https://...", "file_size": 1, "sign": "..."}}}
 
-`--summary RECORD` prints what a --record file holds, counted (the end of `make demo`).
+`--summary RECORD` prints what a --record file holds, counted (the end of `make demo`);
+with `--package-log LOG` also the GETs a package server logged (Tests/PackageCacheTests/https_server.py).
 
 CONNECT credentials are checked by the broker itself (password file made for the expected
 hour's HMAC password, ACL per device id): paho is a client and never sees other clients'
@@ -111,6 +114,9 @@ class Platform:
                     print(f"cloud <- {device.get('device_id')} {service.get('service_id')}: {values}", flush=True)
         elif suffix == "events/up":
             for service in body.get("services") or []:
+                if isinstance(service, dict) and service.get("service_id") == "$ota":
+                    print(f"cloud <- {ota_line(body.get('object_device_id'), service)}", flush=True)
+                    continue
                 paras = json.dumps(service.get("paras"), separators=(",", ":"))
                 print(f"cloud <- event {service.get('event_type')} {paras[:160]}", flush=True)
         elif suffix == "messages/up":
@@ -265,6 +271,12 @@ class Platform:
                 self.remember(n["device_id"], "delete", info)
             self.publish(f"$oc/devices/{n['device_id']}/sys/events/down",
                          self.event(n["device_id"], "delete_sub_device_notify", None, {"devices": infos, "version": self.version}))
+        elif "ota" in order:
+            o = order["ota"]
+            service = {"service_id": "$ota", "event_type": o["event_type"], "event_time": now_event_time(),
+                       "paras": o.get("paras") or {}}
+            self.publish(f"$oc/devices/{o['device_id']}/sys/events/down",
+                         {"object_device_id": o.get("object_device_id") or o["device_id"], "services": [service]})
         print("platform: sent", flush=True)
 
     def run(self):
@@ -288,7 +300,57 @@ class Platform:
             self.client.loop_stop()
 
 
-def summarize(path):
+def ota_line(child, service):
+    """One readable line for an `$ota` event a gateway sends about a child."""
+    kind = service.get("event_type")
+    paras = service.get("paras") if isinstance(service.get("paras"), dict) else {}
+    if kind == "upgrade_progress_report":
+        progress = paras.get("progress")
+        text = f"{kind} {child} {'-' if progress is None else progress} %, result {paras.get('result_code')}"
+        text += f", version {paras.get('version') or '?'}"
+        if paras.get("description"):
+            text += f": {paras['description']}"
+        return text
+    if kind == "version_report":
+        return f"{kind} {child} sw {paras.get('sw_version')} fw {paras.get('fw_version')}"
+    return f"{kind} {child} {json.dumps(paras, separators=(',', ':'))[:160]}"
+
+
+def summarize_upgrades(ota):
+    """The closing lines about upgrades: per child its progress reports and its final result
+    (the report that carries a description, or a result other than 0)."""
+    if not ota:
+        return
+    upgraded = []
+    lines = []
+    for child, reports in sorted(ota.items()):
+        final = next((p for p in reversed(reports) if p.get("description") or p.get("result_code") not in (0, None)), None)
+        steps = [p.get("progress") for p in reports if p is not final and p.get("progress") is not None]
+        shown = ", ".join(f"{s} %" for s in steps) if len(steps) <= 4 else f"{steps[0]} %, {steps[1]} %, … {steps[-1]} %"
+        line = f"{child}: {len(reports)} progress report(s) ({shown or 'none'})"
+        if final is None:
+            line += ", no final result"
+        else:
+            line += f", final result {final.get('result_code')} version {final.get('version')}"
+            if final.get("result_code") == 0:
+                upgraded.append(child)
+        lines.append(line)
+    print(f"  upgrades: {len(upgraded)} of {len(ota)} child(ren) upgraded" + "".join(f"\n    {line}" for line in lines))
+
+
+def summarize_packages(path):
+    """GETs a package server (Tests/PackageCacheTests/https_server.py) logged: the site's downloads."""
+    requests = []
+    with open(path) as log:
+        for line in log:
+            if line.startswith("req "):
+                requests.append(dict(field.split("=", 1) for field in line.split()[1:] if "=" in field))
+    sent = sum(int(r.get("sent", "0")) for r in requests if r.get("sent", "0").isdigit())
+    statuses = ", ".join(sorted({r.get("status", "?") for r in requests})) or "none"
+    print(f"  package server: {len(requests)} GET(s) (status {statuses}), {sent} byte(s) sent")
+
+
+def summarize(path, package_log=None):
     """What a --record file holds, counted: the closing lines of `make demo`."""
     entries = []
     with open(path) as record:
@@ -300,6 +362,7 @@ def summarize(path):
     for e in flagged[:5]:
         print(f"  flagged: {e['topic']}: {'; '.join(e['problems'])}")
     reports, per_child, statuses, managed, responses, messages = 0, {}, [], {}, [], []
+    ota = {}
     for e in entries:
         suffix = "/".join(e["topic"].split("/")[4:])
         try:
@@ -315,7 +378,10 @@ def summarize(path):
         elif suffix == "events/up":
             for service in body.get("services") or []:
                 kind = service.get("event_type")
-                if kind == "sub_device_update_status":
+                if service.get("service_id") == "$ota":
+                    if kind == "upgrade_progress_report" and isinstance(service.get("paras"), dict):
+                        ota.setdefault(body.get("object_device_id"), []).append(service["paras"])
+                elif kind == "sub_device_update_status":
                     status_entries = (service.get("paras") or {}).get("device_statuses") or []
                     statuses.append(", ".join(f"{st.get('device_id')} {st.get('status')}" for st in status_entries))
                 else:
@@ -332,6 +398,9 @@ def summarize(path):
     print("  child management: " + (", ".join(f"{kind} {n}" for kind, n in sorted(managed.items())) or "none"))
     print(f"  command responses: {len(responses)}" + "".join(f"\n    {line}" for line in responses))
     print(f"  device messages: {len(messages)}" + "".join(f"\n    {line}" for line in messages))
+    summarize_upgrades(ota)
+    if package_log:
+        summarize_packages(package_log)
 
 
 def main():
@@ -347,9 +416,10 @@ def main():
     parser.add_argument("--stay", action="store_true", help="keep running after stdin closes")
     parser.add_argument("--show", action="store_true", help="print one line per message a gateway sends")
     parser.add_argument("--summary", metavar="RECORD", help="print what a --record file holds, counted, and exit")
+    parser.add_argument("--package-log", metavar="LOG", help="with --summary: also count the GETs a package server logged")
     args = parser.parse_args()
     if args.summary:
-        summarize(args.summary)
+        summarize(args.summary, args.package_log)
     elif not args.password:
         parser.error("--password is required")
     else:
