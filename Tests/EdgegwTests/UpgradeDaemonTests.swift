@@ -1,0 +1,262 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The daemon upgrading simulated NB-IoT modules over PCP (real DTLS-PSK on 127.0.0.1) from a
+/// package it fetches once from a local HTTPS server, as the scripted cloud asks it to.
+@Suite(.serialized) struct UpgradeDaemonTests {
+    static let children = 10
+    static let packageSize = 20_000          // 40 fragments of 500 bytes
+
+    var simulator: String {
+        URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path
+    }
+
+    @Test func everyChildIsUpgradedFromOneDownload() async throws {
+        let run = try await UpgradeRun(simulator: simulator, children: Self.children, packageSize: Self.packageSize, firstImei: 861_300_000_000_000)
+        defer { run.stop() }
+        let started = ContinuousClock.now
+        run.notifyEveryChild(sign: run.sign)
+
+        // Every module installs V2.0 and the cloud gets each child's final result.
+        #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(90)), "\(run.daemon.text.suffix(6000))\n\(run.modules.text)")
+        #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500)) {
+            run.finalReports().count == Self.children
+        }, "\(run.daemon.text.suffix(6000))")
+        let elapsed = started.duration(to: .now)
+        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)")
+        #expect(upgraded.contains("\"V2.0\": \(Self.children)"), "\(upgraded)")
+
+        // One package download for the whole site.
+        let gets = run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }
+        let fetched = gets.reduce(0) { $0 + $1.sent }
+        print("upgrade: \(Self.children) children in \(elapsed); package GETs \(gets.count), bytes fetched ÷ size = \(Double(fetched) / Double(Self.packageSize)); \(upgraded)")
+        #expect(gets.count == 1, "\(gets)")
+        #expect(gets.first?.status == 200)
+        #expect(fetched == Self.packageSize)
+        #expect(gets.first.map { run.tokens.contains($0.token ?? "") } == true, "\(gets)")
+
+        // Per child: progress that only goes up, then result 0 with the new version.
+        for imei in run.imeis {
+            let reports = run.progressReports(child: "water-meter_\(imei)")
+            let progress = reports.compactMap { $0["progress"] as? Int }
+            #expect(progress == progress.sorted() && Set(progress).count >= 2, "water-meter_\(imei): \(reports)")
+            let last = reports.last
+            #expect(last?["result_code"] as? Int == 0, "water-meter_\(imei): \(reports)")
+            #expect(last?["version"] as? String == "V2.0", "water-meter_\(imei): \(reports)")
+            #expect(reports.dropLast().allSatisfy { $0["result_code"] as? Int == 0 }, "water-meter_\(imei): \(reports)")
+        }
+        #expect(run.site.platform.records.allSatisfy { $0.problems.isEmpty },
+                "\(run.site.platform.records.filter { !$0.problems.isEmpty }.map { ($0.topic, $0.problems) })")
+        run.daemon.signal(SIGTERM)
+        let status = await run.daemon.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(status.map(String.init) ?? "none after 15 s")\n\(run.daemon.text.suffix(4000))")
+    }
+
+    @Test func aPackageWithAWrongSignFailsEveryChildWithSevenAndServesNothing() async throws {
+        let run = try await UpgradeRun(simulator: simulator, children: 5, packageSize: 4_000, firstImei: 861_400_000_000_000,
+                                       awaitUpgrade: 15)
+        defer { run.stop() }
+        run.notifyEveryChild(sign: String(repeating: "ab", count: 32))
+        #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500)) {
+            run.finalReports().count == 5
+        }, "\(run.daemon.text.suffix(6000))")
+        for imei in run.imeis {
+            let last = run.progressReports(child: "water-meter_\(imei)").last
+            #expect(last?["result_code"] as? Int == 7, "water-meter_\(imei): \(String(describing: last))")
+            #expect((last?["description"] as? String)?.isEmpty == false, "\(String(describing: last))")
+        }
+        // Fetched (once) and refused: no fragment reached any module.
+        let gets = run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }
+        #expect(gets.count == 1, "\(gets)")
+        #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(40)), "\(run.modules.text)")
+        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        #expect(upgraded.hasPrefix("UPGRADED 0/5 downloaded=0 "), "\(upgraded)")
+        #expect(upgraded.contains("fragment_requests=0 "), "\(upgraded)")
+        #expect(run.site.platform.records.allSatisfy { $0.problems.isEmpty },
+                "\(run.site.platform.records.filter { !$0.problems.isEmpty }.map { ($0.topic, $0.problems) })")
+        run.daemon.signal(SIGTERM)
+        #expect(await run.daemon.waitForExit(timeout: .seconds(15)) == 0, "\(run.daemon.text.suffix(3000))")
+    }
+}
+
+/// The scripted cloud, the daemon with `children` PCP water meters (each its own PSK) registered
+/// by one `edgegw-nbiot-sim storm`, and https_server.py serving the V2.0 package.
+final class UpgradeRun: @unchecked Sendable {
+    let site: CloudSite
+    let server: UpgradePackageServer
+    let daemon: ChildProcess
+    let modules: ChildProcess
+    let imeis: [String]
+    let tokens: [String]
+    let sign: String
+    let packageSize: Int
+
+    init(simulator: String, children: Int, packageSize: Int, firstImei: UInt64, awaitUpgrade: Int = 60) async throws {
+        self.packageSize = packageSize
+        var rng = SystemRandomNumberGenerator()
+        let package = (0..<packageSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        server = try await UpgradePackageServer(name: "meter-v2.bin", bytes: package)
+        sign = try server.sha256("meter-v2.bin")
+        site = try await CloudSite()
+        // The storm's devices and their PSKs (derived from a seed, printed by identity-file).
+        let seed = String(UInt64.random(in: 1...UInt64(Int32.max)))
+        let identities = try ChildProcess(simulator, ["identity-file", "--devices", "\(children)", "--first-imei", "\(firstImei)", "--seed", seed])
+        guard await identities.waitForExit(timeout: .seconds(20)) == 0 else { throw UpgradeTestFailure("identity-file: \(identities.text)") }
+        let pairs = identities.text.split(separator: "\n").compactMap { line -> (String, String)? in
+            let fields = line.split(separator: ",")
+            return fields.count == 3 ? (String(fields[1]), String(fields[2])) : nil
+        }
+        guard pairs.count == children else { throw UpgradeTestFailure("identity-file printed \(identities.text)") }
+        imeis = pairs.map(\.0)
+        tokens = imeis.map { "token-\($0)-" + UUID().uuidString.prefix(8) }
+        let coaps = try site.enableLwM2M(lwm2m: "", devices: """
+            nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
+            \(pairs.map { "\($0.0),meter-\($0.0.suffix(4)),water-meter,0,,\($0.1),,DTLS,86400," }.joined(separator: "\n"))
+
+            """)
+        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8) + """
+
+            [upgrade]
+            ca_file = "\(server.caFile)"
+            max_concurrent_upgrades = 100
+            max_fragments_per_second = 5000
+            unknown_cell_cap = 50
+
+            """
+        site.fixture.directory.write("edgegw.toml", config)
+        daemon = try site.startDaemon()
+        guard await daemon.waitForOutput("lwm2m listening") else { throw UpgradeTestFailure("daemon: \(daemon.text)") }
+        modules = try ChildProcess(simulator, ["storm", "--port", "\(coaps)", "--devices", "\(children)", "--first-imei", "\(firstImei)",
+                                               "--seed", seed, "--expect-observe", "--deadline", "60", "--sw-version", "V1.0",
+                                               "--pcp-frames", "--await-upgrade", "\(awaitUpgrade)", "--hold", "5"])
+        // Every child known to the cloud and online before the cloud asks for upgrades.
+        let imeis = imeis
+        let site = site
+        guard await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500), {
+            let online = site.events("sub_device_update_status").map { "\($0)" }.filter { $0.contains("ONLINE") }.joined()
+            return imeis.allSatisfy { online.contains("water-meter_\($0)") }
+        }) else { throw UpgradeTestFailure("children not online: \(daemon.text.suffix(4000))\n\(modules.text)") }
+    }
+
+    /// The cloud's `software_upgrade` for every child: its own URL (path + query) and token.
+    func notifyEveryChild(sign: String) {
+        for (index, imei) in imeis.enumerated() {
+            let paras: [String: Any] = ["version": "V2.0", "url": server.url("meter-v2.bin", child: index), "file_size": packageSize,
+                                        "access_token": tokens[index], "expires": 86400, "sign": sign]
+            let body: [String: Any] = ["object_device_id": "water-meter_\(imei)", "services": [[
+                "service_id": "$ota", "event_type": "software_upgrade", "event_time": Self.eventTime(), "paras": paras]]]
+            let order: [String: Any] = ["publish": ["topic": "$oc/devices/\(site.deviceId)/sys/events/down", "payload": body]]
+            if let data = try? JSONSerialization.data(withJSONObject: order) {
+                site.platform.send(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    static func eventTime() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: Date())
+    }
+
+    /// The `paras` of every `upgrade_progress_report` the cloud got for `child`, in order.
+    func progressReports(child: String) -> [[String: Any]] {
+        site.platform.records.flatMap { record -> [[String: Any]] in
+            guard record.topic.hasSuffix("/sys/events/up"),
+                  let json = try? JSONSerialization.jsonObject(with: Data(record.payload.utf8)) as? [String: Any],
+                  json["object_device_id"] as? String == child,
+                  let services = json["services"] as? [[String: Any]] else { return [] }
+            return services.filter { $0["event_type"] as? String == "upgrade_progress_report" }.compactMap { $0["paras"] as? [String: Any] }
+        }
+    }
+
+    /// Children whose last report is final: a failure, or success with progress 100.
+    func finalReports() -> [String: [String: Any]] {
+        var result: [String: [String: Any]] = [:]
+        for imei in imeis {
+            guard let last = progressReports(child: "water-meter_\(imei)").last else { continue }
+            let code = last["result_code"] as? Int
+            if code != 0 || (last["version"] as? String == "V2.0" && last["progress"] as? Int == 100) { result[imei] = last }
+        }
+        return result
+    }
+
+    func stop() {
+        modules.signal(SIGKILL)
+        if daemon.isRunning { daemon.signal(SIGKILL) }
+        server.child.signal(SIGKILL)
+    }
+}
+
+struct UpgradeTestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Tests/PackageCacheTests/https_server.py (serves /pkg/NAME, ignores the query, logs one
+/// `req …` line per request) with a throwaway CA and server certificate made by openssl.
+final class UpgradePackageServer: @unchecked Sendable {
+    struct Request { var path: String; var token: String?; var status: Int; var sent: Int }
+
+    let directory = TemporaryDirectory(prefix: "edgegw-upgrade-pkgsrv")
+    let port: UInt16
+    let child: ChildProcess
+    var caFile: String { directory.file("ca.pem") }
+
+    init(name: String, bytes: [UInt8]) async throws {
+        let d = directory.path
+        let ext = directory.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+        for step in [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "\(d)/ca.key",
+             "-out", "\(d)/ca.pem", "-days", "2", "-subj", "/CN=edgegw upgrade test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "\(d)/server.key",
+             "-out", "\(d)/server.csr", "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+             "-out", "\(d)/server.pem", "-days", "2", "-extfile", ext],
+        ] {
+            let openssl = try ChildProcess("openssl", step)
+            guard await openssl.waitForExit(timeout: .seconds(30)) == 0 else { throw UpgradeTestFailure("openssl \(step): \(openssl.text)") }
+        }
+        try FileManager.default.createDirectory(atPath: directory.file("root"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory.file("root/\(name)"), contents: Data(bytes))
+        port = FreePort.next()
+        child = try ChildProcess("python3", ["-u", Paths.packageRoot + "/Tests/PackageCacheTests/https_server.py", "--port", "\(port)",
+                                             "--cert", "\(d)/server.pem", "--key", "\(d)/server.key", "--root", directory.file("root"),
+                                             "--require-token"])
+        guard await child.waitForOutput("ready \(port)") else { throw UpgradeTestFailure("package server: \(child.text)") }
+    }
+
+    func url(_ name: String, child: Int) -> String { "https://127.0.0.1:\(port)/pkg/\(name)?child=\(child)&sig=\(child * 7 + 3)" }
+
+    /// SHA-256 hex of a served file (openssl; this test target does not link a crypto library).
+    func sha256(_ name: String) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "dgst", "-sha256", "-r", directory.file("root/\(name)")]
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let hex = String(decoding: data, as: UTF8.self).prefix { $0.isHexDigit }
+        guard hex.count == 64 else { throw UpgradeTestFailure("openssl dgst: \(String(decoding: data, as: UTF8.self))") }
+        return String(hex).lowercased()
+    }
+
+    var requests: [Request] {
+        child.text.split(separator: "\n").compactMap { line -> Request? in
+            guard line.hasPrefix("req ") else { return nil }
+            var fields: [String: String] = [:]
+            for part in line.split(separator: " ").dropFirst() {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+            }
+            return Request(path: fields["path"] ?? "", token: fields["auth"].flatMap { $0 == "-" ? nil : $0 },
+                           status: Int(fields["status"] ?? "") ?? 0, sent: Int(fields["sent"] ?? "") ?? 0)
+        }
+    }
+}
