@@ -112,7 +112,6 @@ for i in $(seq 0 $(( n - 1 ))); do
 done
 touch "$work/go"
 while ! grep -q "^UPGRADE " "$work/serve.out" && kill -0 "$server" 2>/dev/null; do sleep 0.2; done
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null || echo -1)
 for loader in "${loaders[@]}"; do wait "$loader" || true; done
 stop_pid "$server"
 local requests1 bytes1
@@ -121,7 +120,7 @@ bytes1=$(awk '/^req / { for (i = 1; i <= NF; i++) if ($i ~ /^sent=/) { sub("sent
 grep -h "devices=" "$work"/load.*.out | grep -v UPGRADED | sed 's/^/  register: /' || true
 local registered
 registered=$(grep -h "^devices=" "$work"/load.*.out | sed -E 's/.*finished=([0-9]+).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
-python3 - "$work" "$DEVICES" "$size" "$(( bytes1 - bytes0 ))" "$(( requests1 - requests0 ))" "$rss" "$registered" <<'PY'
+python3 - "$work" "$DEVICES" "$size" "$(( bytes1 - bytes0 ))" "$(( requests1 - requests0 ))" "-" "$registered" <<'PY'
 import glob, re, sys
 work, devices, size, fetched, requests, rss, registered = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
 serve = open(work + "/serve.out").read()
@@ -132,11 +131,10 @@ lat = sorted(float(x) for f in glob.glob(work + "/latency.*") for x in open(f).r
 def q(p): return lat[min(len(lat) - 1, max(0, int(len(lat) * p + 0.999999) - 1))] if lat else float("nan")
 print("  package bytes fetched / package size: %.3f (%d bytes in %d request(s); devices downloading on their own: %d)"
       % (fetched / size, fetched, requests, devices))
-print("  fragments served: %s in %s s from the first to the last -> %s fragments/s (wall, notices -> all finished: %s s)"
-      % (fields.get("fragments_served", "?"), "%.3f" % (float(fields.get("wall_s", "nan")) - float(fields.get("first_fragment_s", "nan"))),
-         fields.get("fragments_per_s", "?"), fields.get("wall_s", "?")))
+print("  fragments served: %s -> %s fragments/s from the first served to the last (first %s s after the notices; notices -> all finished: %s s)"
+      % (fields.get("fragments_served", "?"), fields.get("fragments_per_s", "?"), fields.get("first_fragment_s", "?"), fields.get("wall_s", "?")))
 print("  fragment request -> fragment received (device side): n=%d p50=%.1f ms p99=%.1f ms max=%.1f ms" % (len(lat), q(0.5), q(0.99), lat[-1] if lat else float("nan")))
-print("  server RSS with every device done: %s KiB (%s KiB seen by the server itself)" % (rss, fields.get("rss_kib", "?")))
+print("  server RSS with every device done: %s KiB" % fields.get("rss_kib", "?"))
 print("  registered: %d/%d; upgraded (device side, 0x18 sent with the new version): %d/%d; server: %s succeeded, %s failed"
       % (registered, devices, upgraded, devices, fields.get("succeeded", "?"), fields.get("failed", "?")))
 PY
