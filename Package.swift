@@ -83,7 +83,7 @@ let package = Package(
             "GatewayCore", "CCoAP", "PCP", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tools/LwM2MSimulator"),
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
-            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP",
+            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP", "IoTDA", "Upgrade", "PackageCache", "Store",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tools/edgegw-nbiot-sim"),

@@ -28,6 +28,10 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     var devices: [DeviceState] = []
     /// When the PCP timers were last looked at (`pcpTick`).
     var lastPCPTick = ContinuousClock.now
+    /// PCP fragment request (first send, retries included) → the fragment's arrival, per fragment.
+    let fragmentLatencies = SimulatorLocked<[Duration]>([])
+    /// The fragment latencies measured so far (devices with a PCP personality).
+    public var pcpFragmentLatencies: [Duration] { fragmentLatencies.withLock { $0 } }
 
     /// Resources every simulated module could serve; each device answers only on those its
     /// object list announces (4.04 otherwise, as a module does).

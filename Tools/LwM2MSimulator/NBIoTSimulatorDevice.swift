@@ -75,6 +75,8 @@ extension NBIoTDeviceSimulator {
         var pcp: PCPDeviceSide<ContinuousClock.Instant>?
         /// PCP frames waiting for the server's Observe (after a reboot or a wake).
         var pcpOutbox: [[UInt8]] = []
+        /// The fragment asked for and when it was first asked (retries keep the first time).
+        var fragmentAsked: (index: UInt16, at: ContinuousClock.Instant)?
         init(device: Device) {
             self.device = device
             pcp = device.pcp.map { PCPDeviceSide(personality: $0) }

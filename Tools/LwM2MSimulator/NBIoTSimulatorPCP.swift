@@ -15,6 +15,11 @@ extension NBIoTDeviceSimulator {
     /// false means the payload is business data.
     func pcpDownlink(_ index: Int, _ state: DeviceState, payload: [UInt8]) -> Bool {
         guard state.pcp != nil, case .success(let message) = PCPCodec.decode(payload, from: .platform) else { return false }
+        if case .fragment(_, let index, _) = message, let asked = state.fragmentAsked, asked.index == index {
+            state.fragmentAsked = nil
+            let latency = asked.at.duration(to: .now)
+            fragmentLatencies.withLock { $0.append(latency) }
+        }
         if let actions = state.pcp?.received(message, at: .now) { pcpPerform(index, actions) }
         return true
     }
@@ -23,6 +28,9 @@ extension NBIoTDeviceSimulator {
         for action in actions {
             switch action {
             case .send(let message):
+                if case .fragmentRequest(_, let asked) = message, let state = state(index), state.fragmentAsked?.index != asked {
+                    state.fragmentAsked = (asked, .now)
+                }
                 do {
                     // Sent on the next loop turn, so that a write's ACK leaves first.
                     send(.pcpSend(index, try PCPCodec.encode(message)))

@@ -15,7 +15,7 @@ struct NBIoTSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgegw-nbiot-sim",
         abstract: "Simulated NB-IoT modules (LwM2M over DTLS-PSK on libcoap) and a bare server for load runs.",
-        subcommands: [Device.self, Storm.self, Serve.self, IdentityFile.self])
+        subcommands: [Device.self, Storm.self, Serve.self, ServeUpgrade.self, IdentityFile.self])
 }
 
 struct StormOptions: ParsableArguments {
@@ -87,6 +87,8 @@ struct Storm: AsyncParsableCommand {
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
     @Option(help: "After the storm, wait up to this many seconds for every device to finish a PCP upgrade (needs --sw-version); prints UPGRADED.")
     var awaitUpgrade: Double = 0
+    @Option(help: "With --await-upgrade: write each fragment's request -> answer time (ms, one a line) to this file.")
+    var fragmentLatencyFile: String?
 
     /// libcoap 4.3.1's GnuTLS layer select()s on each client session's own socket, so a process
     /// aborts once descriptors pass FD_SETSIZE (1024): larger storms run in several processes.
@@ -141,7 +143,7 @@ struct Storm: AsyncParsableCommand {
         }
         let elapsed = start.duration(to: .now)
         if reports > 0 { try await reportPhase(simulators: simulators, owners: owners) }
-        if awaitUpgrade > 0 { try await upgradePhase(answered) }
+        if awaitUpgrade > 0 { try await upgradePhase(answered, simulators: simulators) }
         if hold > 0 {
             FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
             try await Task.sleep(for: .seconds(hold))
@@ -166,7 +168,7 @@ struct Storm: AsyncParsableCommand {
 extension Storm {
     /// Waits until every device has installed a PCP upgrade (or `awaitUpgrade` seconds), then
     /// prints what the modules saw.
-    func upgradePhase(_ tally: StormTally) async throws {
+    func upgradePhase(_ tally: StormTally, simulators: [NBIoTDeviceSimulator]) async throws {
         FileHandle.standardOutput.write(Data("REGISTERED\n".utf8))
         let start = ContinuousClock.now
         let end = start + .seconds(awaitUpgrade)
@@ -178,6 +180,15 @@ extension Storm {
             + " versions=\(await tally.versions) elapsed_s=\(String(format: "%.3f", seconds))"
             + " fragment_requests=\(await tally.fragmentRequests) (counted with --pcp-frames, retries included)\n"
         FileHandle.standardOutput.write(Data(line.utf8))
+        // Request (first send) -> fragment received, on the module's side.
+        let latencies = simulators.flatMap(\.pcpFragmentLatencies)
+        if let summary = LatencySummary(latencies) {
+            FileHandle.standardOutput.write(Data("fragment_request_to_fragment \(summary)\n".utf8))
+        }
+        if let fragmentLatencyFile {
+            let text = latencies.map(LatencySummary.ms).joined(separator: "\n") + "\n"
+            try text.write(toFile: fragmentLatencyFile, atomically: true, encoding: .utf8)
+        }
     }
 
     /// Waits for the barrier, then sends `reports` rounds of one notification per device, paced
