@@ -70,7 +70,7 @@ struct ServeUpgrade: AsyncParsableCommand {
         upgradeLogger.logLevel = .warning
         let reports = ProgressCounter()
         let upgrades = UpgradeService(config: config, cellLimit: { $0.flatMap(CoverageLevel.perCellConcurrency) },
-                                      packages: CachedPackages(cache: cache, clock: clock), downlink: lwm2m, reporter: reports,
+                                      packages: PackageCacheSource(cache: cache, clock: clock), downlink: lwm2m, reporter: reports,
                                       store: StoredUpgradeTasks(store, logger: upgradeLogger), clock: clock, logger: upgradeLogger)
         await lwm2m.attachUpgrades(upgrades)
         let drain = Task { try? await lwm2m.run() }

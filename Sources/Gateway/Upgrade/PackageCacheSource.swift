@@ -6,19 +6,19 @@ import Upgrade
 
 /// The package cache as the upgrade service's `PackageSource`: one request per child's notice
 /// (the cache fetches each package once and makes the other children wait on that download), and
-/// fragments read from the verified copy.
-final class PackageCacheSource: PackageSource {
+/// fragments read from the verified copy. Public for the upgrade benchmark, which wires it the same way.
+public final class PackageCacheSource: PackageSource {
     private let cache: PackageCache
     private let clock: GatewayClock
     /// The cache's packages by the name the upgrade service keeps (the cache's key).
     private let ready = Locked<[String: ReadyPackage]>([:])
 
-    init(cache: PackageCache, clock: GatewayClock) {
+    public init(cache: PackageCache, clock: GatewayClock) {
         self.cache = cache
         self.clock = clock
     }
 
-    func prepare(_ notice: UpgradeNotice, for nodeId: String) async -> PackagePreparation {
+    public func prepare(_ notice: UpgradeNotice, for nodeId: String) async -> PackagePreparation {
         let request: PackageRequest
         switch notice.source {
         case .platform(let package):
@@ -38,7 +38,7 @@ final class PackageCacheSource: PackageSource {
         }
     }
 
-    func fragment(identity: Upgrade.PackageIdentity, index: Int, size: Int) async -> [UInt8]? {
+    public func fragment(identity: Upgrade.PackageIdentity, index: Int, size: Int) async -> [UInt8]? {
         guard let package = ready.withLock({ $0[identity.rawValue] }) else { return nil }
         return cache.fragment(identity: package.identity, index: index, size: size)
     }
