@@ -114,8 +114,12 @@ extension UpgradeService {
                 await store.remove(nodeId: nodeId)
                 continue
             }
+            // A notice that came while the records were read has made a newer task.
+            if tasks[nodeId]?.isActive == true { continue }
             generation += 1
-            var task = UpgradeTask(notice: notice, fragmentSize: record.fragmentSize, checkCode: record.checkCode, generation: generation)
+            // Taken now: notices may run (and count on) while this loop awaits.
+            let taskGeneration = generation
+            var task = UpgradeTask(notice: notice, fragmentSize: record.fragmentSize, checkCode: record.checkCode, generation: taskGeneration)
             task.package = record.package
             task.packageSize = record.packageSize
             lastKind[nodeId] = notice.kind
@@ -159,7 +163,7 @@ extension UpgradeService {
             } else {
                 logger.info("\(nodeId): PCP upgrade restored in PREPARING; fetching the package", metadata: ["node": "\(nodeId)"])
             }
-            startPreparation(nodeId: nodeId, notice: notice, generation: generation)
+            startPreparation(nodeId: nodeId, notice: notice, generation: taskGeneration)
         }
         // Deadlines that passed while the gateway was down are handled at once.
         await tick()

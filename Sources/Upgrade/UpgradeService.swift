@@ -127,12 +127,14 @@ public actor UpgradeService: UpgradeUplinkHandler {
         }
         lastKind[nodeId] = notice.kind
         generation += 1
+        // Taken now: other notices may run (and count on) while this one awaits its storage.
+        let taskGeneration = generation
         let checkCode = UInt16(clamping: product.checkCode)
-        tasks[nodeId] = UpgradeTask(notice: notice, fragmentSize: product.fragmentSize, checkCode: checkCode, generation: generation)
+        tasks[nodeId] = UpgradeTask(notice: notice, fragmentSize: product.fragmentSize, checkCode: checkCode, generation: taskGeneration)
         logger.info("\(nodeId): PCP upgrade created → PREPARING (attempt 1): \(notice.eventType) to \(notice.version); fetching the package",
                     metadata: ["node": "\(nodeId)"])
         await persist(nodeId)
-        startPreparation(nodeId: nodeId, notice: notice, generation: generation)
+        startPreparation(nodeId: nodeId, notice: notice, generation: taskGeneration)
     }
 
     /// `version_query` for a child: `version_report` now from the version the device last
