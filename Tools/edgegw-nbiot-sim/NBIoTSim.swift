@@ -87,6 +87,8 @@ struct Storm: AsyncParsableCommand {
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
     @Option(help: "After the storm, wait up to this many seconds for every device to finish a PCP upgrade (needs --sw-version); prints UPGRADED.")
     var awaitUpgrade: Double = 0
+    @Option(help: "With --await-upgrade: every module sends a data report (--payload) this often, in seconds, like a meter's periodic report; the platform starts an upgrade on the device's next report. 0 = never.")
+    var reportEvery: Double = 0
     @Option(help: "With --await-upgrade: write each fragment's request -> answer time (ms, one a line) to this file.")
     var fragmentLatencyFile: String?
 
@@ -143,7 +145,7 @@ struct Storm: AsyncParsableCommand {
         }
         let elapsed = start.duration(to: .now)
         if reports > 0 { try await reportPhase(simulators: simulators, owners: owners) }
-        if awaitUpgrade > 0 { try await upgradePhase(answered, simulators: simulators) }
+        if awaitUpgrade > 0 { try await upgradePhase(answered, simulators: simulators, owners: owners) }
         if hold > 0 {
             FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
             try await Task.sleep(for: .seconds(hold))
@@ -168,10 +170,19 @@ struct Storm: AsyncParsableCommand {
 extension Storm {
     /// Waits until every device has installed a PCP upgrade (or `awaitUpgrade` seconds), then
     /// prints what the modules saw.
-    func upgradePhase(_ tally: StormTally, simulators: [NBIoTDeviceSimulator]) async throws {
+    func upgradePhase(_ tally: StormTally, simulators: [NBIoTDeviceSimulator], owners: [(Int, Int)]) async throws {
         FileHandle.standardOutput.write(Data("REGISTERED\n".utf8))
         let start = ContinuousClock.now
         let end = start + .seconds(awaitUpgrade)
+        let reporter = Task { [reportEvery, payload] in
+            guard reportEvery > 0 else { return }
+            let bytes = Device.hexBytes(payload)
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(reportEvery))
+                for (shard, local) in owners { simulators[shard].notify(local, payload: bytes, confirmable: false) }
+            }
+        }
+        defer { reporter.cancel() }
         while ContinuousClock.now < end, await tally.upgradedCount < options.devices {
             try await Task.sleep(for: .milliseconds(50))
         }
