@@ -88,14 +88,16 @@ import TestSupport
 final class UpgradeRun: @unchecked Sendable {
     let site: CloudSite
     let server: UpgradePackageServer
-    let daemon: ChildProcess
+    /// The running daemon (`restartDaemon` replaces it).
+    private(set) var daemon: ChildProcess
     let modules: ChildProcess
     let imeis: [String]
     let tokens: [String]
     let sign: String
     let packageSize: Int
 
-    init(simulator: String, children: Int, packageSize: Int, firstImei: UInt64, awaitUpgrade: Int = 60) async throws {
+    init(simulator: String, children: Int, packageSize: Int, firstImei: UInt64, awaitUpgrade: Int = 60,
+         maxFragmentsPerSecond: Int = 5000, moduleArguments: [String] = []) async throws {
         self.packageSize = packageSize
         var rng = SystemRandomNumberGenerator()
         let package = (0..<packageSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -123,7 +125,7 @@ final class UpgradeRun: @unchecked Sendable {
             [upgrade]
             ca_file = "\(server.caFile)"
             max_concurrent_upgrades = 100
-            max_fragments_per_second = 5000
+            max_fragments_per_second = \(maxFragmentsPerSecond)
             unknown_cell_cap = 50
 
             """
@@ -132,7 +134,8 @@ final class UpgradeRun: @unchecked Sendable {
         guard await daemon.waitForOutput("lwm2m listening") else { throw UpgradeTestFailure("daemon: \(daemon.text)") }
         modules = try ChildProcess(simulator, ["storm", "--port", "\(coaps)", "--devices", "\(children)", "--first-imei", "\(firstImei)",
                                                "--seed", seed, "--expect-observe", "--deadline", "60", "--sw-version", "V1.0",
-                                               "--pcp-frames", "--await-upgrade", "\(awaitUpgrade)", "--report-every", "5", "--hold", "5"])
+                                               "--pcp-frames", "--await-upgrade", "\(awaitUpgrade)", "--report-every", "5", "--hold", "5"]
+                                                + moduleArguments)
         // Every child known to the cloud and online before the cloud asks for upgrades.
         let imeis = imeis
         let site = site
@@ -184,6 +187,13 @@ final class UpgradeRun: @unchecked Sendable {
             if code != 0 || (last["version"] as? String == "V2.0" && last["progress"] as? Int == 100) { result[imei] = last }
         }
         return result
+    }
+
+    /// SIGKILL (power cut of the box), then a new daemon on the same configuration and state.
+    func killAndRestartDaemon() async throws {
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit(timeout: .seconds(10))
+        daemon = try site.startDaemon()
     }
 
     func stop() {

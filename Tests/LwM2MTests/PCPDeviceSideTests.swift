@@ -32,6 +32,21 @@ struct PCPDeviceSideTests {
         #expect(Self.sent(side.tick(at: Self.at(60))).isEmpty)
     }
 
+    @Test func aModuleWhoseServerStopsAnsweringReconnectsAndResumesOnceObserved() {
+        var side = Side(personality: PCPPersonality(softwareVersion: "V1.0", fragmentRetryInterval: .seconds(1), fragmentRetries: 1,
+                                                    reconnectWhenUnanswered: true))
+        _ = side.received(.newVersion(Self.notice), at: Self.t0)
+        _ = side.received(Self.fragment(0), at: Self.at(0.5))
+        #expect(Self.sent(side.tick(at: Self.at(1.5))) == [.fragmentRequest(targetVersion: "V2.0", index: 1)])
+        let lost = side.tick(at: Self.at(2.5))
+        #expect(Self.sent(lost).isEmpty, "no download timeout: the module reconnects instead")
+        #expect(lost == [.event(.serverLost(held: 1)), .powerOff, .powerOn])
+        #expect(Self.sent(side.tick(at: Self.at(30))).isEmpty)
+        #expect(Self.sent(side.observed(at: Self.at(31))) == [.fragmentRequest(targetVersion: "V2.0", index: 1)])
+        let done = side.received(Self.fragment(1), at: Self.at(31.5))
+        #expect(Self.sent(done) == [.downloadResult(.success)])
+    }
+
     @Test func powerComesBackOnItsTimerAndTheDownloadResumesOnceObserved() {
         var side = Side(personality: PCPPersonality(softwareVersion: "V1.0", powerLoss: .init(afterFragments: 1, restoreAfter: .seconds(10))))
         _ = side.received(.newVersion(Self.notice), at: Self.t0)

@@ -150,6 +150,10 @@ struct PCPDeviceSide<Instant: InstantProtocol> where Instant.Duration == Duratio
                 if case .upgradeResult = pending.message {
                     phase = .idle
                     download = nil
+                } else if case .fragmentRequest = pending.message, personality.reconnectWhenUnanswered {
+                    // Still downloading: `observed` asks for the first missing fragment again. A
+                    // new port (the old session still holds its unanswered requests in libcoap).
+                    actions += [.event(.serverLost(held: fragmentsHeld)), .powerOff, .powerOn]
                 } else if case .fragmentRequest = pending.message {
                     download?.stopped = true
                     phase = .idle

@@ -41,6 +41,11 @@ public struct PCPPersonality: Sendable, Equatable {
     public var keepPackage: Bool
     /// Report every PCP frame sent and received as an event (`.frame`); off for load runs.
     public var reportFrames: Bool
+    /// A fragment request still unanswered after its retries means the server is gone (the
+    /// gateway restarted and lost the DTLS session): the module opens a new session, registers,
+    /// and resumes from the first fragment it misses once observed, as an LwM2M client whose
+    /// server stops answering does. Off: it reports a download timeout (0x16 with 0x06).
+    public var reconnectWhenUnanswered: Bool
 
     public static let maxDownloadResultResends = 60
 
@@ -49,7 +54,8 @@ public struct PCPPersonality: Sendable, Equatable {
                 downloadResultResendInterval: Duration? = nil, spontaneousExecuteAnswerAfter: Duration? = nil,
                 executeAnswer: PCPResult = .success, installTime: Duration = .milliseconds(200),
                 upgradeResult: PCPResult = .success, reportedVersion: String? = nil,
-                powerLoss: PowerLoss? = nil, keepPackage: Bool = true, reportFrames: Bool = true) {
+                powerLoss: PowerLoss? = nil, keepPackage: Bool = true, reportFrames: Bool = true,
+                reconnectWhenUnanswered: Bool = false) {
         self.softwareVersion = softwareVersion
         self.newVersionAnswer = newVersionAnswer
         self.fragmentRetryInterval = fragmentRetryInterval
@@ -63,6 +69,7 @@ public struct PCPPersonality: Sendable, Equatable {
         self.powerLoss = powerLoss
         self.keepPackage = keepPackage
         self.reportFrames = reportFrames
+        self.reconnectWhenUnanswered = reconnectWhenUnanswered
     }
 
     /// The module loses power once it holds `afterFragments` fragments: its session goes silent
@@ -104,6 +111,8 @@ public enum PCPDeviceEvent: Sendable, Equatable {
     /// Power went off mid-download (fragments held) or came back.
     case powerLost(held: Int)
     case powerRestored
+    /// A fragment request went unanswered through its retries: the module reconnects.
+    case serverLost(held: Int)
     /// The install finished: the module now runs `version` and reboots.
     case upgraded(version: String)
 }

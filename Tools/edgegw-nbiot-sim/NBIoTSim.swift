@@ -121,6 +121,7 @@ struct Storm: AsyncParsableCommand {
                     case .pcp(let device, .downloaded): await answered.downloaded(shard, device)
                     case .pcp(let device, .upgraded(let version)): await answered.upgraded(shard, device, version)
                     case .pcp(_, .frame(.sent, .fragmentRequest)): await answered.fragmentRequested()
+                    case .pcp(_, .serverLost): await answered.reconnected()
                     default: break
                     }
                 }
@@ -188,6 +189,7 @@ extension Storm {
         }
         let seconds = start.duration(to: .now).seconds
         let line = "UPGRADED \(await tally.upgradedCount)/\(options.devices) downloaded=\(await tally.downloadedCount)"
+            + " reconnects=\(await tally.reconnects)"
             + " versions=\(await tally.versions) elapsed_s=\(String(format: "%.3f", seconds))"
             + " fragment_requests=\(await tally.fragmentRequests) (counted with --pcp-frames, retries included)\n"
         FileHandle.standardOutput.write(Data(line.utf8))
@@ -265,6 +267,10 @@ actor StormTally {
     private var upgradedDevices: Set<Int> = []
     var versions: [String: Int] = [:]
     var fragmentRequests = 0
+    /// Modules that reconnected after their server stopped answering (--reconnect-when-unanswered).
+    var reconnects = 0
+
+    func reconnected() { reconnects += 1 }
 
     func downloaded(_ shard: Int, _ device: Int) { downloadedDevices.insert(shard << 32 | device) }
     func upgraded(_ shard: Int, _ device: Int, _ version: String) {

@@ -21,6 +21,8 @@ struct PCPOptions: ParsableArguments {
     var powerLossAfter: Int?
     @Option(help: "Seconds without power after --power-loss-after.") var powerRestoreAfter: Double = 5
     @Flag(help: "Report every PCP frame sent and received as an event.") var pcpFrames = false
+    @Flag(help: "When a fragment request stays unanswered after its retries, open a new session, register and resume (a module whose server went away); otherwise report a download timeout.")
+    var reconnectWhenUnanswered = false
 
     func personality(keepPackage: Bool = false) -> PCPPersonality? {
         guard let swVersion else { return nil }
@@ -32,7 +34,7 @@ struct PCPOptions: ParsableArguments {
             spontaneousExecuteAnswerAfter: spontaneousExecuteAnswer > 0 ? .seconds(spontaneousExecuteAnswer) : nil,
             installTime: .seconds(installTime), upgradeResult: PCPResult(upgradeResult), reportedVersion: reportedVersion,
             powerLoss: powerLossAfter.map { .init(afterFragments: $0, restoreAfter: .seconds(powerRestoreAfter)) },
-            keepPackage: keepPackage, reportFrames: pcpFrames)
+            keepPackage: keepPackage, reportFrames: pcpFrames, reconnectWhenUnanswered: reconnectWhenUnanswered)
     }
 
     func validate() throws {

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The box loses power in the middle of a site's upgrade: the daemon is SIGKILLed while modules
+/// are downloading, a new daemon starts on the same state directory, and the upgrade finishes
+/// from the package already on disk, each module resuming where it stopped.
+@Suite(.serialized) struct UpgradeKillDaemonTests {
+    static let children = 5
+    static let packageSize = 100_000          // 200 fragments of 500 bytes
+
+    var simulator: String {
+        URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path
+    }
+
+    @Test func aKilledDaemonResumesTheFanOutWithoutASecondDownload() async throws {
+        // 100 fragments/s for 5 modules of 200 fragments: the fan-out takes about 10 s.
+        let run = try await UpgradeRun(simulator: simulator, children: Self.children, packageSize: Self.packageSize,
+                                       firstImei: 861_500_000_000_000, awaitUpgrade: 120, maxFragmentsPerSecond: 100,
+                                       moduleArguments: ["--fragment-retries", "2", "--fragment-retry-interval", "1",
+                                                         "--reconnect-when-unanswered"])
+        defer { run.stop() }
+        run.notifyEveryChild(sign: run.sign)
+
+        // Mid-download: some child has reported progress, none has finished.
+        #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(200)) {
+            run.imeis.contains { imei in
+                run.progressReports(child: "water-meter_\(imei)").contains { ($0["progress"] as? Int ?? 0) >= 20 }
+            }
+        }, "\(run.daemon.text.suffix(4000))")
+        #expect(run.finalReports().isEmpty)
+        let before = run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }
+        #expect(before.count == 1, "\(before)")
+        try await run.killAndRestartDaemon()
+
+        #expect(await run.daemon.waitForOutput("PCP upgrade restored in", timeout: .seconds(20)), "\(run.daemon.text)")
+        #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(120)), "\(run.daemon.text.suffix(6000))\n\(run.modules.text)")
+        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)\n\(run.daemon.text.suffix(6000))")
+        #expect(!upgraded.contains("reconnects=0 "), "the modules never lost their server: \(upgraded)")
+        #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500)) {
+            run.finalReports().count == Self.children
+        }, "\(run.daemon.text.suffix(6000))")
+        for imei in run.imeis {
+            let last = run.progressReports(child: "water-meter_\(imei)").last
+            #expect(last?["result_code"] as? Int == 0 && last?["version"] as? String == "V2.0", "water-meter_\(imei): \(String(describing: last))")
+        }
+
+        // The package came over the uplink once, across both lives of the daemon.
+        let gets = run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }
+        print("kill mid-fan-out: \(upgraded); package GETs \(gets.count)")
+        #expect(gets.count == 1, "\(gets)")
+        #expect(gets.reduce(0) { $0 + $1.sent } == Self.packageSize)
+        run.daemon.signal(SIGTERM)
+        #expect(await run.daemon.waitForExit(timeout: .seconds(15)) == 0, "\(run.daemon.text.suffix(3000))")
+    }
+}
