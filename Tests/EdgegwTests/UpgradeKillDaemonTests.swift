@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The box loses power in the middle of a site's upgrade: the daemon is SIGKILLed while modules
+/// Power cuts in the middle of a site's upgrade. The box: the daemon is SIGKILLed while modules
 /// are downloading, a new daemon starts on the same state directory, and the upgrade finishes
-/// from the package already on disk, each module resuming where it stopped.
+/// from the package already on disk, each module resuming where it stopped. The modules: each
+/// loses power mid-download and, back on, asks for the first fragment it misses.
 @Suite(.serialized) struct UpgradeKillDaemonTests {
     static let children = 5
     static let packageSize = 100_000          // 200 fragments of 500 bytes
@@ -53,5 +54,28 @@ import TestSupport
         #expect(gets.reduce(0) { $0 + $1.sent } == Self.packageSize)
         run.daemon.signal(SIGTERM)
         #expect(await run.daemon.waitForExit(timeout: .seconds(15)) == 0, "\(run.daemon.text.suffix(3000))")
+    }
+
+    @Test func modulesThatLosePowerMidDownloadResumeWhereTheyStopped() async throws {
+        // 40 fragments each; power goes after 15 and comes back 3 s later.
+        let run = try await UpgradeRun(simulator: simulator, children: Self.children, packageSize: 20_000,
+                                       firstImei: 861_510_000_000_000, awaitUpgrade: 90,
+                                       moduleArguments: ["--power-loss-after", "15", "--power-restore-after", "3"])
+        defer { run.stop() }
+        run.notifyEveryChild(sign: run.sign)
+        #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(100)), "\(run.daemon.text.suffix(6000))\n\(run.modules.text)")
+        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)\n\(run.daemon.text.suffix(6000))")
+        // Resumed from the first fragment missing: no fragment asked for twice.
+        let requests = upgraded.split(separator: " ").first { $0.hasPrefix("fragment_requests=") }.flatMap { Int($0.dropFirst(18)) }
+        #expect(requests == Self.children * 40, "\(upgraded)")
+        #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500)) {
+            run.finalReports().count == Self.children
+        }, "\(run.daemon.text.suffix(6000))")
+        for imei in run.imeis {
+            let last = run.progressReports(child: "water-meter_\(imei)").last
+            #expect(last?["result_code"] as? Int == 0 && last?["version"] as? String == "V2.0", "water-meter_\(imei): \(String(describing: last))")
+        }
+        #expect(run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }.count == 1)
     }
 }
