@@ -29,20 +29,20 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     let server: LwM2MServer
     let directory: NBIoTDeviceDirectory
     private let decoder: UplinkPayloadHandler
-    private let encoder: DownlinkEncoder
+    let encoder: DownlinkEncoder
     /// The upgrade side: PCP frames, "the device reported", its radio. Nil: PCP frames are
     /// counted and logged, not answered.
     var upgrades: (any UpgradeUplinkHandler)?
-    private let sink: UplinkSink
-    private let store: CommandQueueStore?
-    private let settings: LwM2MServiceSettings
-    private let clock: GatewayClock
+    let sink: UplinkSink
+    let store: CommandQueueStore?
+    let settings: LwM2MServiceSettings
+    let clock: GatewayClock
     let logger: Logger
 
     private var presence = PresenceTracker<GatewayClock.Instant>()
-    private var queues: [String: CommandQueue] = [:]
-    private var productByNode: [String: String] = [:]
-    private var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
+    var queues: [String: CommandQueue] = [:]
+    var productByNode: [String: String] = [:]
+    var inFlightTags: [UInt64: (nodeId: String, mid: UInt16)] = [:]
     /// Tags of downlink writes and reads: one counter, so PCP writes (`pcpTags`) and radio reads
     /// (`radioReads`) never share a tag with a command (`inFlightTags`); 0 is "no result wanted".
     var nextTag: UInt64 = 1
@@ -55,9 +55,9 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// Object 4 resources still to read, by node (read one at a time).
     var radioPending: [String: [String]] = [:]
     /// Commands waiting for their device's answer (by request id), answered `queued` when due.
-    private var waiters: [String: (nodeId: String, continuation: CheckedContinuation<DownlinkOutcome, Never>)] = [:]
+    var waiters: [String: (nodeId: String, continuation: CheckedContinuation<DownlinkOutcome, Never>)] = [:]
     /// Set by `finish()`: no new commands are taken.
-    private var finishing = false
+    var finishing = false
     /// `finish()` waiting for the exchanges in flight to end (or its bound).
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Between the server's start and the end of its events.
@@ -65,7 +65,6 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// `finish()` waiting for the last events to be handled.
     private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     public internal(set) var stats = Stats()
-
 
     /// - Parameter clock: the gateway's clock (the daemon's one time base; a manual one in tests).
     public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
@@ -146,7 +145,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         resumed.forEach { $0.resume() }
     }
 
-    private func checkIdle() {
+    func checkIdle() {
         if isIdle { stopWaitingForIdle() }
     }
 
@@ -286,131 +285,5 @@ public actor LwM2MService: DownlinkHandler, FieldService {
 
     private func publish(_ changes: [PresenceTracker<GatewayClock.Instant>.Change], at time: Date) async {
         for change in changes { await sink.statusChanged(nodeId: change.nodeId, status: change.status, at: time) }
-    }
-
-    /// Mutates a device's queue in place and returns the actions to run.
-    private func withQueue(_ nodeId: String, _ body: (inout CommandQueue) -> [CommandQueue.Action]) -> [CommandQueue.Action] {
-        var queue = queue(nodeId)
-        let actions = body(&queue)
-        queues[nodeId] = queue
-        return actions
-    }
-
-    private func queue(_ nodeId: String) -> CommandQueue {
-        queues[nodeId] ?? CommandQueue(nodeId: nodeId, expiry: settings.commandExpiry, awakeWindow: settings.awakeWindow,
-                                       resultWait: settings.resultWait)
-    }
-
-    /// Runs queue actions; the queue state is re-read because actions can nest (encode failure).
-    private func execute(_ actions: [CommandQueue.Action], nodeId: String) async {
-        for action in actions {
-            switch action {
-            case .save(let entry):
-                do { try await store?.save(entry) } catch {
-                    logger.error("lwm2m cannot persist a queued command", metadata: ["request": "\(entry.requestId)", "error": "\(error)"])
-                }
-            case .remove(let requestId):
-                do { try await store?.remove(requestId: requestId) } catch {
-                    logger.error("lwm2m cannot remove a finished command", metadata: ["request": "\(requestId)", "error": "\(error)"])
-                }
-            case .send(let entry):
-                await send(entry)
-            case .finished(let entry, let outcome):
-                await finished(entry, outcome: outcome)
-            }
-        }
-    }
-
-    private func send(_ entry: QueuedCommand) async {
-        let productId = productByNode[entry.nodeId] ?? directory.device(nodeId: entry.nodeId)?.productId ?? ""
-        do {
-            let payload = try encoder.encodeCommand(entry.command, productId: productId, mid: entry.mid)
-            let tag = nextTag
-            nextTag += 1
-            inFlightTags[tag] = (entry.nodeId, entry.mid)
-            server.send(Downlink(nodeId: entry.nodeId, payload: payload, tag: tag))
-        } catch {
-            let time = clock.wallTime()
-            await execute(withQueue(entry.nodeId) { $0.encodingFailed(mid: entry.mid, reason: "\(error)", at: time) }, nodeId: entry.nodeId)
-        }
-    }
-
-    private func finished(_ entry: QueuedCommand, outcome: DownlinkOutcome) async {
-        stats.commandsFinished += 1
-        logger.info("lwm2m command finished", metadata: ["node": "\(entry.nodeId)", "request": "\(entry.requestId)", "state": "\(entry.state.rawValue)"])
-        if let waiter = waiters.removeValue(forKey: entry.requestId) {
-            waiter.continuation.resume(returning: outcome)
-            checkIdle()
-            return
-        }
-        stats.lateCommandResults += 1
-        await sink.message(nodeId: entry.nodeId, name: Self.commandResultMessageName, id: entry.requestId,
-                           content: Self.commandResultContent(entry, outcome), at: clock.wallTime())
-    }
-
-    // MARK: - DownlinkHandler
-
-    public func handles(nodeId: String) async -> Bool { directory.device(nodeId: nodeId) != nil || productByNode[nodeId] != nil }
-
-    /// Checks the command with the codec, queues it and answers by its deadline: the device's
-    /// result if it comes before `queuedAnswerLead` ahead of the deadline, otherwise `queued`
-    /// (7) with the state then, and the final result later as a device message. While the
-    /// service stops, a command is refused (`internalError`: the gateway is shutting down).
-    public func command(_ request: ChildCommand, deadline: GatewayClock.Instant) async -> DownlinkOutcome {
-        guard !finishing else {
-            return .failure(.internalError, "the gateway is shutting down: command not queued; send it again once it is back")
-        }
-        let command: ChildCommand
-        let strategy: CommandDeliveryStrategy
-        switch Self.takeStrategy(from: request, default: settings.defaultStrategy) {
-        case .success(let taken): (command, strategy) = taken
-        case .failure(let refusal): return refusal.outcome
-        }
-        let productId = productByNode[command.nodeId] ?? directory.device(nodeId: command.nodeId)?.productId ?? ""
-        // A command the codec cannot encode fails now, awake device or not: queued, it would
-        // only fail when the device next wakes, hours after the cloud was told "queued".
-        do {
-            _ = try encoder.encodeCommand(command, productId: productId, mid: 0)
-        } catch {
-            stats.commandsFinished += 1
-            return .failure(.badRequest, "cannot encode the command: \(error)")
-        }
-        let time = clock.wallTime()
-        let expectsResponse = encoder.expectsResponse(command, productId: productId)
-        let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, expectsResponse: expectsResponse, at: time) }
-        if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
-           actions.count == 1 {
-            stats.commandsFinished += 1
-            return outcome
-        }
-        let requestId = command.requestId
-        let clock = clock, answerBy = deadline.advanced(by: .zero - Self.queuedAnswerLead)
-        return await withCheckedContinuation { continuation in
-            waiters[requestId] = (command.nodeId, continuation)
-            Task { await self.execute(actions, nodeId: command.nodeId) }
-            Task {
-                try? await clock.sleep(until: answerBy)
-                self.answerQueued(requestId: requestId, nodeId: command.nodeId)
-            }
-        }
-    }
-
-    private func answerQueued(requestId: String, nodeId: String) {
-        guard let waiter = waiters.removeValue(forKey: requestId) else { return }
-        let state = queues[nodeId]?.entries.first { $0.requestId == requestId }?.state ?? .pending
-        waiter.continuation.resume(returning: DownlinkOutcome(
-            resultCode: DownlinkResultCode.queued.rawValue, resultDesc: "queued: \(state.rawValue); the result follows as device message \(Self.commandResultMessageName)",
-            paras: ["status": .string(state.rawValue)]))
-        checkIdle()
-    }
-
-    public func setProperties(requestId: String, nodeId: String, services: [ServiceReport],
-                              deadline: GatewayClock.Instant) async -> DownlinkOutcome {
-        .failure(.noHandler, "NB-IoT devices take commands, not property sets")
-    }
-
-    public func getProperties(requestId: String, nodeId: String, serviceId: String?,
-                              deadline: GatewayClock.Instant) async -> Result<[ServiceReport], DownlinkError> {
-        .failure(DownlinkError(.noHandler, "NB-IoT devices report; they cannot be read on demand"))
     }
 }

@@ -23,12 +23,12 @@ actor CloudBridge: UplinkSink {
     /// status coalescing window). Beyond it the oldest are dropped, counted and logged once.
     static var maxHeldReportsPerChild: Int { 64 }
 
-    private let topics: IoTDATopics
+    let topics: IoTDATopics
     private let store: StateStore
     private let outbox: any OutboxWriting
-    private let clock: GatewayClock
-    private let logger: Logger
-    private var sync: ChildSync<GatewayClock.Instant>
+    let clock: GatewayClock
+    let logger: Logger
+    var sync: ChildSync<GatewayClock.Instant>
     private var sources: [String: ChildSource]
     private var handlers: [ChildSource: any DownlinkHandler] = [:]
     private var pendingReports: [(nodeId: String, properties: DeviceProperties)] = []
@@ -39,7 +39,7 @@ actor CloudBridge: UplinkSink {
     /// Children whose held reports overflowed, or whose reports are dropped as deleted, since
     /// that was last logged (one line per child, not one per report).
     private var quietlyDropping = Set<String>()
-    private(set) var counters = Counters()
+    var counters = Counters()
 
     struct Counters: Equatable {
         var reports = 0
@@ -69,14 +69,14 @@ actor CloudBridge: UplinkSink {
         sources = Dictionary(children.map { ($0.nodeId, $0.source) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The subsystem that answers commands for children of `source`.
     /// Where the children's `$ota` events go (nil: upgrades are not configured here).
-    private var ota: (any OTAEventHandler)?
+    var ota: (any OTAEventHandler)?
 
     func registerUpgrades(_ handler: any OTAEventHandler) {
         ota = handler
     }
 
+    /// The subsystem that answers commands for children of `source`.
     func register(_ handler: any DownlinkHandler, for source: ChildSource) {
         handlers[source] = handler
     }
@@ -347,73 +347,6 @@ actor CloudBridge: UplinkSink {
 
     private struct NoAnswer: Error {}
 
-    // MARK: - Upgrades ($ota)
-
-    /// A child's `$ota` events (each checked on its own, so a bad one is answered and the others
-    /// still go): upgrade notices and version queries to the upgrade side; a notice that cannot be
-    /// taken is answered with an `upgrade_progress_report` saying why (result 255).
-    private func receivedOTA(_ payload: Data) {
-        guard let downlink = try? OTADownlink.decode(payload), !downlink.items.isEmpty else { return }
-        guard let deviceId = downlink.objectDeviceId, let nodeId = sync.nodeId(ofDeviceId: deviceId) else {
-            logger.warning("$ota event for \(downlink.objectDeviceId ?? "the gateway itself") ignored: not a child of this gateway")
-            return
-        }
-        for item in downlink.items {
-            switch item.result {
-            case .failure(let error):
-                counters.badDownlink += 1
-                logger.warning("bad $ota \(item.eventType) for child \(nodeId): \(error)")
-                answerOTA(nodeId: nodeId, deviceId: deviceId, UpgradeProgress(resultCode: .internalError, version: Self.unknownVersion,
-                                                                              description: "\(error)"))
-            case .success(.versionQuery):
-                guard let ota else {
-                    logger.info("version_query for child \(nodeId) not answered: upgrades are not configured on this gateway")
-                    continue
-                }
-                Task { await ota.versionQuery(nodeId: nodeId) }
-            case .success(.upgrade(let notice)):
-                guard let ota else {
-                    answerOTA(nodeId: nodeId, deviceId: deviceId, UpgradeProgress(
-                        resultCode: .internalError, version: Self.unknownVersion,
-                        description: "upgrades are not configured on this gateway (no LwM2M device with an upgrade-capable product)"))
-                    continue
-                }
-                logger.info("upgrade of child \(nodeId) to \(notice.version) asked (\(notice.eventType))")
-                Task {
-                    if let refusal = await ota.upgrade(nodeId: nodeId, notice: notice) {
-                        await self.refuseUpgrade(nodeId: nodeId, refusal)
-                    }
-                }
-            }
-        }
-    }
-
-    /// The version an upgrade report names when the child's is not known (the field is required).
-    static let unknownVersion = "unknown"
-
-    private func refuseUpgrade(nodeId: String, _ description: String) {
-        logger.warning("upgrade of child \(nodeId) refused: \(description)")
-        guard let deviceId = sync.deviceId(of: nodeId) else { return }
-        answerOTA(nodeId: nodeId, deviceId: deviceId, UpgradeProgress(resultCode: .internalError, version: Self.unknownVersion,
-                                                                      description: description))
-    }
-
-    private func answerOTA(nodeId: String, deviceId: String, _ progress: UpgradeProgress) {
-        append(kind: .event, nodeId: nodeId) {
-            try topics.publication(EventsMessage.upgradeProgressReport(child: deviceId, progress, at: clock.wallTime()))
-        }
-    }
-
-    /// An `$ota` event about a child, once the platform knows the child.
-    func publishOTA(nodeId: String, kind: String, _ make: (String, Date) -> EventsMessage) {
-        guard let deviceId = sync.deviceId(of: nodeId) else {
-            logger.info("\(kind) of child \(nodeId) dropped: the platform does not have the child yet")
-            return
-        }
-        let message = make(deviceId, clock.wallTime())
-        append(kind: .event, nodeId: nodeId) { try topics.publication(message) }
-    }
-
     // MARK: - Executing actions
 
     private func execute(_ actions: [ChildSync<GatewayClock.Instant>.Action]) {
@@ -444,7 +377,7 @@ actor CloudBridge: UplinkSink {
         if statusQueued { releaseHeldReports() }
     }
 
-    private func append(kind: OutboxKind, nodeId: String?, _ make: () throws -> Publication) {
+    func append(kind: OutboxKind, nodeId: String?, _ make: () throws -> Publication) {
         do {
             let publication = try make()
             try outbox.append([OutboxMessage(kind: kind, topic: publication.topic, payload: [UInt8](publication.payload), nodeId: nodeId)])
