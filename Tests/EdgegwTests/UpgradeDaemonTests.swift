@@ -8,14 +8,10 @@ import TestSupport
     static let children = 10
     static let packageSize = 20_000          // 40 fragments of 500 bytes
 
-    var simulator: String {
-        URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path
-    }
-
     /// The modules report every 5 s, as meters do: an upgrade starts on the device's next report
     /// (the platform's rule), however long after registration the cloud asks for it.
     @Test func everyChildIsUpgradedFromOneDownload() async throws {
-        let run = try await UpgradeRun(simulator: simulator, children: Self.children, packageSize: Self.packageSize, firstImei: 861_300_000_000_000)
+        let run = try await UpgradeRun(children: Self.children, packageSize: Self.packageSize, firstImei: 861_300_000_000_000)
         defer { run.stop() }
         let started = ContinuousClock.now
         run.notifyEveryChild(sign: run.sign)
@@ -57,7 +53,7 @@ import TestSupport
     }
 
     @Test func aPackageWithAWrongSignFailsEveryChildWithSevenAndServesNothing() async throws {
-        let run = try await UpgradeRun(simulator: simulator, children: 5, packageSize: 4_000, firstImei: 861_400_000_000_000,
+        let run = try await UpgradeRun(children: 5, packageSize: 4_000, firstImei: 861_400_000_000_000,
                                        awaitUpgrade: 15)
         defer { run.stop() }
         run.notifyEveryChild(sign: String(repeating: "ab", count: 32))
@@ -84,10 +80,10 @@ import TestSupport
 }
 
 /// The scripted cloud, the daemon with `children` PCP water meters (each its own PSK) registered
-/// by one `edgegw-nbiot-sim storm`, and https_server.py serving the V2.0 package.
+/// by one `edgegw-nbiot-sim storm`, and the HTTPS package server serving the V2.0 package.
 final class UpgradeRun: @unchecked Sendable {
     let site: CloudSite
-    let server: UpgradePackageServer
+    let server: HTTPSPackageServer
     /// The running daemon (`restartDaemon` replaces it).
     private(set) var daemon: ChildProcess
     let modules: ChildProcess
@@ -96,17 +92,21 @@ final class UpgradeRun: @unchecked Sendable {
     let sign: String
     let packageSize: Int
 
-    init(simulator: String, children: Int, packageSize: Int, firstImei: UInt64, awaitUpgrade: Int = 60,
+    static var simulator: String {
+        URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path
+    }
+
+    init(children: Int, packageSize: Int, firstImei: UInt64, awaitUpgrade: Int = 60,
          maxFragmentsPerSecond: Int = 5000, moduleArguments: [String] = []) async throws {
         self.packageSize = packageSize
         var rng = SystemRandomNumberGenerator()
         let package = (0..<packageSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        server = try await UpgradePackageServer(name: "meter-v2.bin", bytes: package)
-        sign = try server.sha256("meter-v2.bin")
+        server = try await HTTPSPackageServer(files: ["meter-v2.bin": package], options: ["--require-token"])
+        sign = try await server.sha256("meter-v2.bin")
         site = try await CloudSite()
         // The storm's devices and their PSKs (derived from a seed, printed by identity-file).
         let seed = String(UInt64.random(in: 1...UInt64(Int32.max)))
-        let identities = try ChildProcess(simulator, ["identity-file", "--devices", "\(children)", "--first-imei", "\(firstImei)", "--seed", seed])
+        let identities = try ChildProcess(Self.simulator, ["identity-file", "--devices", "\(children)", "--first-imei", "\(firstImei)", "--seed", seed])
         guard await identities.waitForExit(timeout: .seconds(20)) == 0 else { throw UpgradeTestFailure("identity-file: \(identities.text)") }
         let pairs = identities.text.split(separator: "\n").compactMap { line -> (String, String)? in
             let fields = line.split(separator: ",")
@@ -132,7 +132,7 @@ final class UpgradeRun: @unchecked Sendable {
         site.fixture.directory.write("edgegw.toml", config)
         daemon = try site.startDaemon()
         guard await daemon.waitForOutput("lwm2m listening") else { throw UpgradeTestFailure("daemon: \(daemon.text)") }
-        modules = try ChildProcess(simulator, ["storm", "--port", "\(coaps)", "--devices", "\(children)", "--first-imei", "\(firstImei)",
+        modules = try ChildProcess(Self.simulator, ["storm", "--port", "\(coaps)", "--devices", "\(children)", "--first-imei", "\(firstImei)",
                                                "--seed", seed, "--expect-observe", "--deadline", "60", "--sw-version", "V1.0",
                                                "--pcp-frames", "--await-upgrade", "\(awaitUpgrade)", "--report-every", "5", "--hold", "5"]
                                                 + moduleArguments)
@@ -196,6 +196,16 @@ final class UpgradeRun: @unchecked Sendable {
         daemon = try site.startDaemon()
     }
 
+    /// Children whose last report is not a success on V2.0, with that report.
+    func childrenNotOnV2() -> [String: String] {
+        var result: [String: String] = [:]
+        for imei in imeis {
+            let last = progressReports(child: "water-meter_\(imei)").last
+            if last?["result_code"] as? Int != 0 || last?["version"] as? String != "V2.0" { result[imei] = String(describing: last) }
+        }
+        return result
+    }
+
     func stop() {
         modules.signal(SIGKILL)
         if daemon.isRunning { daemon.signal(SIGKILL) }
@@ -206,69 +216,4 @@ final class UpgradeRun: @unchecked Sendable {
 struct UpgradeTestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Tests/PackageCacheTests/https_server.py (serves /pkg/NAME, ignores the query, logs one
-/// `req …` line per request) with a throwaway CA and server certificate made by openssl.
-final class UpgradePackageServer: @unchecked Sendable {
-    struct Request { var path: String; var token: String?; var status: Int; var sent: Int }
-
-    let directory = TemporaryDirectory(prefix: "edgegw-upgrade-pkgsrv")
-    let port: UInt16
-    let child: ChildProcess
-    var caFile: String { directory.file("ca.pem") }
-
-    init(name: String, bytes: [UInt8]) async throws {
-        let d = directory.path
-        let ext = directory.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
-        for step in [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "\(d)/ca.key",
-             "-out", "\(d)/ca.pem", "-days", "2", "-subj", "/CN=edgegw upgrade test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "\(d)/server.key",
-             "-out", "\(d)/server.csr", "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
-             "-out", "\(d)/server.pem", "-days", "2", "-extfile", ext],
-        ] {
-            let openssl = try ChildProcess("openssl", step)
-            guard await openssl.waitForExit(timeout: .seconds(30)) == 0 else { throw UpgradeTestFailure("openssl \(step): \(openssl.text)") }
-        }
-        try FileManager.default.createDirectory(atPath: directory.file("root"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory.file("root/\(name)"), contents: Data(bytes))
-        port = FreePort.next()
-        child = try ChildProcess("python3", ["-u", Paths.packageRoot + "/Tests/PackageCacheTests/https_server.py", "--port", "\(port)",
-                                             "--cert", "\(d)/server.pem", "--key", "\(d)/server.key", "--root", directory.file("root"),
-                                             "--require-token"])
-        guard await child.waitForOutput("ready \(port)") else { throw UpgradeTestFailure("package server: \(child.text)") }
-    }
-
-    func url(_ name: String, child: Int) -> String { "https://127.0.0.1:\(port)/pkg/\(name)?child=\(child)&sig=\(child * 7 + 3)" }
-
-    /// SHA-256 hex of a served file (openssl; this test target does not link a crypto library).
-    func sha256(_ name: String) throws -> String {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "dgst", "-sha256", "-r", directory.file("root/\(name)")]
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let hex = String(decoding: data, as: UTF8.self).prefix { $0.isHexDigit }
-        guard hex.count == 64 else { throw UpgradeTestFailure("openssl dgst: \(String(decoding: data, as: UTF8.self))") }
-        return String(hex).lowercased()
-    }
-
-    var requests: [Request] {
-        child.text.split(separator: "\n").compactMap { line -> Request? in
-            guard line.hasPrefix("req ") else { return nil }
-            var fields: [String: String] = [:]
-            for part in line.split(separator: " ").dropFirst() {
-                let pair = part.split(separator: "=", maxSplits: 1)
-                if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
-            }
-            return Request(path: fields["path"] ?? "", token: fields["auth"].flatMap { $0 == "-" ? nil : $0 },
-                           status: Int(fields["status"] ?? "") ?? 0, sent: Int(fields["sent"] ?? "") ?? 0)
-        }
-    }
 }

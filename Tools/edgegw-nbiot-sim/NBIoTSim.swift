@@ -22,6 +22,21 @@ struct StormOptions: ParsableArguments {
     @Option(help: "Number of devices.") var devices = 1000
     @Option(help: "IMEI of the first device; the others follow.") var firstImei: UInt64 = 860_000_000_000_000
     @Option(help: "Seed the PSKs are derived from (server and load generator must agree).") var seed: UInt64 = 1
+
+    /// The storm's devices as the server knows them (node id, product, PSK).
+    func serverDevices(productId: String, pcpUpgradeCapable: Bool = false) -> [NBIoTDevice] {
+        (0..<devices).map { index in
+            NBIoTDevice(nodeId: StormDevices.endpoint(firstIMEI: firstImei, index: index), productId: productId,
+                        psk: Array(StormDevices.psk(seed: seed, index: index).utf8), pcpUpgradeCapable: pcpUpgradeCapable)
+        }
+    }
+
+    /// The server's logger in a load run: warnings and worse.
+    static func quietServerLogger() -> Logger {
+        var logger = Logger(label: "edgegw.lwm2m")
+        logger.logLevel = .warning
+        return logger
+    }
 }
 
 /// One device: registers, reports every few seconds, prints downlinks.
@@ -301,20 +316,13 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         raiseFileLimit()
-        var devices: [NBIoTDevice] = []
-        devices.reserveCapacity(options.devices)
-        for index in 0..<options.devices {
-            devices.append(NBIoTDevice(nodeId: StormDevices.endpoint(firstIMEI: options.firstImei, index: index), productId: "bench",
-                                       psk: Array(StormDevices.psk(seed: options.seed, index: index).utf8)))
-        }
-        devices = devices.map { NBIoTDevice(nodeId: $0.nodeId, productId: product, psk: $0.psk) }
+        let devices = options.serverDevices(productId: product)
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
         settings.maxHandshakesInProgress = maxHandshakes
         settings.receiveBufferBytes = receiveBuffer
         settings.socketsPerListener = listenerSockets
         settings.coapThreads = coapThreads
-        var logger = Logger(label: "edgegw.lwm2m")
-        logger.logLevel = .warning
+        let logger = StormOptions.quietServerLogger()
         let directory = StaticDeviceDirectory(devices)
         let server = LwM2MServer(settings: settings, directory: directory, logger: logger)
         let reports = ReportCounter()

@@ -40,15 +40,11 @@ struct ServeUpgrade: AsyncParsableCommand {
 
     func run() async throws {
         raiseFileLimit()
-        let devices = (0..<options.devices).map { index in
-            NBIoTDevice(nodeId: StormDevices.endpoint(firstIMEI: options.firstImei, index: index), productId: product,
-                        psk: Array(StormDevices.psk(seed: options.seed, index: index).utf8), pcpUpgradeCapable: true)
-        }
+        let devices = options.serverDevices(productId: product, pcpUpgradeCapable: true)
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
         settings.maxHandshakesInProgress = maxHandshakes
         settings.coapThreads = coapThreads
-        var logger = Logger(label: "edgegw.lwm2m")
-        logger.logLevel = .warning
+        let logger = StormOptions.quietServerLogger()
         let directory = StaticDeviceDirectory(devices)
         let server = LwM2MServer(settings: settings, directory: directory, logger: logger)
         let (codecs, problems) = ProductCodecs.load(productsDirectory: products)
