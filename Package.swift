@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "GatewayCore"),
         .target(name: "IoTDA", dependencies: ["GatewayCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "PCP", dependencies: ["GatewayCore"]),
+        .target(name: "LwM2MContent"),
+        .target(name: "Bootstrap", dependencies: ["LwM2MContent"]),
         .target(name: "DeviceCodec", dependencies: ["GatewayCore"]),
 
         // Adapters and services.
@@ -107,6 +109,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatewayCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore"]),
+        .testTarget(name: "LwM2MContentTests", dependencies: ["LwM2MContent"]),
+        .testTarget(name: "BootstrapTests", dependencies: ["Bootstrap", "LwM2MContent", "GatewayCore"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: [

@@ -19,7 +19,7 @@ import pathlib
 import re
 import sys
 
-PURE = {"GatewayCore", "IoTDA", "PCP", "DeviceCodec", "Config"}
+PURE = {"GatewayCore", "IoTDA", "PCP", "DeviceCodec", "Config", "LwM2MContent", "Bootstrap"}
 TOOLCHAIN = {
     "Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Dispatch", "Testing",
     "XCTest", "Synchronization", "_Concurrency", "Darwin", "os",
