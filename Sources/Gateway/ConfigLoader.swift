@@ -40,6 +40,12 @@ public struct LoadedConfig: Sendable {
         }.joined(separator: ", ")))
         let bySource = Dictionary(grouping: devices, by: \.source)
         lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
+        let bootstrapped = nbiotDevices.filter { $0.secure && !$0.bootstrapPSK.isEmpty }
+        if !bootstrapped.isEmpty {
+            let waiting = bootstrapped.filter(\.needsGeneratedKey).count
+            lines.append("\(bootstrapped.count) NB-IoT device(s) provisioned by bootstrap"
+                + (waiting == 0 ? "" : ", \(waiting) without a connection key yet (edgegw provision generate)"))
+        }
         lines.append(gateway.upgrade.summary)
         lines += warnings.map { "warning: \($0)" }
         return lines
@@ -113,6 +119,8 @@ public enum ConfigLoader {
             for index in nbiotDevices.indices where products[nbiotDevices[index].productId]?.upgradeProtocolIsPCP == true {
                 nbiotDevices[index].pcpUpgradeCapable = true
             }
+            GeneratedConnectionKeys.apply(to: &nbiotDevices, stateDirectory: gateway.store.stateDirectory, configFile: path,
+                                          diagnostics: diagnostics)
             devices += nbiotDevices.map {
                 FieldDeviceEntry(nodeId: $0.nodeId, productId: $0.productId, name: $0.name, source: .lwm2m, file: list, line: nil)
             }

@@ -17,9 +17,15 @@ public struct NBIoTDevice: Sendable, Equatable {
     /// Whether the product upgrades over PCP: the device list's `pcp` column answers both
     /// product questions of the recognition rule (upgrade capability, and PCP as its protocol).
     public var pcpUpgradeCapable: Bool
+    /// The bootstrap PSK (the list's `bootstrapPsk`): the key the module bootstraps with. Empty:
+    /// the module is not provisioned by bootstrap.
+    public var bootstrapPSK: [UInt8]
+    /// The list's `lifeTime`, in seconds, if given (written to the module by bootstrap).
+    public var lifetime: Int?
 
     public init(nodeId: String, name: String? = nil, productId: String, pskIdentity: String? = nil,
-                psk: [UInt8] = [], secure: Bool = true, resources: DataResources? = nil, pcpUpgradeCapable: Bool = false) {
+                psk: [UInt8] = [], secure: Bool = true, resources: DataResources? = nil, pcpUpgradeCapable: Bool = false,
+                bootstrapPSK: [UInt8] = [], lifetime: Int? = nil) {
         self.nodeId = nodeId
         self.name = name
         self.productId = productId
@@ -28,7 +34,13 @@ public struct NBIoTDevice: Sendable, Equatable {
         self.secure = secure
         self.resources = resources
         self.pcpUpgradeCapable = pcpUpgradeCapable
+        self.bootstrapPSK = bootstrapPSK
+        self.lifetime = lifetime
     }
+
+    /// A secure device provisioned by bootstrap whose connection PSK edgegw generates (the list
+    /// gives none): until it has one, the LwM2M server refuses its handshakes.
+    public var needsGeneratedKey: Bool { secure && psk.isEmpty && !bootstrapPSK.isEmpty }
 }
 
 extension NBIoTDevice {

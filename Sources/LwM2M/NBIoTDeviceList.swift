@@ -180,14 +180,23 @@ public enum NBIoTDeviceList {
         } else if let secret = secrets[nodeId] {
             psk = secret
         }
-        if secure && psk.isEmpty && (row["psk"] ?? "").isEmpty {
-            problem("psk", "secure device \(nodeId) has no PSK", fix: "fill the psk column or add \(nodeId) to the secrets file")
+        var bootstrapPSK: [UInt8] = []
+        if let text = row["bootstrapPsk"], !text.isEmpty {
+            switch parsePSK(text) {
+            case .success(let bytes): bootstrapPSK = bytes
+            case .failure(let error): problem("bootstrapPsk", error.description, fix: error.fix)
+            }
         }
-        if let text = row["bootstrapPsk"], !text.isEmpty, case .failure(let error) = parsePSK(text) {
-            problem("bootstrapPsk", error.description, fix: error.fix)
+        // With a bootstrap PSK an empty psk is fine: edgegw generates the connection key.
+        if secure && psk.isEmpty && (row["psk"] ?? "").isEmpty && (row["bootstrapPsk"] ?? "").isEmpty {
+            problem("psk", "secure device \(nodeId) has no PSK",
+                    fix: "fill the psk column, add \(nodeId) to the secrets file, or give a bootstrapPsk so that edgegw generates one")
         }
+        var lifetime: Int?
         if let text = row["lifeTime"], !text.isEmpty {
-            if Int(text).map({ $0 >= 0 && $0 <= 7 * 86_400 }) != true {
+            if let seconds = Int(text), seconds >= 0 && seconds <= 7 * 86_400 {
+                lifetime = seconds > 0 ? seconds : nil
+            } else {
                 problem("lifeTime", "'\(text)' is not a number of seconds in 0...604800")
             }
         }
@@ -206,7 +215,8 @@ public enum NBIoTDeviceList {
         guard diagnostics.all.count == before else { return nil }
         let identity = row["pskIdentity"].flatMap { $0.isEmpty ? nil : $0 }
         return NBIoTDevice(nodeId: nodeId, name: row["name"].flatMap { $0.isEmpty ? nil : $0 }, productId: productId,
-                           pskIdentity: identity, psk: psk, secure: secure, resources: resources, pcpUpgradeCapable: pcp)
+                           pskIdentity: identity, psk: psk, secure: secure, resources: resources, pcpUpgradeCapable: pcp,
+                           bootstrapPSK: bootstrapPSK, lifetime: lifetime)
     }
 
     public struct PSKError: Error, Equatable, CustomStringConvertible {

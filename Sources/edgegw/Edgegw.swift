@@ -8,7 +8,7 @@ struct Edgegw: AsyncParsableCommand {
         commandName: "edgegw",
         abstract: "Edge gateway: Modbus and NB-IoT (LwM2M/CoAP) field devices as children of one IoTDA gateway device.",
         version: GatewayInfo.version,
-        subcommands: [RunCommand.self, CheckCommand.self, CodecCommand.self, PCPCommand.self, CredentialsCommand.self,
+        subcommands: [RunCommand.self, CheckCommand.self, CodecCommand.self, PCPCommand.self, CredentialsCommand.self, ProvisionCommand.self,
                       VersionCommand.self])
 }
 

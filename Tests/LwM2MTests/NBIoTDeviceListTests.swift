@@ -22,6 +22,26 @@ import TestSupport
         #expect(devices[3].secure == false && devices[3].psk.isEmpty)
     }
 
+    @Test func aRowWithABootstrapPSKAndNoConnectionPSKIsValidAndWaitsForAGeneratedKey() {
+        let text = """
+        \(Self.header)
+        861234567890201,,meter,0,,,hex:00112233445566778899AABBCCDDEEFF,DTLS,3600,
+        861234567890202,,meter,0,,,,DTLS,86400,
+        """
+        let diagnostics = ConfigDiagnostics()
+        let devices = NBIoTDeviceList.parse(text, file: "nbiot-devices.csv", knownProducts: ["meter"], diagnostics: diagnostics)
+        #expect(devices.map(\.nodeId) == ["861234567890201"])
+        #expect(devices.first?.bootstrapPSK == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
+        #expect(devices.first?.needsGeneratedKey == true)
+        #expect(devices.first?.lifetime == 3600)
+        // Without either key the row is still refused, and the fix names the bootstrap way too.
+        #expect(diagnostics.all.count == 1)
+        #expect(diagnostics.all.first?.line == 3 && diagnostics.all.first?.problem.contains("has no PSK") == true)
+        #expect(diagnostics.all.first?.fix?.contains("bootstrapPsk") == true)
+        // Until it has a key, the LwM2M server knows no key for its identity.
+        #expect(StaticDeviceDirectory(devices).pskKey(identity: "861234567890201") == nil)
+    }
+
     @Test func problemsCarryFileAndLine() {
         let text = """
         # comment
