@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LwM2M", dependencies: [
-            "GatewayCore", "CCoAP", "PCP",
+            "GatewayCore", "CCoAP", "PCP", "Bootstrap",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Modbus", dependencies: [
@@ -82,7 +82,7 @@ let package = Package(
         // Tools, in Tools/ apart from the product's modules: not part of the daemon.
         // A simulated NB-IoT module on libcoap's client API (tests, demo, bench).
         .target(name: "LwM2MSimulator", dependencies: [
-            "GatewayCore", "CCoAP", "PCP", .product(name: "Crypto", package: "swift-crypto"),
+            "GatewayCore", "CCoAP", "PCP", "LwM2MContent", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tools/LwM2MSimulator"),
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
             "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP", "IoTDA", "Upgrade", "PackageCache", "Store",
@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LwM2MTests", dependencies: [
-            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "PCP", "TestSupport",
+            "LwM2M", "LwM2MSimulator", "CCoAP", "GatewayCore", "PCP", "Bootstrap", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Interop/aiocoap_device.py"]),
         .testTarget(name: "ModbusTests", dependencies: [

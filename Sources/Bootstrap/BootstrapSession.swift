@@ -105,6 +105,13 @@ public struct BootstrapSession<C: Clock>: Sendable where C.Duration == Duration 
         return fail(.cancelled, why)
     }
 
+    /// The transport gave up on the request in flight (CoAP retransmissions exhausted: `.timeout`;
+    /// a reset or a closed session: `.requestFailed`).
+    public mutating func requestLost(_ failure: BootstrapFailure, _ detail: String) -> [Action] {
+        guard !isOver, let step else { return [] }
+        return fail(failure, "\(Self.describe(step)): \(detail)")
+    }
+
     private mutating func planAfterDiscover(_ objects: DiscoveredObjects) {
         let keep = objects.bootstrapAccount
         securityInstance = DiscoveredObjects.free(keep)

@@ -71,6 +71,7 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
             coap_register_response_handler(context, simulatorResponseHandler)
             coap_register_nack_handler(context, simulatorNackHandler)
             for path in resourcePaths { addResource(path) }
+            addBootstrapResources()
             ready.signal()
             loop()
             finished.signal()
@@ -128,6 +129,9 @@ public final class NBIoTDeviceSimulator: @unchecked Sendable {
     /// Power back: a new session and a Register; a download in progress resumes from the first
     /// fragment missing once the server observes the data resource.
     public func powerOn(_ device: Int) { send(.powerOn(device)) }
+    /// Client-initiated bootstrap with the device's `bootstrap` account; the module registers
+    /// with the written account after Bootstrap-Finish.
+    public func bootstrap(_ device: Int) { send(.bootstrap(device)) }
 
     func send(_ command: Command) {
         commands.withLock { $0.append(command) }

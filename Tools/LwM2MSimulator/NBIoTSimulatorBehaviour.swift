@@ -65,6 +65,10 @@ extension NBIoTDeviceSimulator {
             if let actions = state.pcp?.powerLost() { pcpPerform(index, actions) } else { execute(.sleep(index)) }
         case .powerOn(let index):
             execute(.wake(index, reregister: true))
+        case .bootstrap(let index):
+            startBootstrap(index)
+        case .bootstrapDone(let index):
+            bootstrapDone(index)
         }
     }
 
@@ -189,6 +193,8 @@ extension NBIoTDeviceSimulator {
         case "deregister":
             if text == "2.02" { state.location = nil }
             continuation.yield(.deregistered(device: index, code: text))
+        case "bootstrap":
+            continuation.yield(.bootstrapAnswered(device: index, code: text))
         default:
             break
         }

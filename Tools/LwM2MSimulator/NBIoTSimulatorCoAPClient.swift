@@ -77,6 +77,7 @@ extension NBIoTDeviceSimulator {
         guard let context, let state = state(index) else { return }
         var address = coap_address_t()
         coap_address_init(&address)
+        let server = state.serverOverride ?? self.server
         address.addr.sin.sin_family = sa_family_t(AF_INET)
         address.addr.sin.sin_port = server.port.bigEndian
         inet_pton(AF_INET, server.host, &address.addr.sin.sin_addr)
@@ -140,7 +141,7 @@ extension NBIoTDeviceSimulator {
     func index(of session: OpaquePointer) -> Int? {
         guard let data = coap_session_get_app_data(session) else { return nil }
         let index = Int(UInt(bitPattern: data)) - 1
-        guard let state = state(index), state.session == session else { return nil }
+        guard let state = state(index), state.session == session || state.bootstrapSession == session else { return nil }
         return index
     }
 

@@ -16,10 +16,14 @@ extension NBIoTDeviceSimulator {
         public var plain: Bool
         /// The module's side of PCP (software upgrades); nil: PCP frames are business data to it.
         public var pcp: PCPPersonality?
+        /// What the factory burnt in for bootstrap: `bootstrap(_:)` runs client-initiated
+        /// bootstrap with it, and the module then registers with the account it was written.
+        public var bootstrap: BootstrapAccount?
 
         public init(endpoint: String, pskIdentity: String? = nil, psk: [UInt8], lifetime: Int = 300,
                     objectLinks: String = "</1/0>,</3/0>,</19/0>,</19/1>", plain: Bool = false,
-                    pcp: PCPPersonality? = nil) {
+                    pcp: PCPPersonality? = nil, bootstrap: BootstrapAccount? = nil) {
+            self.bootstrap = bootstrap
             self.endpoint = endpoint
             self.pskIdentity = pskIdentity ?? endpoint
             self.psk = psk
@@ -45,6 +49,27 @@ extension NBIoTDeviceSimulator {
         case failed(device: Int, what: String)
         /// What the module's PCP side did (devices with a `pcp` personality).
         case pcp(device: Int, PCPDeviceEvent)
+        /// The bootstrap server's answer to `POST /bs`.
+        case bootstrapAnswered(device: Int, code: String)
+        /// A request of the bootstrap server, as the module answered it.
+        case bootstrapRequest(device: Int, method: String, path: String, code: String)
+        /// Bootstrap-Finish: the module was written `serverURI` and a key, and registers there now.
+        case bootstrapped(device: Int, serverURI: String)
+    }
+
+    public struct BootstrapAccount: Sendable, Equatable {
+        public var port: UInt16
+        public var psk: [UInt8]
+        /// The PSK identity for the bootstrap server; the endpoint when nil.
+        public var identity: String?
+        /// Whether the module answers Bootstrap-Discover (LwM2M 1.1) or 4.04 (1.0).
+        public var discover: Bool
+        public init(port: UInt16, psk: [UInt8], identity: String? = nil, discover: Bool = true) {
+            self.port = port
+            self.psk = psk
+            self.identity = identity
+            self.discover = discover
+        }
     }
 
     enum Command {
@@ -60,6 +85,8 @@ extension NBIoTDeviceSimulator {
         case pcpSend(Int, [UInt8])
         case powerLoss(Int)
         case powerOn(Int)
+        case bootstrap(Int)
+        case bootstrapDone(Int)
     }
 
     final class DeviceState {
@@ -77,6 +104,12 @@ extension NBIoTDeviceSimulator {
         var pcpOutbox: [[UInt8]] = []
         /// The fragment asked for and when it was first asked (retries keep the first time).
         var fragmentAsked: (index: UInt16, at: ContinuousClock.Instant)?
+        /// The session with the bootstrap server, while bootstrapping.
+        var bootstrapSession: OpaquePointer?
+        /// What the bootstrap server wrote: the Security instance's resources by id.
+        var writtenSecurity: [UInt16: [UInt8]] = [:]
+        /// Where the written account points (host, port), once bootstrapped.
+        var serverOverride: (host: String, port: UInt16)?
         init(device: Device) {
             self.device = device
             pcp = device.pcp.map { PCPDeviceSide(personality: $0) }

@@ -30,3 +30,9 @@ func simulatorNackHandler(_ session: OpaquePointer?, _ sent: OpaquePointer?, _ r
     guard let session, let sent else { return }
     simulator(of: session)?.handleNack(session: session, sent: sent, reason: reason)
 }
+
+func simulatorBootstrapHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
+                               _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
+    guard let resource, let session, let request, let response else { return }
+    simulator(of: session)?.handleBootstrapRequest(resource: resource, session: session, request: request, response: response)
+}
