@@ -74,6 +74,9 @@ public enum Daemon {
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"))
             await cloud.bridge.register(lwm2m, for: .lwm2m)
             fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
+            if let bootstrap = BootstrapService.make(loaded: loaded, directory: directory, clock: clock) {
+                fieldServices.append(bootstrap)
+            }
             // After the LwM2M service, so it stops first: it sends through that service.
             if let upgrades = await UpgradeWiring.make(loaded: loaded, store: store, clock: clock, lwm2m: lwm2m, bridge: cloud.bridge,
                                                        shutdownStart: cloud.shutdownStart, logger: logger) {

@@ -80,6 +80,17 @@ public final class StaticDeviceDirectory: NBIoTDeviceDirectory, Sendable {
         index.withLock { $0 = Index(byNodeId: nodes, byIdentity: identities) }
     }
 
+    /// Adds or replaces one device (a key generated at run time).
+    public func update(_ device: NBIoTDevice) {
+        index.withLock { index in
+            if let old = index.byNodeId[device.nodeId], index.byIdentity[old.pskIdentity]?.nodeId == device.nodeId {
+                index.byIdentity[old.pskIdentity] = nil
+            }
+            index.byNodeId[device.nodeId] = device
+            if device.secure && !device.psk.isEmpty { index.byIdentity[device.pskIdentity] = device }
+        }
+    }
+
     public func device(nodeId: String) -> NBIoTDevice? { index.withLock { $0.byNodeId[nodeId] } }
     public func pskKey(identity: String) -> [UInt8]? { index.withLock { $0.byIdentity[identity]?.psk } }
     public var count: Int { index.withLock { $0.byNodeId.count } }

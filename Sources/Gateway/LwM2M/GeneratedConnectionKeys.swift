@@ -56,4 +56,17 @@ public enum GeneratedConnectionKeys {
         }
         return Outcome(generated: generated, alreadyHeld: held, file: file)
     }
+
+    /// The connection key of a device provisioned by bootstrap: the one stored for it, or a new
+    /// one stored first (the file is replaced atomically before the key is handed out).
+    public static func ensureKey(for device: NBIoTDevice, stateDirectory: String) throws(SecretFile.Problem) -> [UInt8] {
+        let file = path(stateDirectory: stateDirectory)
+        var keys = try ConnectionKeyFile.load(file)
+        if let key = keys[device.nodeId] { return key }
+        let key = ConnectionKeyFile.generateKey()
+        keys[device.nodeId] = key
+        try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        try ConnectionKeyFile.save(keys, to: file)
+        return key
+    }
 }

@@ -1,0 +1,71 @@
+import Foundation
+import GatewayCore
+import LwM2MSimulator
+import Testing
+import TestSupport
+
+/// The daemon as the site's bootstrap server: an unprovisioned module (the project's libcoap
+/// simulator, real DTLS-PSK) bootstraps with its bootstrap PSK, gets a generated connection key,
+/// registers with it and is observed; the key is stored (0600), survives a restart, never printed.
+@Suite(.serialized) struct BootstrapDaemonTests {
+    static let imei = "861234567890901"
+
+    @Test func anUnprovisionedModuleGetsAKeyOfItsOwnAndRegistersWithIt() async throws {
+        let site = try await CloudSite()
+        let bootstrapKey = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let hex = bootstrapKey.map { String(format: "%02X", $0) }.joined()
+        let coaps = try site.enableLwM2M(lwm2m: "", devices: """
+            nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
+            \(Self.imei),meter-901,water-meter,0,,,hex:\(hex),DTLS,3600,
+
+            """)
+        let bootstrapPort = FreePort.next(udp: true)
+        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
+            + "\n[listeners.bootstrap]\nenabled = true\nport = \(bootstrapPort)\nbind = [\"127.0.0.1\"]\n"
+        site.fixture.directory.write("edgegw.toml", config)
+
+        var daemon = try site.startDaemon()
+        #expect(await daemon.waitForOutput("bootstrap server listening"), "\(daemon.text)")
+        let simulator = NBIoTDeviceSimulator(serverPort: 9)
+        try simulator.start()
+        defer { simulator.stop() }
+        var recorder: [NBIoTDeviceSimulator.Event] = []
+        let events = Locked<[NBIoTDeviceSimulator.Event]>([])
+        let collector = Task { for await event in simulator.events { events.withLock { $0.append(event) } } }
+        defer { collector.cancel() }
+        let device = simulator.add(.init(endpoint: Self.imei, psk: [], bootstrap: .init(port: bootstrapPort, psk: bootstrapKey)))
+        simulator.bootstrap(device)
+        #expect(await Eventually.wait(timeout: .seconds(15)) {
+            events.withLock { $0.contains { if case .observed = $0 { true } else { false } } }
+        }, "\(daemon.text.suffix(4000))\n\(events.withLock { $0 })")
+        recorder = events.withLock { $0 }
+        #expect(recorder.contains(.bootstrapped(device: device, serverURI: "coaps://127.0.0.1:\(coaps)")))
+        #expect(await Eventually.wait(timeout: .seconds(10)) {
+            site.events("sub_device_update_status").contains { "\($0)".contains("water-meter_\(Self.imei)") && "\($0)".contains("ONLINE") }
+        })
+
+        // The key: stored, 0600, never in the log.
+        let keyFile = site.fixture.directory.file("state/nbiot-connection-keys")
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+        let line = try #require(try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix(Self.imei) })
+        let key = String(line.split(separator: ",")[1])
+        #expect(key.count == 32)
+        #expect(!daemon.text.contains(key) && !daemon.text.contains(hex))
+
+        // After a restart the device list takes the stored key: the module registers without bootstrapping again.
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0, "\(daemon.text.suffix(3000))")
+        daemon = try site.startDaemon()
+        #expect(await daemon.waitForOutput("lwm2m listening"), "\(daemon.text)")
+        let before = events.withLock { $0.count }
+        simulator.reboot(device)
+        #expect(await Eventually.wait(timeout: .seconds(15)) {
+            events.withLock { $0.dropFirst(before).contains { if case .observed = $0 { true } else { false } } }
+        }, "\(daemon.text.suffix(3000))")
+        #expect(!events.withLock { $0.dropFirst(before).contains { if case .bootstrapAnswered = $0 { true } else { false } } })
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8).contains("\(Self.imei),\(key)"))
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+    }
+}
