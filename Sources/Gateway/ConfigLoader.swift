@@ -30,8 +30,10 @@ public struct LoadedConfig: Sendable {
             "state directory \(gateway.store.stateDirectory), outbox bound \(gateway.store.outboxMaxBytes / 1_048_576) MiB",
         ]
         let l = gateway.listeners
+        let bootstrapServed = nbiotDevices.contains { !$0.bootstrapPSK.isEmpty }
         let listening = [("coap", l.coap), ("coaps", l.coaps), ("bootstrap", l.bootstrap)]
-            .filter { $0.1.enabled }.map { "\($0.0) :\($0.1.port)" }
+            .filter { $0.1.enabled }
+            .map { "\($0.0) :\($0.1.port)" + ($0.0 == "bootstrap" && !bootstrapServed ? " (not opened: no device has a bootstrapPsk)" : "") }
         let servesLwM2M = !nbiotDevices.isEmpty || lwm2m.server.autoProvisionProductId != nil
         lines.append("listeners: " + (listening.isEmpty ? "none" : listening.joined(separator: ", "))
             + (listening.isEmpty || servesLwM2M ? "" : " (not opened: no NB-IoT devices)"))

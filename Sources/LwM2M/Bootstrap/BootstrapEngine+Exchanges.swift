@@ -183,7 +183,11 @@ extension BootstrapEngine {
         guard let local = coap_session_get_addr_local(session) else { return "127.0.0.1" }
         let text = withUnsafePointer(to: local.pointee.addr.sa) { SocketTools.describe(sockaddr: $0) }
         // "1.2.3.4:5684" or "[::1]:5684"
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<close]) }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            // An IPv4 device on a "::" listener: its address as the device knows it.
+            return host.lowercased().hasPrefix("::ffff:") && host.contains(".") ? String(host.dropFirst(7)) : host
+        }
         return text.split(separator: ":").first.map(String.init) ?? text
     }
 }
