@@ -58,3 +58,43 @@ import TestSupport
         #expect(!output.contains("00112233445566778899AABBCCDDEEFF"))
     }
 }
+
+/// `edgegw provision generate` killed at random moments: the key file is always either the old
+/// one or the new one, whole (the write is a temporary file, fsync, rename).
+@Suite struct ProvisionKillTests {
+    @Test func aKilledGenerateNeverLeavesAHalfKeyFile() async throws {
+        let fixture = ConfigFixture(extra: "\n[paths]\nnbiot_devices = \"nbiot.csv\"\n")
+        var rows = ["nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret"]
+        for index in 0..<2_000 {
+            rows.append("86123456700\(String(format: "%04d", index)),,power-meter,0,,,hex:00112233445566778899AABBCCDDEEFF,DTLS,86400,")
+        }
+        fixture.directory.write("nbiot.csv", rows.joined(separator: "\n") + "\n")
+        let file = fixture.directory.file("state/nbiot-connection-keys")
+        // An unkilled run, timed: the kills land around its write.
+        let start = ContinuousClock.now
+        let full = try ChildProcess(Paths.edgegwBinary, ["provision", "generate", "--config", fixture.configPath])
+        #expect(await full.waitForExit(timeout: .seconds(60)) == 0, "\(full.text)")
+        let runTime = start.duration(to: .now)
+        let old = "# old\n861234567000000,00112233445566778899AABBCCDDEEFF\n"
+        var kept = 0, replaced = 0
+        for attempt in 0..<16 {
+            fixture.directory.write("state/nbiot-connection-keys", old, mode: 0o600)
+            let process = try ChildProcess(Paths.edgegwBinary, ["provision", "generate", "--config", fixture.configPath])
+            try await Task.sleep(for: runTime * (0.5 + 0.05 * Double(attempt)))
+            process.signal(SIGKILL)
+            _ = await process.waitForExit(timeout: .seconds(10))
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            if text == old {
+                kept += 1
+                continue
+            }
+            let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            #expect(lines.count == 2_000, "attempt \(attempt): \(lines.count) keys")
+            #expect(lines.allSatisfy { $0.split(separator: ",").last?.count == 32 })
+            #expect(text.contains("861234567000000,00112233445566778899AABBCCDDEEFF"), "the old key is kept")
+            replaced += 1
+        }
+        print("provision generate (\(runTime)) killed 16 times: \(kept) left the old file, \(replaced) the new one, none half")
+        #expect(kept + replaced == 16)
+    }
+}
