@@ -7,6 +7,8 @@ public final class ChildProcess: @unchecked Sendable {
     private let input: Pipe?
     private let lock = NSLock()
     private var captured = Data()
+    /// The output pipe reached end of file: `text` holds everything the process printed.
+    private var outputEnded = false
 
     /// Starts `executable` (a path, or a name looked up in PATH) with its output captured.
     /// With `stdin`, `send(_:)` writes lines to the process's standard input.
@@ -28,10 +30,13 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = output
         if let input { process.standardInput = input }
         try ProcessSpawning.run(process)
-        PipeReader.start(output, name: "child-output") { [weak self] data in
+        PipeReader.start(output, name: "child-output", received: { [weak self] data in
             guard let self else { return }
             self.lock.withLock { self.captured.append(data) }
-        }
+        }, ended: { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.outputEnded = true }
+        })
     }
 
     /// Writes one line to the process's standard input (started with `stdin: true`).
@@ -48,8 +53,12 @@ public final class ChildProcess: @unchecked Sendable {
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
+    /// Once it has exited, `text` holds all it printed (the output is read to its end, for at most
+    /// 2 s more: a grandchild may keep the pipe open).
     public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
-        await ProcessSpawning.exitStatus(of: process, timeout: timeout)
+        let status = await ProcessSpawning.exitStatus(of: process, timeout: timeout)
+        if status != nil { _ = await Eventually.wait(timeout: .seconds(2), poll: .milliseconds(2)) { self.lock.withLock { self.outputEnded } } }
+        return status
     }
 
     /// Waits until the output contains `needle`.

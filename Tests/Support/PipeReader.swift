@@ -11,7 +11,9 @@ import Glibc
 public enum PipeReader {
     /// Starts reading `pipe`'s read end; call after the process has been started, so the parent's
     /// copy of the write end can be closed (end of file then comes when the child exits).
-    public static func start(_ pipe: Pipe, name: String, received: @escaping @Sendable (Data) -> Void) {
+    /// `ended` is called after the last chunk (end of file, or a read error).
+    public static func start(_ pipe: Pipe, name: String, received: @escaping @Sendable (Data) -> Void,
+                             ended: @escaping @Sendable () -> Void = {}) {
         let fd = dup(pipe.fileHandleForReading.fileDescriptor)
         try? pipe.fileHandleForWriting.close()
         guard fd >= 0 else { return }
@@ -28,6 +30,7 @@ public enum PipeReader {
                 }
             }
             close(fd)
+            ended()
         }
         thread.name = name
         thread.start()
