@@ -38,8 +38,10 @@ final class DeviceListBootstrapProvider: BootstrapProvider, Sendable {
         guard var device = devices.withLock({ $0[endpoint] }) else {
             return .failure(BootstrapRefusal(.unauthorized, "\(endpoint) has no bootstrap entry in the device list"))
         }
-        guard identity == nil || identity == device.pskIdentity else {
-            return .failure(BootstrapRefusal(.unauthorized, "\(endpoint) asked under the identity \(identity ?? "-"), not its own"))
+        // Only over DTLS with the device's own identity: a key is never handed to someone who
+        // merely names the endpoint.
+        guard identity == device.pskIdentity else {
+            return .failure(BootstrapRefusal(.unauthorized, "\(endpoint) asked under the identity \(identity ?? "none (plain CoAP)"), not its own"))
         }
         if device.psk.isEmpty {
             do {
