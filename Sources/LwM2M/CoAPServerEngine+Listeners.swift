@@ -63,21 +63,11 @@ extension CoAPServerEngine {
 
     func bind(_ listener: LwM2MServerSettings.Listener, proto: coap_proto_t) throws {
         guard let context else { return }
-        var address = coap_address_t()
-        coap_address_init(&address)
-        var family = AF_INET
-        if inet_pton(AF_INET, listener.host, &address.addr.sin.sin_addr) == 1 {
-            address.addr.sin.sin_family = sa_family_t(AF_INET)
-            address.addr.sin.sin_port = listener.port.bigEndian
-            address.size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        } else if inet_pton(AF_INET6, listener.host, &address.addr.sin6.sin6_addr) == 1 {
-            family = AF_INET6
-            address.addr.sin6.sin6_family = sa_family_t(AF_INET6)
-            address.addr.sin6.sin6_port = listener.port.bigEndian
-            address.size = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        } else {
+        guard let parsed = listener.coapAddress() else {
             throw StartError(description: "listener host '\(listener.host)' is not an IPv4 or IPv6 address")
         }
+        var address = parsed.address
+        let family = parsed.family
         // Shards after the first join the sockets the first one bound.
         guard shard > 0 || !SocketTools.udpPortInUse(listener.port, family: family) else {
             throw StartError(description: "cannot listen on \(listener): UDP port \(listener.port) is already in use")

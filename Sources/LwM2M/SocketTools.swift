@@ -186,3 +186,25 @@ public enum DTLSRecord {
         bytes.withUnsafeBytes { startsHandshake($0) }
     }
 }
+
+extension LwM2MServerSettings.Listener {
+    /// The listener as libcoap's address, and its family; nil when `host` is not an IPv4 or IPv6 address.
+    func coapAddress() -> (address: coap_address_t, family: Int32)? {
+        var address = coap_address_t()
+        coap_address_init(&address)
+        if inet_pton(AF_INET, host, &address.addr.sin.sin_addr) == 1 {
+            address.addr.sin.sin_family = sa_family_t(AF_INET)
+            address.addr.sin.sin_port = port.bigEndian
+            address.size = socklen_t(MemoryLayout<sockaddr_in>.size)
+            return (address, AF_INET)
+        }
+        if inet_pton(AF_INET6, host, &address.addr.sin6.sin6_addr) == 1 {
+            address.addr.sin6.sin6_family = sa_family_t(AF_INET6)
+            address.addr.sin6.sin6_port = port.bigEndian
+            address.size = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            return (address, AF_INET6)
+        }
+        return nil
+    }
+}
+

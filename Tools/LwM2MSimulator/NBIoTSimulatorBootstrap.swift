@@ -38,16 +38,8 @@ extension NBIoTDeviceSimulator {
         address.addr.sin.sin_port = account.port.bigEndian
         inet_pton(AF_INET, server.host, &address.addr.sin.sin_addr)
         address.size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let identity = (account.identity ?? state.device.endpoint).utf8CString.map { UInt8(bitPattern: $0) }
-        let session: OpaquePointer? = identity.withUnsafeBufferPointer { identityBytes in
-            account.psk.withUnsafeBufferPointer { keyBytes in
-                var setup = coap_dtls_cpsk_t()
-                setup.version = UInt8(COAP_DTLS_CPSK_SETUP_VERSION)
-                setup.psk_info.identity = coap_bin_const_t(length: identityBytes.count - 1, s: identityBytes.baseAddress)
-                setup.psk_info.key = coap_bin_const_t(length: keyBytes.count, s: keyBytes.baseAddress)
-                return coap_new_client_session_psk2(context, nil, &address, COAP_PROTO_DTLS, &setup)
-            }
-        }
+        let session = Self.pskSession(context, local: nil, remote: &address, identity: account.identity ?? state.device.endpoint,
+                                       key: account.psk)
         guard let session else {
             continuation.yield(.failed(device: index, what: "bootstrap session"))
             return

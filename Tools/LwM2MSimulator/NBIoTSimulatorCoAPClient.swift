@@ -87,17 +87,7 @@ extension NBIoTDeviceSimulator {
         if state.device.plain {
             session = coap_new_client_session(context, localAddress, &address, COAP_PROTO_UDP)
         } else {
-            let identity = state.device.pskIdentity.utf8CString.map { UInt8(bitPattern: $0) }
-            let key = state.device.psk
-            session = identity.withUnsafeBufferPointer { identityBytes in
-                key.withUnsafeBufferPointer { keyBytes in
-                    var setup = coap_dtls_cpsk_t()
-                    setup.version = UInt8(COAP_DTLS_CPSK_SETUP_VERSION)
-                    setup.psk_info.identity = coap_bin_const_t(length: identityBytes.count - 1, s: identityBytes.baseAddress)
-                    setup.psk_info.key = coap_bin_const_t(length: keyBytes.count, s: keyBytes.baseAddress)
-                    return coap_new_client_session_psk2(context, localAddress, &address, COAP_PROTO_DTLS, &setup)
-                }
-            }
+            session = Self.pskSession(context, local: localAddress, remote: &address, identity: state.device.pskIdentity, key: state.device.psk)
         }
         guard let session else {
             continuation.yield(.failed(device: index, what: "session"))
@@ -148,5 +138,20 @@ extension NBIoTDeviceSimulator {
     func uriPath(of resource: OpaquePointer) -> String {
         guard let uri = coap_resource_get_uri_path(resource), let bytes = uri.pointee.s else { return "" }
         return String(decoding: UnsafeBufferPointer(start: bytes, count: uri.pointee.length), as: UTF8.self)
+    }
+
+    /// A DTLS-PSK client session to `remote` (libcoap copies identity and key).
+    static func pskSession(_ context: OpaquePointer, local: UnsafeMutablePointer<coap_address_t>?,
+                           remote: UnsafeMutablePointer<coap_address_t>, identity: String, key: [UInt8]) -> OpaquePointer? {
+        let identityBytes = identity.utf8CString.map { UInt8(bitPattern: $0) }
+        return identityBytes.withUnsafeBufferPointer { identityBuffer in
+            key.withUnsafeBufferPointer { keyBuffer in
+                var setup = coap_dtls_cpsk_t()
+                setup.version = UInt8(COAP_DTLS_CPSK_SETUP_VERSION)
+                setup.psk_info.identity = coap_bin_const_t(length: identityBuffer.count - 1, s: identityBuffer.baseAddress)
+                setup.psk_info.key = coap_bin_const_t(length: keyBuffer.count, s: keyBuffer.baseAddress)
+                return coap_new_client_session_psk2(context, local, remote, COAP_PROTO_DTLS, &setup)
+            }
+        }
     }
 }

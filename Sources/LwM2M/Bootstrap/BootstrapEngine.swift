@@ -88,17 +88,7 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
 
     func bind(_ listener: LwM2MServerSettings.Listener, proto: coap_proto_t) throws {
         guard let context else { return }
-        var address = coap_address_t()
-        coap_address_init(&address)
-        if inet_pton(AF_INET, listener.host, &address.addr.sin.sin_addr) == 1 {
-            address.addr.sin.sin_family = sa_family_t(AF_INET)
-            address.addr.sin.sin_port = listener.port.bigEndian
-            address.size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        } else if inet_pton(AF_INET6, listener.host, &address.addr.sin6.sin6_addr) == 1 {
-            address.addr.sin6.sin6_family = sa_family_t(AF_INET6)
-            address.addr.sin6.sin6_port = listener.port.bigEndian
-            address.size = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        } else {
+        guard var address = listener.coapAddress()?.address else {
             throw StartError(description: "bootstrap listener host '\(listener.host)' is not an IPv4 or IPv6 address")
         }
         let scheme = proto == COAP_PROTO_DTLS ? "coaps" : "coap"
