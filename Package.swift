@@ -85,7 +85,7 @@ let package = Package(
             "GatewayCore", "CCoAP", "PCP", "LwM2MContent", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tools/LwM2MSimulator"),
         .executableTarget(name: "edgegw-nbiot-sim", dependencies: [
-            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP", "IoTDA", "Upgrade", "PackageCache", "Store",
+            "LwM2MSimulator", "LwM2M", "GatewayCore", "Gateway", "PCP", "IoTDA", "Upgrade", "PackageCache", "Store", "Bootstrap",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tools/edgegw-nbiot-sim"),

@@ -44,6 +44,8 @@ public struct LwM2MServerSettings: Sendable, Equatable {
     public var plainListeners: [Listener]
     /// `coap_context_set_max_handshake_sessions`.
     public var maxHandshakesInProgress: Int
+    /// What `maxHandshakesInProgress` is unless `[limits]` says otherwise.
+    public static let defaultMaxHandshakesInProgress = 4096
     /// SO_RCVBUF asked for each listener socket (the kernel caps it at net.core.rmem_max unless privileged).
     public var receiveBufferBytes: Int
     /// Sockets sharing each listener's address, per CoAP thread (1 with one thread = libcoap's own
@@ -82,7 +84,7 @@ public struct LwM2MServerSettings: Sendable, Equatable {
 
     public init(dtlsListeners: [Listener] = [Listener(host: "::", port: defaultDTLSPort)],
                 plainListeners: [Listener] = [],
-                maxHandshakesInProgress: Int = 4096,
+                maxHandshakesInProgress: Int = LwM2MServerSettings.defaultMaxHandshakesInProgress,
                 receiveBufferBytes: Int = defaultReceiveBufferBytes,
                 socketsPerListener: Int = defaultSocketsPerListener,
                 coapThreads: Int = defaultCoAPThreads,

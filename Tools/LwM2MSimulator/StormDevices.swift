@@ -16,6 +16,15 @@ public enum StormDevices {
         let text = String(z, radix: 16)
         return String(repeating: "0", count: 16 - text.count) + text
     }
+
+    /// The bootstrap PSK of a storm device: a key of the same kind, never its connection key.
+    public static func bootstrapPSK(seed: UInt64, index: Int) -> String { psk(seed: seed ^ 0xB007_57A9, index: index) }
+
+    /// The storm index of `endpoint`, if it is one of `count` devices from `firstIMEI`.
+    public static func index(of endpoint: String, firstIMEI: UInt64, count: Int) -> Int? {
+        guard let value = UInt64(endpoint), value >= firstIMEI, value - firstIMEI < UInt64(count) else { return nil }
+        return Int(value - firstIMEI)
+    }
 }
 
 /// Percentiles of a list of durations, for load reports.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bootstrap
 import Foundation
 import Gateway
 import GatewayCore
@@ -99,6 +100,8 @@ struct Storm: AsyncParsableCommand {
     @Option(help: "Notifications per second this process sends in the report phase.") var reportRate: Double = 1000
     @Option(help: "A file whose appearance starts the report phase (so every process has registered first).") var barrier: String?
     @Option(help: "Notification payload as hex.") var payload = "0104D20001E24000EB3F800000"
+    @Option(help: "Bootstrap first, on this port (each device with its bootstrap key), then register with the written account; times run from the storm's launch.")
+    var bootstrapPort: UInt16?
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
     @Option(help: "After the storm, wait up to this many seconds for every device to finish a PCP upgrade (needs --sw-version); prints UPGRADED.")
     var awaitUpgrade: Double = 0
@@ -127,12 +130,14 @@ struct Storm: AsyncParsableCommand {
             simulators.append(simulator)
         }
         let answered = StormTally()
+        let launched = ContinuousClock.now
         let collectors = simulators.enumerated().map { shard, simulator in
             Task {
                 for await event in simulator.events {
                     switch event {
                     case .registerAnswered(let device, let code, let since): await answered.answer(shard, device, code, since)
-                    case .observed(let device, _, let since, _): await answered.observe(shard, device, since)
+                    case .observed(let device, _, let since, _):
+                        await answered.observe(shard, device, bootstrapPort == nil ? since : launched.duration(to: .now))
                     case .pcp(let device, .downloaded): await answered.downloaded(shard, device)
                     case .pcp(let device, .upgraded(let version)): await answered.upgraded(shard, device, version)
                     case .pcp(_, .frame(.sent, .fragmentRequest)): await answered.fragmentRequested()
@@ -146,13 +151,18 @@ struct Storm: AsyncParsableCommand {
         for index in 0..<options.devices {
             let shard = index % shards
             let global = offset + index
+            let bootstrap = bootstrapPort.map {
+                NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(StormDevices.bootstrapPSK(seed: options.seed, index: global).utf8))
+            }
             let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
-                                                    psk: Array(StormDevices.psk(seed: options.seed, index: global).utf8),
-                                                    pcp: pcp.personality()))
+                                                    psk: bootstrap == nil ? Array(StormDevices.psk(seed: options.seed, index: global).utf8) : [],
+                                                    pcp: pcp.personality(), bootstrap: bootstrap))
             owners.append((shard, local))
         }
         let start = ContinuousClock.now
-        for (shard, local) in owners { simulators[shard].register(local) }
+        for (shard, local) in owners {
+            if bootstrapPort != nil { simulators[shard].bootstrap(local) } else { simulators[shard].register(local) }
+        }
         let end = start + .seconds(deadline)
         while ContinuousClock.now < end {
             let done = expectObserve ? await answered.observedCount : await answered.answeredCount
@@ -260,10 +270,26 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Product files: notifications then go through edgegw's LwM2M service and the product's codec, and are counted where they would be queued for the cloud.")
     var products: String?
     @Option(help: "Product id of the storm devices (with --products).") var product = "bench"
+    @Option(help: "Also serve LwM2M bootstrap here (DTLS-PSK with each device's bootstrap key); it writes this server's account.")
+    var bootstrapPort: UInt16?
 
     func run() async throws {
         raiseFileLimit()
         let devices = options.serverDevices(productId: product)
+        var bootstrap: BootstrapServer?
+        if let bootstrapPort {
+            let server = BootstrapServer(settings: BootstrapServerSettings(dtlsListeners: [.init(host: host, port: bootstrapPort)]),
+                                         provider: StormBootstrapProvider(options: options, lwm2mPort: port),
+                                         logger: StormOptions.quietServerLogger())
+            try server.start()
+            bootstrap = server
+        }
+        defer {
+            if let bootstrap {
+                FileHandle.standardOutput.write(Data("BOOTSTRAP \(bootstrap.counters)\n".utf8))
+                bootstrap.stop()
+            }
+        }
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: host, port: port)])
         settings.maxHandshakesInProgress = maxHandshakes
         settings.receiveBufferBytes = receiveBuffer

@@ -88,7 +88,8 @@ struct BootstrapService: Service {
         let provider = DeviceListBootstrapProvider(devices: loaded.nbiotDevices, directory: directory,
                                                    stateDirectory: loaded.gateway.store.stateDirectory,
                                                    coapsPort: loaded.gateway.listeners.coaps.port, logger: logger)
-        let settings = BootstrapServerSettings(dtlsListeners: listener.bind.map { .init(host: $0, port: UInt16(listener.port)) })
+        let settings = BootstrapServerSettings(dtlsListeners: listener.bind.map { .init(host: $0, port: UInt16(listener.port)) },
+                                               maxHandshakesInProgress: loaded.gateway.limits.maxDTLSHandshakes)
         return BootstrapService(server: BootstrapServer(settings: settings, provider: provider, clock: clock, logger: logger), logger: logger)
     }
 }

@@ -63,6 +63,7 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
         self.context = context
         let me = Unmanaged.passUnretained(self).toOpaque()
         coap_set_app_data(context, me)
+        coap_context_set_max_handshake_sessions(context, UInt32(clamping: settings.maxHandshakesInProgress))
         if !settings.dtlsListeners.isEmpty {
             var spsk = coap_dtls_spsk_t()
             spsk.version = UInt8(COAP_DTLS_SPSK_SETUP_VERSION)

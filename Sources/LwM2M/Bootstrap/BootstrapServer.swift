@@ -28,13 +28,18 @@ public struct BootstrapServerSettings: Sendable {
     public var plainListeners: [LwM2MServerSettings.Listener]
     public var requestTimeout: Duration
     public var discover: Bool
+    /// DTLS handshakes in progress at once (libcoap's default, 100, drops the ClientHellos of a
+    /// site powering up together, and their retransmissions back off for seconds).
+    public var maxHandshakesInProgress: Int
 
     public init(dtlsListeners: [LwM2MServerSettings.Listener], plainListeners: [LwM2MServerSettings.Listener] = [],
-                requestTimeout: Duration = BootstrapSession<GatewayClock>.defaultRequestTimeout, discover: Bool = true) {
+                requestTimeout: Duration = BootstrapSession<GatewayClock>.defaultRequestTimeout, discover: Bool = true,
+                maxHandshakesInProgress: Int = LwM2MServerSettings.defaultMaxHandshakesInProgress) {
         self.dtlsListeners = dtlsListeners
         self.plainListeners = plainListeners
         self.requestTimeout = requestTimeout
         self.discover = discover
+        self.maxHandshakesInProgress = maxHandshakesInProgress
     }
 }
 
