@@ -22,30 +22,21 @@ extension CoAPServerEngine {
         coap_session_get_app_data(session).map { UInt64(UInt(bitPattern: $0)) }
     }
 
-    func address(of session: OpaquePointer) -> String {
-        guard let remote = coap_session_get_addr_remote(session) else { return "?" }
-        return withUnsafePointer(to: remote.pointee.addr.sa) { SocketTools.describe(sockaddr: $0) }
-    }
+    func address(of session: OpaquePointer) -> String { CoAPSessionFacts.remoteAddress(session) }
 
     func transport(of session: OpaquePointer) -> Transport {
         guard coap_session_get_proto(session) == COAP_PROTO_DTLS else { return .udp }
-        // On plain UDP the identity is empty-not-NULL, hence the protocol check first.
-        guard let identity = coap_session_get_psk_identity(session), let bytes = identity.pointee.s else {
-            return .dtls(identity: "")
-        }
-        return .dtls(identity: String(decoding: UnsafeBufferPointer(start: bytes, count: identity.pointee.length), as: UTF8.self))
+        return .dtls(identity: CoAPSessionFacts.pskIdentity(session) ?? "")
     }
 
     func pskKey(identity: [UInt8], session: OpaquePointer?) -> UnsafePointer<coap_bin_const_t>? {
         let name = String(decoding: identity, as: UTF8.self)
-        guard let key = directory.pskKey(identity: name), !key.isEmpty, key.count <= Self.maxPSKBytes else {
+        guard let key = directory.pskKey(identity: name), PSKHandout.accepts(key) else {
             perform([core.pskIdentityRefused(name)])
             return nil
         }
         core.pskIdentityAccepted(peer: session.map(peerNumber))
-        for (index, byte) in key.enumerated() { pskBytes[index] = byte }
-        pskBin.pointee = coap_bin_const_t(length: key.count, s: UnsafePointer(pskBytes))
-        return UnsafePointer(pskBin)
+        return psk.hand(key)
     }
 
     func handleEvent(session: OpaquePointer, event: coap_event_t) {

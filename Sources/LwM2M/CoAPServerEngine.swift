@@ -27,9 +27,6 @@ final class CoAPServerEngine {
         case downlink(Downlink, forwarded: Bool)
     }
 
-    /// Longest PSK handed to libcoap (GnuTLS accepts longer, but no module uses more).
-    static let maxPSKBytes = 64
-
     let settings: LwM2MServerSettings
     let directory: NBIoTDeviceDirectory
     let logger: Logger
@@ -72,8 +69,7 @@ final class CoAPServerEngine {
     /// Handshakes leave freed buffers behind that glibc keeps; they are given back once a burst is over.
     var trimmedAfterBurst = true
 
-    let pskBytes: UnsafeMutablePointer<UInt8>
-    let pskBin: UnsafeMutablePointer<coap_bin_const_t>
+    let psk = PSKHandout()
 
     init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger, clock: GatewayClock, shard: Int,
          registrations: Locked<Table>, router: CoAPShardRouter,
@@ -91,14 +87,10 @@ final class CoAPServerEngine {
         self.registrations = registrations
         self.router = router
         self.core = Core(configuration: .init(settings: settings, shard: shard))
-        pskBytes = .allocate(capacity: Self.maxPSKBytes)
-        pskBin = .allocate(capacity: 1)
     }
 
     deinit {
         epollEvents.deallocate()
-        pskBytes.deallocate()
-        pskBin.deallocate()
     }
 
     // MARK: - Threads other than the CoAP thread

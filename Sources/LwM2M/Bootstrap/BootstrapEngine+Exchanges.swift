@@ -8,14 +8,12 @@ import Logging
 extension BootstrapEngine {
     func bootstrapKey(identity: [UInt8]) -> UnsafePointer<coap_bin_const_t>? {
         let name = String(decoding: identity, as: UTF8.self)
-        guard let key = provider.bootstrapKey(identity: name), !key.isEmpty, key.count <= CoAPServerEngine.maxPSKBytes else {
+        guard let key = provider.bootstrapKey(identity: name), PSKHandout.accepts(key) else {
             counters.unknownIdentities += 1
             logger.warning("bootstrap handshake refused: no bootstrap key for the identity", metadata: ["identity": "\(name)"])
             return nil
         }
-        for (index, byte) in key.enumerated() { pskBytes[index] = byte }
-        pskBin.pointee = coap_bin_const_t(length: key.count, s: UnsafePointer(pskBytes))
-        return UnsafePointer(pskBin)
+        return psk.hand(key)
     }
 
     /// `POST /bs?ep=…`: 2.04 and the sequence starts next turn; 4.00 without `ep`; 4.03 when the
@@ -29,7 +27,7 @@ extension BootstrapEngine {
             logger.warning("bootstrap request without ep refused", metadata: ["address": "\(address(of: session))"])
             return
         }
-        let identity = pskIdentity(of: session)
+        let identity = CoAPSessionFacts.pskIdentity(session)
         switch provider.plan(endpoint: endpoint, identity: identity, localHost: localHost(of: session)) {
         case .failure(let refusal):
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_FORBIDDEN)
@@ -167,16 +165,7 @@ extension BootstrapEngine {
         perform(endpoint, active[endpoint]?.machine.requestLost(.requestFailed, "the device's session closed") ?? [])
     }
 
-    func pskIdentity(of session: OpaquePointer) -> String? {
-        guard coap_session_get_proto(session) == COAP_PROTO_DTLS, let identity = coap_session_get_psk_identity(session),
-              let bytes = identity.pointee.s else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: identity.pointee.length), as: UTF8.self)
-    }
-
-    func address(of session: OpaquePointer) -> String {
-        guard let remote = coap_session_get_addr_remote(session) else { return "?" }
-        return withUnsafePointer(to: remote.pointee.addr.sa) { SocketTools.describe(sockaddr: $0) }
-    }
+    func address(of session: OpaquePointer) -> String { CoAPSessionFacts.remoteAddress(session) }
 
     /// The host part of the address the device reached us on.
     func localHost(of session: OpaquePointer) -> String {

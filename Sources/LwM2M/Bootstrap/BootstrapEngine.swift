@@ -36,8 +36,7 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
     let running = Locked(false)
     let stopRequested = Locked(false)
     let wakePipe = WakePipe()
-    let pskBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: CoAPServerEngine.maxPSKBytes)
-    let pskBin = UnsafeMutablePointer<coap_bin_const_t>.allocate(capacity: 1)
+    let psk = PSKHandout()
 
     init(settings: BootstrapServerSettings, provider: BootstrapProvider, clock: GatewayClock, logger: Logger,
          emit: @escaping @Sendable (BootstrapServerEvent) -> Void, finish: @escaping @Sendable () -> Void) {
@@ -47,11 +46,6 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
         self.logger = logger
         self.emit = emit
         self.finish = finish
-    }
-
-    deinit {
-        pskBytes.deallocate()
-        pskBin.deallocate()
     }
 
     struct StartError: Error, CustomStringConvertible { var description: String }
