@@ -55,26 +55,36 @@ public struct BootstrapPlan: Equatable, Sendable {
     /// Security mode 0: pre-shared key.
     public static let securityModePSK: Int64 = 0
 
+    /// The Security object instance's resources (written to `/0/x`).
+    public var securityResources: [(id: UInt16, value: TLVValue)] {
+        [
+            (SecurityResource.serverURI, .string(serverURI)),
+            (SecurityResource.bootstrapServer, .boolean(false)),
+            (SecurityResource.securityMode, .integer(Self.securityModePSK)),
+            (SecurityResource.publicKeyOrIdentity, .opaque(pskIdentity)),
+            (SecurityResource.serverPublicKey, .opaque([])),
+            (SecurityResource.secretKey, .opaque(psk)),
+            (SecurityResource.shortServerId, .integer(Int64(shortServerId))),
+        ]
+    }
+
+    /// The Server object instance's resources (written to `/1/x`).
+    public var serverResources: [(id: UInt16, value: TLVValue)] {
+        [
+            (ServerResource.shortServerId, .integer(Int64(shortServerId))),
+            (ServerResource.lifetime, .integer(Int64(lifetime))),
+            (ServerResource.notificationStoring, .boolean(notificationStoring)),
+            (ServerResource.binding, .string(binding)),
+        ]
+    }
+
     /// The Security object instance `instance`, as TLV.
     public func securityInstance(_ instance: UInt16) -> TLV {
-        .objectInstance(instance, [
-            .resource(SecurityResource.serverURI, .string(serverURI)),
-            .resource(SecurityResource.bootstrapServer, .boolean(false)),
-            .resource(SecurityResource.securityMode, .integer(Self.securityModePSK)),
-            .resource(SecurityResource.publicKeyOrIdentity, .opaque(pskIdentity)),
-            .resource(SecurityResource.serverPublicKey, .opaque([])),
-            .resource(SecurityResource.secretKey, .opaque(psk)),
-            .resource(SecurityResource.shortServerId, .integer(Int64(shortServerId))),
-        ])
+        .objectInstance(instance, securityResources.map { .resource($0.id, $0.value) })
     }
 
     /// The Server object instance `instance`, as TLV.
     public func serverInstance(_ instance: UInt16) -> TLV {
-        .objectInstance(instance, [
-            .resource(ServerResource.shortServerId, .integer(Int64(shortServerId))),
-            .resource(ServerResource.lifetime, .integer(Int64(lifetime))),
-            .resource(ServerResource.notificationStoring, .boolean(notificationStoring)),
-            .resource(ServerResource.binding, .string(binding)),
-        ])
+        .objectInstance(instance, serverResources.map { .resource($0.id, $0.value) })
     }
 }

@@ -8,8 +8,8 @@ import LwM2MContent
 /// at the lowest id the bootstrap account does not use. A device that cannot discover (an LwM2M
 /// 1.0 client answers 4.xx) gets `DELETE /0` and `DELETE /1` (a client keeps its bootstrap
 /// account) and the Security instance at `fallbackSecurityInstance`. Then the Server instance,
-/// then Bootstrap-Finish `POST /bs`. One request at a time; each must be answered within
-/// `requestTimeout`.
+/// then Bootstrap-Finish `POST /bs`. The writes are in `format` (TLV unless the device's request
+/// preferred SenML). One request at a time; each must be answered within `requestTimeout`.
 public struct BootstrapSession<C: Clock>: Sendable where C.Duration == Duration {
     public enum Step: Equatable, Sendable {
         case discover
@@ -34,6 +34,8 @@ public struct BootstrapSession<C: Clock>: Sendable where C.Duration == Duration 
 
     public let endpoint: String
     public let plan: BootstrapPlan
+    /// The content format of the Security and Server writes.
+    public let format: WriteFormat
     public let requestTimeout: Duration
     public private(set) var step: Step?
     /// When the request in flight times out (nil when none is).
@@ -44,10 +46,11 @@ public struct BootstrapSession<C: Clock>: Sendable where C.Duration == Duration 
     private var securityInstance = BootstrapSession.fallbackSecurityInstance
     private var serverInstance: UInt16 = 0
 
-    public init(endpoint: String, plan: BootstrapPlan, discover: Bool = true,
+    public init(endpoint: String, plan: BootstrapPlan, format: WriteFormat = .tlv, discover: Bool = true,
                 requestTimeout: Duration = BootstrapSession.defaultRequestTimeout) {
         self.endpoint = endpoint
         self.plan = plan
+        self.format = format
         self.discover = discover
         self.requestTimeout = requestTimeout
     }
@@ -143,18 +146,17 @@ public struct BootstrapSession<C: Clock>: Sendable where C.Duration == Duration 
         case .delete(let path):
             return BootstrapRequest(.delete, path)
         case .writeSecurity(let instance):
-            return BootstrapRequest(.put, "/0/\(instance)", payload: Self.tlv(plan.securityInstance(instance)),
-                                    contentFormat: BootstrapRequest.tlv)
+            return BootstrapRequest(.put, "/0/\(instance)",
+                                    payload: format.payload(object: 0, instance: instance, resources: plan.securityResources),
+                                    contentFormat: format.contentFormat)
         case .writeServer(let instance):
-            return BootstrapRequest(.put, "/1/\(instance)", payload: Self.tlv(plan.serverInstance(instance)),
-                                    contentFormat: BootstrapRequest.tlv)
+            return BootstrapRequest(.put, "/1/\(instance)",
+                                    payload: format.payload(object: 1, instance: instance, resources: plan.serverResources),
+                                    contentFormat: format.contentFormat)
         case .finish:
             return BootstrapRequest(.post, "/bs")
         }
     }
-
-    /// The plan's values always fit TLV's 24-bit lengths (they come from the device list).
-    static func tlv(_ instance: TLV) -> [UInt8] { (try? TLV.encode([instance])) ?? [] }
 
     static func describe(_ step: Step) -> String {
         switch step {

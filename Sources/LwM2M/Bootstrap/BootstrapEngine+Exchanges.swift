@@ -49,7 +49,10 @@ extension BootstrapEngine {
                 break
             }
             coap_session_reference(session)
-            active[endpoint] = Active(session: session, machine: Session(endpoint: endpoint, plan: plan, discover: settings.discover,
+            // LwM2M 1.1: pct= names the content format the device prefers for the writes.
+            let format = WriteFormat(preferredContentFormat: parameters.first { $0.hasPrefix("pct=") }?.dropFirst(4))
+            active[endpoint] = Active(session: session, machine: Session(endpoint: endpoint, plan: plan, format: format,
+                                                                         discover: settings.discover,
                                                                          requestTimeout: settings.requestTimeout))
             starting.append(endpoint)
             counters.started += 1
