@@ -7,9 +7,10 @@ import Glibc
 
 // Client-initiated bootstrap of a simulated module (OMA-TS-LightweightM2M-V1_0 §5.2; CoAP thread
 // only): a DTLS session to the bootstrap server with the factory's bootstrap PSK, `POST /bs?ep=`,
-// then the server's Discover, Deletes, Writes of the Security and Server objects (TLV) and
-// Bootstrap-Finish, answered as a module does; after Finish the module drops that session and
-// registers with the written account (URI, identity, key).
+// then the server's Discover, Deletes, Writes of the Security and Server objects (TLV, or SenML-JSON
+// or SenML-CBOR, whichever Content-Format arrives) and Bootstrap-Finish, answered as a module does;
+// after Finish the module drops that session and registers with the written account (URI,
+// identity, key).
 
 extension NBIoTDeviceSimulator {
     /// The bootstrap-interface resources: `/` (Discover), the Security and Server objects and
@@ -55,6 +56,7 @@ extension NBIoTDeviceSimulator {
         _ = coap_add_token(pdu, length, token)
         add(pdu, UInt16(COAP_OPTION_URI_PATH), Array("bs".utf8))
         add(pdu, UInt16(COAP_OPTION_URI_QUERY), Array("ep=\(state.device.endpoint)".utf8))
+        if let format = account.preferredFormat { add(pdu, UInt16(COAP_OPTION_URI_QUERY), Array("pct=\(format)".utf8)) }
         state.pendingTokens[Self.tokenValue(token.prefix(length))] = "bootstrap"
         _ = coap_send(session, pdu)
     }
@@ -90,9 +92,11 @@ extension NBIoTDeviceSimulator {
             answer = COAP_RESPONSE_CODE_DELETED
         case COAP_REQUEST_CODE_PUT:
             method = "PUT"
-            if path.hasPrefix("0/"), let instance = (try? TLV.decode(payload))?.first {
-                for resource in instance.children where resource.kind == .resource { state.writtenSecurity[resource.id] = resource.value }
-            } else if !path.hasPrefix("1/") || (try? TLV.decode(payload)) == nil {
+            let format = Self.contentFormat(of: request)
+            continuation.yield(.bootstrapWrite(device: index, path: "/" + path, contentFormat: format))
+            if path.hasPrefix("0/"), let resources = Self.writtenResources(payload, format: format) {
+                for (id, value) in resources { state.writtenSecurity[id] = value }
+            } else if !path.hasPrefix("1/") || Self.writtenResources(payload, format: format) == nil {
                 answer = COAP_RESPONSE_CODE_BAD_REQUEST
             }
         default:
@@ -102,6 +106,28 @@ extension NBIoTDeviceSimulator {
         coap_pdu_set_code(response, answer)
         let text = "\(answer.rawValue >> 5).\(String(format: "%02d", answer.rawValue & 0x1F))"
         continuation.yield(.bootstrapRequest(device: index, method: method, path: "/" + path, code: text))
+    }
+
+    static func contentFormat(of request: OpaquePointer) -> UInt16? {
+        var iterator = coap_opt_iterator_t()
+        guard let option = coap_check_option(request, UInt16(COAP_OPTION_CONTENT_FORMAT), &iterator) else { return nil }
+        return UInt16(truncatingIfNeeded: coap_decode_var_bytes(coap_opt_value(option), Int(coap_opt_length(option))))
+    }
+
+    /// The resources of the written object instance by id, each value as TLV carries it (so the
+    /// URI is its UTF-8, the key its bytes); nil when the payload is not the format it says.
+    static func writtenResources(_ payload: [UInt8], format: UInt16?) -> [UInt16: [UInt8]]? {
+        var resources: [UInt16: [UInt8]] = [:]
+        switch format {
+        case SenMLJSON.contentFormat, SenMLCBOR.contentFormat:
+            let records = format == SenMLJSON.contentFormat ? try? SenMLJSON.decode(payload) : try? SenMLCBOR.decode(payload)
+            guard let records, let written = try? LwM2MSenML.resources(records) else { return nil }
+            for resource in written where resource.path.count == 3 { resources[resource.path[2]] = resource.value.bytes }
+        default:
+            guard let instance = (try? TLV.decode(payload))?.first else { return nil }
+            for resource in instance.children where resource.kind == .resource { resources[resource.id] = resource.value }
+        }
+        return resources
     }
 
     /// Bootstrap-Finish: the written account becomes the module's; it registers there (next turn).

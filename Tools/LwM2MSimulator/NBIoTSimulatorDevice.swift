@@ -53,6 +53,8 @@ extension NBIoTDeviceSimulator {
         case bootstrapAnswered(device: Int, code: String)
         /// A request of the bootstrap server, as the module answered it.
         case bootstrapRequest(device: Int, method: String, path: String, code: String)
+        /// A Bootstrap-Write arrived in this Content-Format (nil: the request named none).
+        case bootstrapWrite(device: Int, path: String, contentFormat: UInt16?)
         /// Bootstrap-Finish: the module was written `serverURI` and a key, and registers there now.
         case bootstrapped(device: Int, serverURI: String)
     }
@@ -64,11 +66,15 @@ extension NBIoTDeviceSimulator {
         public var identity: String?
         /// Whether the module answers Bootstrap-Discover (LwM2M 1.1) or 4.04 (1.0).
         public var discover: Bool
-        public init(port: UInt16, psk: [UInt8], identity: String? = nil, discover: Bool = true) {
+        /// The content format the module asks the writes in (`pct=` of its `POST /bs`, LwM2M 1.1):
+        /// 110 SenML-JSON, 112 SenML-CBOR, 11542 TLV; nil asks for none, as a 1.0 module does.
+        public var preferredFormat: UInt16?
+        public init(port: UInt16, psk: [UInt8], identity: String? = nil, discover: Bool = true, preferredFormat: UInt16? = nil) {
             self.port = port
             self.psk = psk
             self.identity = identity
             self.discover = discover
+            self.preferredFormat = preferredFormat
         }
     }
 
