@@ -73,8 +73,10 @@ public enum Daemon {
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"))
             await cloud.bridge.register(lwm2m, for: .lwm2m)
+            let recorder = ProvisioningRecorder(store: store, clock: clock, logger: Logger(label: "edgegw.provisioning"))
+            await lwm2m.attachRegistrationRecorder(recorder)
             fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
-            if let bootstrap = BootstrapService.make(loaded: loaded, directory: directory, clock: clock) {
+            if let bootstrap = BootstrapService.make(loaded: loaded, directory: directory, clock: clock, recorder: recorder) {
                 fieldServices.append(bootstrap)
             }
             // After the LwM2M service, so it stops first: it sends through that service.

@@ -33,6 +33,8 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// The upgrade side: PCP frames, "the device reported", its radio. Nil: PCP frames are
     /// counted and logged, not answered.
     var upgrades: (any UpgradeUplinkHandler)?
+    /// Told of every Register, for the provisioning state. Nil: not recorded.
+    var registrations: (any RegistrationRecorder)?
     let sink: UplinkSink
     let store: CommandQueueStore?
     let settings: LwM2MServiceSettings
@@ -166,6 +168,11 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         if !commands.isEmpty { logger.info("lwm2m restored queued commands", metadata: ["count": "\(commands.count)"]) }
     }
 
+    /// Sets (or removes) what records each device's registrations.
+    public func attachRegistrationRecorder(_ recorder: (any RegistrationRecorder)?) {
+        registrations = recorder
+    }
+
     // MARK: - Server events
 
     public func handle(_ event: LwM2MServerEvent) async {
@@ -175,6 +182,7 @@ public actor LwM2MService: DownlinkHandler, FieldService {
         let time = clock.wallTime()
         switch event {
         case .registered(let info):
+            await registrations?.registered(nodeId: info.nodeId, at: time)
             productByNode[info.nodeId] = info.productId
             if info.observedPath == nil { warnNoDataResource(info) }
             await publish(presence.registered(info.nodeId, at: now), at: time)
@@ -286,4 +294,10 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     private func publish(_ changes: [PresenceTracker<GatewayClock.Instant>.Change], at time: Date) async {
         for change in changes { await sink.statusChanged(nodeId: change.nodeId, status: change.status, at: time) }
     }
+}
+
+/// Told of every Register (not an Update), with the gateway's wall time: `edgegw provision list`
+/// shows when each device last registered.
+public protocol RegistrationRecorder: Sendable {
+    func registered(nodeId: String, at time: Date) async
 }

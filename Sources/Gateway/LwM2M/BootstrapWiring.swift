@@ -65,12 +65,15 @@ final class DeviceListBootstrapProvider: BootstrapProvider, Sendable {
 struct BootstrapService: Service {
     let server: BootstrapServer
     let logger: Logger
+    /// Records each finished bootstrap for `edgegw provision list`.
+    var recorder: ProvisioningRecorder?
 
     func run() async throws {
         try server.start()
         let server = server
         await withGracefulShutdownHandler {
             for await event in server.events {
+                if case .finished(let endpoint) = event { recorder?.bootstrapFinished(nodeId: endpoint) }
                 if case .failed(let endpoint, let failure, _) = event, failure == .unauthorized {
                     logger.debug("bootstrap refused", metadata: ["endpoint": "\(endpoint)"])
                 }
@@ -81,7 +84,8 @@ struct BootstrapService: Service {
     }
 
     /// The bootstrap server when `[listeners.bootstrap]` is on and some device has a bootstrap key.
-    static func make(loaded: LoadedConfig, directory: StaticDeviceDirectory, clock: GatewayClock) -> BootstrapService? {
+    static func make(loaded: LoadedConfig, directory: StaticDeviceDirectory, clock: GatewayClock,
+                     recorder: ProvisioningRecorder? = nil) -> BootstrapService? {
         let listener = loaded.gateway.listeners.bootstrap
         guard listener.enabled, loaded.nbiotDevices.contains(where: { !$0.bootstrapPSK.isEmpty }) else { return nil }
         let logger = Logger(label: "edgegw.bootstrap")
@@ -90,6 +94,7 @@ struct BootstrapService: Service {
                                                    coapsPort: loaded.gateway.listeners.coaps.port, logger: logger)
         let settings = BootstrapServerSettings(dtlsListeners: listener.bind.map { .init(host: $0, port: UInt16(listener.port)) },
                                                maxHandshakesInProgress: loaded.gateway.limits.maxDTLSHandshakes)
-        return BootstrapService(server: BootstrapServer(settings: settings, provider: provider, clock: clock, logger: logger), logger: logger)
+        return BootstrapService(server: BootstrapServer(settings: settings, provider: provider, clock: clock, logger: logger), logger: logger,
+                                recorder: recorder)
     }
 }
