@@ -69,7 +69,9 @@ public struct FieldDeviceEntry: Sendable, Equatable {
 
 /// Loads `edgegw.toml` and the files it names; collects every problem of every file.
 public enum ConfigLoader {
-    public static func load(path: String) -> Result<LoadedConfig, ConfigErrors> {
+    /// - Parameter nbiotDeviceListText: the CSV device list's text to check instead of the file
+    ///   `[paths] nbiot_devices` names (`edgegw provision import` checks a merge before writing it).
+    public static func load(path: String, nbiotDeviceListText: String? = nil) -> Result<LoadedConfig, ConfigErrors> {
         let diagnostics = ConfigDiagnostics()
         let document: ConfigDocument
         switch TOMLDocumentParser.load(path: path) {
@@ -115,7 +117,7 @@ public enum ConfigLoader {
         var nbiotDevices: [NBIoTDevice] = []
         if let gateway, let list = gateway.paths.nbiotDevices {
             nbiotDevices = loadNBIoTDevices(path: list, secretsFile: lwm2m.pskSecretsFile, products: products, diagnostics: diagnostics,
-                                            configFile: path, document: document)
+                                            configFile: path, document: document, text: nbiotDeviceListText)
             // A product with `[upgrade] protocol = "PCP"` makes its devices upgrade-capable over PCP;
             // the device list's `pcp` column still marks a device on its own.
             for index in nbiotDevices.indices where products[nbiotDevices[index].productId]?.upgradeProtocolIsPCP == true {
@@ -134,6 +136,15 @@ public enum ConfigLoader {
         return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
                                      devices: devices, modbus: modbus, modbusDevices: modbusDevices, lwm2m: lwm2m,
                                      nbiotDevices: nbiotDevices))
+    }
+
+    /// The NB-IoT device list `path` names (`[paths] nbiot_devices`), read before the rest of
+    /// the configuration is checked; nil when it names none or cannot be read.
+    public static func nbiotDeviceListPath(configPath path: String) -> String? {
+        guard case .success(let document) = TOMLDocumentParser.load(path: path) else { return nil }
+        let base = (path as NSString).deletingLastPathComponent
+        let root = ConfigReader(document: document, diagnostics: ConfigDiagnostics())
+        return GatewayConfig.parse(root, baseDirectory: base.isEmpty ? "." : base)?.paths.nbiotDevices
     }
 
     /// `*.toml` files of a folder, sorted; none for a missing folder (`checkPaths` reports one the file names).
@@ -188,7 +199,8 @@ public enum ConfigLoader {
     /// The NB-IoT device list; a list or secrets file that cannot be read is reported at the key
     /// of `configFile` that names it.
     static func loadNBIoTDevices(path: String, secretsFile: String?, products: [String: ProductModel],
-                                 diagnostics: ConfigDiagnostics, configFile: String, document: ConfigDocument) -> [NBIoTDevice] {
+                                 diagnostics: ConfigDiagnostics, configFile: String, document: ConfigDocument,
+                                 text override: String? = nil) -> [NBIoTDevice] {
         var secrets: [String: [UInt8]] = [:]
         if let secretsFile {
             switch SecretFile.read(secretsFile, keyPath: "lwm2m.psk_secrets_file", configFile: configFile,
@@ -196,6 +208,9 @@ public enum ConfigLoader {
             case .success(let text): secrets = NBIoTSecretsFile.parse(text.value, file: secretsFile, diagnostics: diagnostics)
             case .failure(let diagnostic): diagnostics.report(diagnostic)
             }
+        }
+        if let override {
+            return NBIoTDeviceList.parse(override, file: path, secrets: secrets, knownProducts: Set(products.keys), diagnostics: diagnostics)
         }
         if let reason = FileCheck.unreadableFile(path) {
             diagnostics.report(file: configFile, line: document.line(of: "paths", "nbiot_devices"), keyPath: "paths.nbiot_devices",

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Gateway
 
-/// NB-IoT provisioning for the technician: connection keys for the modules provisioned by
-/// bootstrap (docs/bootstrap.md).
+/// NB-IoT provisioning for the technician (docs/bootstrap.md): the platform's batch template in
+/// and out of edgegw's device list, each device's state, connection keys for the modules
+/// provisioned by bootstrap.
 struct ProvisionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provision",
-        abstract: "Provision NB-IoT modules: connection keys for those that bootstrap.",
-        subcommands: [Generate.self])
+        abstract: "Provision NB-IoT modules: the platform's device lists, connection keys for those that bootstrap.",
+        subcommands: [ProvisionImportCommand.self, ProvisionExportCommand.self, ProvisionListCommand.self, Generate.self])
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -39,5 +40,12 @@ struct ProvisionCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+extension NBIoTProvisioning.Problems {
+    /// Every problem on stderr, one a line (file:line: column: what (fix: how)).
+    func printAll() {
+        for diagnostic in diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
     }
 }

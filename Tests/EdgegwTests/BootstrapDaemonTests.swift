@@ -53,6 +53,18 @@ import TestSupport
         #expect(key.count == 32)
         #expect(!daemon.text.contains(key) && !daemon.text.contains(hex))
 
+        // The technician's view while the daemon runs: export holds the key the module registered
+        // with (the bootstrap key too), list shows it bootstrapped and registered.
+        let exportFile = site.fixture.directory.file("platform-export.csv")
+        let (exported, exportOutput) = try await Self.edgegw(["provision", "export", "--output", exportFile, "--config", site.fixture.configPath])
+        #expect(exported == 0, "\(exportOutput)")
+        #expect(try Self.exportedKeys(exportFile) == (key.lowercased(), hex.lowercased()))
+        #expect(!exportOutput.contains(key) && !exportOutput.lowercased().contains(key.lowercased()))
+        let (listed, listOutput) = try await Self.edgegw(["provision", "list", "--config", site.fixture.configPath])
+        #expect(listed == 0, "\(listOutput)")
+        #expect(listOutput.contains("generated") && listOutput.contains("registered at") && listOutput.contains("(bootstrapped at"),
+                "\(listOutput)")
+
         // After a restart the device list takes the stored key: the module registers without bootstrapping again.
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0, "\(daemon.text.suffix(3000))")
@@ -67,5 +79,26 @@ import TestSupport
         #expect(try String(contentsOfFile: keyFile, encoding: .utf8).contains("\(Self.imei),\(key)"))
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+        // The key survived the restart and is the same in the exported list.
+        let (again, againOutput) = try await Self.edgegw(["provision", "export", "--output", exportFile, "--config", site.fixture.configPath])
+        #expect(again == 0, "\(againOutput)")
+        #expect(try Self.exportedKeys(exportFile) == (key.lowercased(), hex.lowercased()))
+        let (_, listAfter) = try await Self.edgegw(["provision", "list", "--config", site.fixture.configPath])
+        #expect(listAfter.contains("registered at") && listAfter.contains("(bootstrapped at"), "\(listAfter)")
+    }
+
+    static func edgegw(_ arguments: [String]) async throws -> (Int32?, String) {
+        let process = try ChildProcess(Paths.edgegwBinary, arguments)
+        let status = await process.waitForExit(timeout: .seconds(30))
+        return (status, process.text)
+    }
+
+    /// The psk and bootstrapPsk cells of the IMEI's row in an exported template (mode 0600).
+    static func exportedKeys(_ path: String) throws -> (String, String) {
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+        let row = try #require(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix(imei) })
+        let cells = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return (cells[5], cells[6])
     }
 }
