@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a local broker with a scripted cloud, the gateway on the sample product and
 # device files, and the simulated field devices, all on 127.0.0.1. Ctrl-C stops everything.
-# Lines "cloud <- …" are what the cloud receives from the gateway.
+# Lines "cloud <- …" are what the cloud receives from the gateway. The first water meter starts
+# unprovisioned: it bootstraps on [listeners.bootstrap], gets a generated key and registers with it.
 # DEMO_SECONDS=N stops by itself after N seconds (40 shows everything: the sleeping meter wakes
 # at about 28 s). At the end, a summary of what the scripted cloud received (demo-run/platform.jsonl)
 # and of the package server's GETs (demo-run/package_server.log).
@@ -16,7 +17,9 @@ chmod 700 "$RUN"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 BROKER_PORT=$(free_port)
 MODBUS_PORT=$(free_port)
-COAPS_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+COAPS_PORT=$(free_udp_port)
+BOOTSTRAP_PORT=$(free_udp_port)
 PACKAGE_PORT=$(free_port)
 GATEWAY_ID=demo-gateway-0001
 
@@ -68,6 +71,12 @@ enabled = true
 port = $COAPS_PORT
 bind = ["127.0.0.1"]
 
+[listeners.bootstrap]
+# The unprovisioned meter bootstraps here and is written [listeners.coaps] and a generated key.
+enabled = true
+port = $BOOTSTRAP_PORT
+bind = ["127.0.0.1"]
+
 [store]
 state_directory = "$RUN/state"
 
@@ -89,16 +98,18 @@ ca_file = "$RUN/pki/ca.pem"
 max_fragments_per_second = 10
 CONF
 
-# Two NB-IoT water meters with their own DTLS keys, made for this run (mode 0600).
+# Two NB-IoT water meters. The second has its DTLS key, made for this run (mode 0600). The
+# first comes out of the box: its row gives only a bootstrap key (the factory's), no psk; it
+# bootstraps, and edgegw generates its connection key, stores it and writes it to the meter.
 IMEIS=(861234567890001 861234567890002)
+BOOTSTRAP_PSK=$(python3 -c 'import secrets; print(secrets.token_hex(8))')
 umask 077
-for imei in "${IMEIS[@]}"; do
-  echo "$imei = $(python3 -c 'import secrets; print(secrets.token_hex(8))')" >> "$RUN/secrets/psk"
-done
-umask 022
+echo "${IMEIS[1]} = $(python3 -c 'import secrets; print(secrets.token_hex(8))')" >> "$RUN/secrets/psk"
 { echo "nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret"
-  for imei in "${IMEIS[@]}"; do echo "$imei,meter-$imei,water-meter,0,,,,DTLS,86400,"; done
+  echo "${IMEIS[0]},meter-${IMEIS[0]},water-meter,0,,,$BOOTSTRAP_PSK,DTLS,86400,"
+  echo "${IMEIS[1]},meter-${IMEIS[1]},water-meter,0,,,,DTLS,86400,"
 } > "$RUN/nbiot-devices.csv"
+umask 022
 
 # The sample device files, pointed at this run's simulated meter.
 mkdir -p "$RUN/devices"
@@ -157,13 +168,30 @@ payloads=(0104D20001E24000EB3F800000 0105140001E3A800F03F8CCCCD)
 intervals=(4 26)
 for i in 0 1; do
   imei=${IMEIS[$i]}
-  psk=$(sed -n "s/^$imei = //p" "$RUN/secrets/psk")
-  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" --psk "$psk" --every "${intervals[$i]}" --payload "${payloads[$i]}" \
+  if [ "$i" = 0 ]; then
+    keys=(--bootstrap-port "$BOOTSTRAP_PORT" --bootstrap-psk "$BOOTSTRAP_PSK")
+  else
+    keys=(--psk "$(sed -n "s/^$imei = //p" "$RUN/secrets/psk")")
+  fi
+  ( sleep 2; exec "$SIM" device --port "$COAPS_PORT" --imei "$imei" "${keys[@]}" --every "${intervals[$i]}" --payload "${payloads[$i]}" \
       --sw-version V1.0 ) \
     > "$RUN/nbiot-$imei.log" 2>&1 &
   pids+=($!)
 done
 echo "demo: two simulated NB-IoT water meters (DTLS-PSK, software V1.0) on 127.0.0.1:$COAPS_PORT, reporting every ${intervals[0]} s and every ${intervals[1]} s"
+echo "demo: meter ${IMEIS[0]} is unprovisioned: it bootstraps on 127.0.0.1:$BOOTSTRAP_PORT with its bootstrap key first"
+
+# What the unprovisioned meter sees of its bootstrap (its own log), once it has registered.
+( log=$RUN/nbiot-${IMEIS[0]}.log
+  for _ in $(seq 200); do grep -q '^registered(' "$log" 2>/dev/null && break; sleep 0.1; done
+  steps=$(sed -n 's/^bootstrapRequest(device: [0-9]*, method: "\([A-Z]*\)", path: "\([^"]*\)", code: "\([0-9.]*\)")$/\1 \2 \3/p' "$log" | paste -sd, - | sed 's/,/, /g')
+  uri=$(sed -n 's/^bootstrapped(device: [0-9]*, serverURI: "\(.*\)")$/\1/p' "$log")
+  if [ -n "$uri" ] && grep -q '^registered(' "$log"; then
+    echo "demo: meter ${IMEIS[0]} bootstrapped (the gateway asked: $steps); written $uri and a new key; registered with that key"
+  else
+    echo "demo: meter ${IMEIS[0]} has not bootstrapped and registered yet (see $log)"
+  fi ) &
+pids+=($!)
 
 # The cloud's commands. NB-IoT commands wait for the module's next report (the platform's
 # cached mode): the first meter's within its 4 s, so the command response carries the outcome;
@@ -216,3 +244,7 @@ fi
 echo "demo: stopped"
 sleep 0.5   # the scripted cloud records the last PUBLISHes
 python3 scripts/scripted_platform.py --summary "$RUN/platform.jsonl" --package-log "$RUN/package_server.log"
+keys=$RUN/state/nbiot-connection-keys
+if [ -f "$keys" ]; then
+  echo "  bootstrap: ${IMEIS[0]} bootstrapped $(grep -c '^bootstrapped(' "$RUN/nbiot-${IMEIS[0]}.log") time(s); its generated key is kept in $keys (mode $(stat -c %a "$keys"))"
+fi

@@ -59,16 +59,25 @@ struct Device: AsyncParsableCommand {
     @Flag(help: "Announce the TUP data resource </t/d> instead of object 19.") var tup = false
     @Option(help: "Object list of the Register, e.g. '</1/0>,</3/0>,</31024/10>' (overrides --tup).") var objects: String?
     @Option(help: "A resource the module serves besides /19/0/0, /t/d and /19/1/0 (repeatable).") var resource: [String] = []
+    @Option(help: "Bootstrap first on this port with --bootstrap-psk (an unprovisioned module), then register with the written account.")
+    var bootstrapPort: UInt16?
+    @Option(help: "Bootstrap PSK as ASCII text (with --bootstrap-port).") var bootstrapPsk = ""
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
+
+    func validate() throws {
+        if bootstrapPort != nil && bootstrapPsk.isEmpty { throw ValidationError("--bootstrap-port needs --bootstrap-psk") }
+    }
 
     func run() async throws {
         let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port,
                                              resources: NBIoTDeviceSimulator.defaultResources + resource)
         try simulator.start()
+        let bootstrap = bootstrapPort.map { NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(bootstrapPsk.utf8)) }
+        // A module that bootstraps is told its connection key; until then it has none (and is not plain CoAP).
         let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
-                                        objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"), plain: psk.isEmpty,
-                                        pcp: pcp.personality()))
-        simulator.register(index)
+                                        objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"),
+                                        plain: psk.isEmpty && bootstrap == nil, pcp: pcp.personality(), bootstrap: bootstrap))
+        if bootstrap != nil { simulator.bootstrap(index) } else { simulator.register(index) }
         let bytes = Self.hexBytes(payload)
         let reporter = Task {
             guard every > 0 else { return }
@@ -78,7 +87,8 @@ struct Device: AsyncParsableCommand {
             }
         }
         defer { reporter.cancel() }
-        for await event in simulator.events { print(event) }
+        // Unbuffered, so a script watching the log file sees each event as it happens.
+        for await event in simulator.events { FileHandle.standardOutput.write(Data("\(event)\n".utf8)) }
     }
 }
 
