@@ -7,6 +7,7 @@ extension PlatformDeviceTemplate {
     public static let nodeIdLength = 1...64
     /// ... of these.
     public static let nodeIdCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+    private static let nodeIdCharacterSet = Set(nodeIdCharacters.utf8)
     /// A PSK (psk and bootstrapPsk) is 8-32 hex digits: 4-16 bytes, so an even count.
     public static let pskHexDigits = 8...32
     /// `secure`: DTLS and DTLS+ carry a PSK; NoSec is plain CoAP.
@@ -14,11 +15,13 @@ extension PlatformDeviceTemplate {
     /// `lifeTime` in seconds: 0 (the default, 86400) up to 7 days.
     public static let lifetimeSeconds = 0...604_800
 
-    static func check(_ rows: [PlatformDeviceRow], file: String, knownProducts: Set<String>?, diagnostics: ConfigDiagnostics) {
+    /// `spelled`: each column's name as the file writes it, for the problems.
+    static func check(_ rows: [PlatformDeviceRow], file: String, knownProducts: Set<String>?, spelled: [String: String] = [:],
+                      diagnostics: ConfigDiagnostics) {
         var firstLine: [String: Int] = [:]
         for row in rows {
             func problem(_ column: String, _ text: String, fix: String) {
-                diagnostics.report(file: file, line: row.line, keyPath: column, problem: text, fix: fix)
+                diagnostics.report(file: file, line: row.line, keyPath: spelled[column] ?? column, problem: text, fix: fix)
             }
             if let text = nodeIdProblem(row.nodeId) {
                 problem("nodeId", text, fix: "the module's IMEI: \(nodeIdLength.lowerBound)-\(nodeIdLength.upperBound) letters, digits, _ or -")
@@ -54,7 +57,7 @@ extension PlatformDeviceTemplate {
         if !nodeIdLength.contains(nodeId.count) {
             return "\(nodeId.count) characters (allowed \(nodeIdLength.lowerBound)-\(nodeIdLength.upperBound))"
         }
-        if let bad = nodeId.first(where: { !nodeIdCharacters.contains($0) }) {
+        if let bad = nodeId.first(where: { $0.utf8.count != 1 || !nodeIdCharacterSet.contains($0.utf8.first ?? 0) }) {
             return "'\(nodeId)' has the character '\(bad)'"
         }
         return nil

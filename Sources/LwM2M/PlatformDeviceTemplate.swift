@@ -68,6 +68,7 @@ public enum PlatformDeviceTemplate {
     public static func read(_ text: String, file: String, knownProducts: Set<String>?, diagnostics: ConfigDiagnostics)
         -> [PlatformDeviceRow] {
         var header: [String]?
+        var spelled: [String: String] = [:]
         var rows: [PlatformDeviceRow] = []
         let body = text.first == byteOrderMark ? String(text.dropFirst()) : text
         // "\r\n" is one Character in Swift, not "\n": a CRLF file splits on it too.
@@ -84,6 +85,8 @@ public enum PlatformDeviceTemplate {
             guard let columns = header else {
                 guard let read = readHeader(cells, file: file, line: lineNumber, diagnostics: diagnostics) else { return [] }
                 header = read
+                // Problems name a column as the file spells it (`pk` or `psk`).
+                for (column, cell) in zip(read, cells) { spelled[column] = cell.trimmingCharacters(in: .whitespaces) }
                 continue
             }
             guard rows.count < maxRows else {
@@ -106,7 +109,7 @@ public enum PlatformDeviceTemplate {
                                fix: "start with: \(columns.joined(separator: ","))")
             return []
         }
-        check(rows, file: file, knownProducts: knownProducts, diagnostics: diagnostics)
+        check(rows, file: file, knownProducts: knownProducts, spelled: spelled, diagnostics: diagnostics)
         return rows
     }
 

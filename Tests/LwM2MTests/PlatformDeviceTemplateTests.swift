@@ -53,6 +53,11 @@ import Testing
         #expect(!problems.contains { $0.description.contains("0011223344556677") }, "a key is never quoted")
     }
 
+    @Test func aProblemNamesTheColumnAsTheFileSpellsIt() {
+        let (_, problems) = read("\(Self.pkHeader)\n1,,water-meter,,,0011,0011,NoSec,,\n")
+        #expect(problems.map(\.keyPath) == ["pk", "bootstrapPk"], "\(problems)")
+    }
+
     @Test func aHeaderThatIsNotTheTemplatesIsRefusedWithAHint() {
         let (rows, problems) = read("nodeId,name,productID,psk,pk\n861234567890001,,water-meter,,\n")
         #expect(rows.isEmpty)
@@ -124,8 +129,8 @@ import Testing
 
     @Test func theRowLimitIsNamed() {
         #expect(PlatformDeviceTemplate.maxRows == 100_000)
-        let rows = (0...PlatformDeviceTemplate.maxRows).map { "\($0),,water-meter,,,,,NoSec,," }
-        let (read, problems) = read(([Self.header] + rows).joined(separator: "\n"))
+        let rows = (0...PlatformDeviceTemplate.maxRows).map { "\($0),p,NoSec" }
+        let (read, problems) = read((["nodeId,productId,secure"] + rows).joined(separator: "\n"), products: nil)
         #expect(read.count == PlatformDeviceTemplate.maxRows)
         #expect(problems.map(\.problem) == ["more than 100000 rows"])
     }
