@@ -30,7 +30,8 @@ struct ProvisionImportCommand: ParsableCommand {
             throw ExitCode(1)
         case .success(let outcome):
             let counts = "\(outcome.added) added, \(outcome.updated) updated, \(outcome.unchanged) unchanged"
-            print(outcome.written ? "\(counts); written to \(outcome.listPath)" : "\(counts); \(outcome.listPath) left as it was")
+            print(outcome.written ? "\(counts); written to \(outcome.listPath) (a running edgegw serves it from its next restart)"
+                                  : "\(counts); \(outcome.listPath) left as it was")
         }
     }
 }
