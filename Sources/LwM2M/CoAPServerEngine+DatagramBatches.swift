@@ -21,21 +21,21 @@ extension CoAPServerEngine {
     /// `coap_io_do_epoll` reads one datagram per ready event and then walks every session (idle
     /// timeouts, a DTLS clock read per session, retransmissions): with thousands of sessions in a
     /// storm that walk dominates if it runs per datagram (measured: a quarter of the server's CPU at
-    /// 2,000 sessions). So each listener's event is repeated once per datagram waiting on it, counted
-    /// by peeking at the queue, and one walk serves the whole batch. The peek also finds ClientHellos
-    /// from addresses with a session (same-address reconnect) before libcoap reads them.
+    /// 2,000 sessions). So each listener's event is repeated once per datagram waiting on it
+    /// (`EpollBatch`), counted by peeking at the queue, and one walk serves the whole batch. The
+    /// peek also finds ClientHellos from addresses with a session (same-address reconnect) before
+    /// libcoap reads them.
     func processDatagrams(context: OpaquePointer, epollFD: Int32) {
-        guard let epollWait = Epoll.wait else {
-            coap_io_process(context, UInt32.max)
-            flushAfterReply()
-            return
-        }
         var batches = 0
         while batches < Self.batchesPerWakeup {
-            let ready = Int(epollWait(epollFD, epollEvents, Int32(Self.maxReadyEvents), 0))
+            guard let ready = batch.takeReady(epollFD: epollFD) else {
+                coap_io_process(context, UInt32.max) // COAP_IO_NO_WAIT: no epoll_wait to batch with
+                flushAfterReply()
+                return
+            }
             guard ready > 0 else { break }
             let events = expandListenerEvents(ready: ready, context: context)
-            coap_io_do_epoll(context, OpaquePointer(epollEvents), events)
+            coap_io_do_epoll(context, OpaquePointer(batch.events), events)
             core.counters.sessionWalks += 1
             // Right after the batch that carried a Register: its Observe, before anything else is read.
             flushAfterReply()
@@ -43,50 +43,30 @@ extension CoAPServerEngine {
         }
     }
 
-    /// Appends a copy of each listener's event per extra datagram waiting on it; returns the count.
-    /// A listener whose queue held only datagrams too long for libcoap (taken off here) is left out.
+    /// How many times each ready event goes to libcoap: a listener's once per datagram waiting on
+    /// it (none when its queue held only datagrams too long for libcoap, taken off here).
     func expandListenerEvents(ready: Int, context: OpaquePointer) -> Int {
-        var copies: [(index: Int, extra: Int)] = []
-        var kept = 0
         var replaced = false
-        for index in 0..<ready {
-            let event = epollEvents + index * Epoll.eventBytes
-            var waiting = 1
-            // Trust the socket only when it names one of our listeners (libcoap's timer event
-            // carries no socket).
-            if event.loadUnaligned(as: UInt32.self) & Epoll.readable != 0,
-               let fd = Epoll.libcoapDescriptor(data: Epoll.data(in: epollEvents, at: index)),
-               let dtls = listenerIsDTLS[fd] {
-                waiting = 0
-                for _ in 0..<Self.maxDatagramsPerBatch {
-                    var stoppedAtOversized = false
-                    waiting = queuePeek.peekWhile(fd: fd, limit: Self.maxDatagramsPerBatch, accept: { datagram, source in
-                        guard datagram.count <= OversizedDatagram.libcoapReadBytes else {
-                            stoppedAtOversized = true
-                            return false
-                        }
-                        if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
-                        return true
-                    })
-                    // Datagrams before a long one go to libcoap first; a long one at the head is taken here.
-                    guard waiting == 0, stoppedAtOversized else { break }
-                    guard takeOversizedDatagram(fd: fd, dtls: dtls) else { break }
-                }
-                core.counters.datagrams += waiting
-                guard waiting > 0 else { continue }
+        let total = batch.repeatEvents(ready: ready) { index in
+            // Trust the socket only when it names one of our listeners.
+            guard let fd = batch.readableDescriptor(at: index), let dtls = listenerIsDTLS[fd] else { return 1 }
+            var waiting = 0
+            for _ in 0..<Self.maxDatagramsPerBatch {
+                var stoppedAtOversized = false
+                waiting = queuePeek.peekWhile(fd: fd, limit: Self.maxDatagramsPerBatch, accept: { datagram, source in
+                    guard datagram.count <= OversizedDatagram.libcoapReadBytes else {
+                        stoppedAtOversized = true
+                        return false
+                    }
+                    if dtls, checkForReconnect(datagram: datagram, source: source) { replaced = true }
+                    return true
+                })
+                // Datagrams before a long one go to libcoap first; a long one at the head is taken here.
+                guard waiting == 0, stoppedAtOversized else { break }
+                guard takeOversizedDatagram(fd: fd, dtls: dtls) else { break }
             }
-            if kept != index {
-                (epollEvents + kept * Epoll.eventBytes).copyMemory(from: event, byteCount: Epoll.eventBytes)
-            }
-            if waiting > 1 { copies.append((kept, waiting - 1)) }
-            kept += 1
-        }
-        var total = kept
-        for (index, extra) in copies {
-            for _ in 0..<extra {
-                (epollEvents + total * Epoll.eventBytes).copyMemory(from: epollEvents + index * Epoll.eventBytes, byteCount: Epoll.eventBytes)
-                total += 1
-            }
+            core.counters.datagrams += waiting
+            return waiting
         }
         if replaced {
             // The dropped sessions are freed by a walk, which must run before their ClientHellos are read.

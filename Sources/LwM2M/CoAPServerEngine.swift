@@ -63,8 +63,7 @@ final class CoAPServerEngine {
     /// bytes with GnuTLS, comes off the MTU); parse every request it reads whole.
     static let sessionMTU = OversizedDatagram.libcoapReadBytes + 37
 
-    let epollEvents = UnsafeMutableRawPointer.allocate(
-        byteCount: CoAPServerEngine.maxReadyEvents * CoAPServerEngine.maxDatagramsPerBatch * Epoll.eventBytes, alignment: 8)
+    let batch = EpollBatch(maxReadyEvents: CoAPServerEngine.maxReadyEvents, maxDatagramsPerEvent: CoAPServerEngine.maxDatagramsPerBatch)
     let queuePeek = DatagramQueuePeek()
     /// Handshakes leave freed buffers behind that glibc keeps; they are given back once a burst is over.
     var trimmedAfterBurst = true
@@ -87,10 +86,6 @@ final class CoAPServerEngine {
         self.registrations = registrations
         self.router = router
         self.core = Core(configuration: .init(settings: settings, shard: shard))
-    }
-
-    deinit {
-        epollEvents.deallocate()
     }
 
     // MARK: - Threads other than the CoAP thread
