@@ -35,7 +35,8 @@ for _ in $(seq 300); do grep -q READY "$work/serve.out" && break; sleep 0.1; don
 echo "== bootstrap storm: $DEVICES modules at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, seed $SEED"
 run direct ""
 run bootstrap "--bootstrap-port $(( port + 1 ))"
-stop_pid "$server"
+# The server's counters once the last answers (the Finish ACKs) have been read.
+sleep "${LINGER:-1}"; stop_pid "$server"
 python3 - "$work" "$DEVICES" <<'PY'
 import glob, sys
 work, devices = sys.argv[1], int(sys.argv[2])

@@ -37,7 +37,7 @@ import TestSupport
         _ = await rig.serverEvents.first { if case .observing("861234567890032", _) = $0 { true } else { nil } }
         rig.simulator.notify(device, payload: [0x01])
         #expect(await Eventually.wait(timeout: .seconds(5)) { rig.server.counters.uplinksDropped == 1 })
-        #expect(rig.server.counters.notifications == 1)
+        #expect(await Eventually.wait(timeout: .seconds(5)) { rig.server.counters.notifications == 1 })
         rig.simulator.deregister(device)
         let offline = await rig.serverEvents.first { if case .offline("861234567890032", let reason) = $0 { reason } else { nil } }
         #expect(offline == .deregistered)

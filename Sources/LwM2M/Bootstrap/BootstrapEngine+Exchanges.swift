@@ -33,7 +33,7 @@ extension BootstrapEngine {
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_FORBIDDEN)
             CoAPPDU.addDiagnostic(response, refusal.reason)
             count(refusal.failure)
-            emit(.failed(endpoint: endpoint, refusal.failure, refusal.reason))
+            report(.failed(endpoint: endpoint, refusal.failure, refusal.reason))
             logger.warning("bootstrap refused: \(refusal.reason)", metadata: ["endpoint": "\(endpoint)", "cause": "\(refusal.failure.rawValue)"])
         case .success(let plan):
             if active[endpoint] != nil {
@@ -41,12 +41,18 @@ extension BootstrapEngine {
             }
             switch loopDetector.bootstrapStarted(endpoint, now: clock.now) {
             case .loopStarted(let count):
+                loopsChanged = true
                 counters.loopsDetected += 1
-                emit(.loop(endpoint: endpoint, count: count))
+                report(.loop(endpoint: endpoint, count: count))
                 logger.warning("bootstrap loop: the device bootstraps again and again (is it observed after it registers?)",
                                metadata: ["endpoint": "\(endpoint)", "bootstraps": "\(count)"])
-            case .normal, .looping:
+            case .looping:
+                loopsChanged = true
+            case .normal:
                 break
+            }
+            if let other = endpointBySession[session], other != endpoint {
+                perform(other, active[other]?.machine.cancel("the session started a bootstrap for \(endpoint)") ?? [])
             }
             coap_session_reference(session)
             // LwM2M 1.1: pct= names the content format the device prefers for the writes.
@@ -54,9 +60,10 @@ extension BootstrapEngine {
             active[endpoint] = Active(session: session, machine: Session(endpoint: endpoint, plan: plan, format: format,
                                                                          discover: settings.discover,
                                                                          requestTimeout: settings.requestTimeout))
+            endpointBySession[session] = endpoint
             starting.append(endpoint)
             counters.started += 1
-            emit(.started(endpoint: endpoint))
+            report(.started(endpoint: endpoint))
             coap_pdu_set_code(response, COAP_RESPONSE_CODE_CHANGED)
             wakePipe.wake()
         }
@@ -90,12 +97,12 @@ extension BootstrapEngine {
             case .finished:
                 end(endpoint)
                 counters.finished += 1
-                emit(.finished(endpoint: endpoint))
+                report(.finished(endpoint: endpoint))
                 logger.info("bootstrap finished: the device registers with the written account", metadata: ["endpoint": "\(endpoint)"])
             case .failed(let failure, let detail):
                 end(endpoint)
                 count(failure)
-                emit(.failed(endpoint: endpoint, failure, detail))
+                report(.failed(endpoint: endpoint, failure, detail))
                 logger.warning("bootstrap failed: \(detail)", metadata: ["endpoint": "\(endpoint)", "cause": "\(failure.rawValue)"])
             }
         }
@@ -103,7 +110,14 @@ extension BootstrapEngine {
 
     func end(_ endpoint: String) {
         guard let entry = active.removeValue(forKey: endpoint) else { return }
+        if endpointBySession[entry.session] == endpoint { endpointBySession.removeValue(forKey: entry.session) }
         coap_session_release(entry.session)
+    }
+
+    /// Counters first, so whoever acts on the event reads counters that include it.
+    func report(_ event: BootstrapServerEvent) {
+        publish()
+        emit(event)
     }
 
     func count(_ failure: BootstrapFailure) { counters.failures[failure, default: 0] += 1 }
@@ -144,7 +158,9 @@ extension BootstrapEngine {
     }
 
     func endpoint(of session: OpaquePointer, token: UInt64? = nil) -> String? {
-        active.first { $0.value.session == session && (token == nil || $0.value.token == token) }?.key
+        guard let endpoint = endpointBySession[session], let entry = active[endpoint],
+              token == nil || entry.token == token else { return nil }
+        return endpoint
     }
 
     func handleResponse(session: OpaquePointer, received: OpaquePointer) -> Bool {

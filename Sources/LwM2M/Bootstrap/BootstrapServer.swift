@@ -31,15 +31,19 @@ public struct BootstrapServerSettings: Sendable {
     /// DTLS handshakes in progress at once (libcoap's default, 100, drops the ClientHellos of a
     /// site powering up together, and their retransmissions back off for seconds).
     public var maxHandshakesInProgress: Int
+    /// SO_RCVBUF asked for each listener socket, as for the LwM2M server's.
+    public var receiveBufferBytes: Int
 
     public init(dtlsListeners: [LwM2MServerSettings.Listener], plainListeners: [LwM2MServerSettings.Listener] = [],
                 requestTimeout: Duration = BootstrapSession<GatewayClock>.defaultRequestTimeout, discover: Bool = true,
-                maxHandshakesInProgress: Int = LwM2MServerSettings.defaultMaxHandshakesInProgress) {
+                maxHandshakesInProgress: Int = LwM2MServerSettings.defaultMaxHandshakesInProgress,
+                receiveBufferBytes: Int = LwM2MServerSettings.defaultReceiveBufferBytes) {
         self.dtlsListeners = dtlsListeners
         self.plainListeners = plainListeners
         self.requestTimeout = requestTimeout
         self.discover = discover
         self.maxHandshakesInProgress = maxHandshakesInProgress
+        self.receiveBufferBytes = receiveBufferBytes
     }
 }
 
