@@ -93,7 +93,8 @@ struct BootstrapService: Service {
                                                    stateDirectory: loaded.gateway.store.stateDirectory,
                                                    coapsPort: loaded.gateway.listeners.coaps.port, logger: logger)
         let settings = BootstrapServerSettings(dtlsListeners: listener.bind.map { .init(host: $0, port: UInt16(listener.port)) },
-                                               maxHandshakesInProgress: loaded.gateway.limits.maxDTLSHandshakes)
+                                               maxHandshakesInProgress: loaded.gateway.limits.maxDTLSHandshakes,
+                                               receiveBufferBytes: loaded.gateway.limits.udpReceiveBufferBytes)
         return BootstrapService(server: BootstrapServer(settings: settings, provider: provider, clock: clock, logger: logger), logger: logger,
                                 recorder: recorder)
     }
