@@ -7,11 +7,18 @@ public struct ProvisioningRecord: Sendable, Equatable {
     public var nodeId: String
     public var bootstrappedAt: Date?
     public var registeredAt: Date?
+    /// When the bootstrap server last found the device bootstrapping again and again, and how
+    /// many bootstraps it counted in its window then.
+    public var bootstrapLoopAt: Date?
+    public var bootstrapLoopCount: Int?
 
-    public init(nodeId: String, bootstrappedAt: Date? = nil, registeredAt: Date? = nil) {
+    public init(nodeId: String, bootstrappedAt: Date? = nil, registeredAt: Date? = nil, bootstrapLoopAt: Date? = nil,
+                bootstrapLoopCount: Int? = nil) {
         self.nodeId = nodeId
         self.bootstrappedAt = bootstrappedAt
         self.registeredAt = registeredAt
+        self.bootstrapLoopAt = bootstrapLoopAt
+        self.bootstrapLoopCount = bootstrapLoopCount
     }
 }
 
@@ -25,6 +32,25 @@ extension StateStore {
                 registered_at   REAL
             );
             """)
+    }
+
+    /// Migration "v7": when a bootstrap loop was found, and its count.
+    static func migrateBootstrapLoops(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE provisioning ADD COLUMN bootstrap_loop_at REAL;
+            ALTER TABLE provisioning ADD COLUMN bootstrap_loop_count INTEGER;
+            """)
+    }
+
+    /// The bootstrap server found the device bootstrapping again and again (`count` bootstraps in its window).
+    public func recordBootstrapLoop(nodeId: String, count: Int, at time: Date) throws(StoreError) {
+        try write("cannot record the bootstrap loop of \(nodeId)") { db in
+            try db.execute(sql: """
+                INSERT INTO provisioning (node_id, bootstrap_loop_at, bootstrap_loop_count) VALUES (?, ?, ?)
+                ON CONFLICT(node_id) DO UPDATE SET bootstrap_loop_at = excluded.bootstrap_loop_at,
+                    bootstrap_loop_count = excluded.bootstrap_loop_count
+                """, arguments: [nodeId, time.timeIntervalSince1970, count])
+        }
     }
 
     /// The device finished bootstrap (Bootstrap-Finish acknowledged) at `time`.
@@ -73,12 +99,18 @@ extension StateStore {
 
     static func provisioningRecords(_ db: Database) throws -> [String: ProvisioningRecord] {
         var records: [String: ProvisioningRecord] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT node_id, bootstrapped_at, registered_at FROM provisioning") {
+        // A database a daemon of the previous version wrote has no loop columns yet (the reader runs no migration).
+        let columns = Set(try db.columns(in: "provisioning").map(\.name))
+        let loops = columns.contains("bootstrap_loop_at") ? ", bootstrap_loop_at, bootstrap_loop_count" : ""
+        for row in try Row.fetchAll(db, sql: "SELECT node_id, bootstrapped_at, registered_at\(loops) FROM provisioning") {
             let nodeId: String = row["node_id"]
             let bootstrapped: Double? = row["bootstrapped_at"]
             let registered: Double? = row["registered_at"]
+            let loopAt: Double? = loops.isEmpty ? nil : row["bootstrap_loop_at"]
+            let loopCount: Int? = loops.isEmpty ? nil : row["bootstrap_loop_count"]
             records[nodeId] = ProvisioningRecord(nodeId: nodeId, bootstrappedAt: bootstrapped.map(Date.init(timeIntervalSince1970:)),
-                                                 registeredAt: registered.map(Date.init(timeIntervalSince1970:)))
+                                                 registeredAt: registered.map(Date.init(timeIntervalSince1970:)),
+                                                 bootstrapLoopAt: loopAt.map(Date.init(timeIntervalSince1970:)), bootstrapLoopCount: loopCount)
         }
         return records
     }

@@ -133,6 +133,7 @@ public final class StateStore: Sendable {
         registerPackageCacheMigration(&migrator)
         migrator.registerMigration("v5", migrate: { db in try StateStore.migrateUpgradeTasks(db) })
         migrator.registerMigration("v6", migrate: { db in try StateStore.migrateProvisioning(db) })
+        migrator.registerMigration("v7", migrate: { db in try StateStore.migrateBootstrapLoops(db) })
         return migrator
     }
 

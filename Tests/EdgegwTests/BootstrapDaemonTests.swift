@@ -11,18 +11,9 @@ import TestSupport
     static let imei = "861234567890901"
 
     @Test func anUnprovisionedModuleGetsAKeyOfItsOwnAndRegistersWithIt() async throws {
-        let site = try await CloudSite()
         let bootstrapKey = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let hex = bootstrapKey.map { String(format: "%02X", $0) }.joined()
-        let coaps = try site.enableLwM2M(lwm2m: "", devices: """
-            nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
-            \(Self.imei),meter-901,water-meter,0,,,hex:\(hex),DTLS,3600,
-
-            """)
-        let bootstrapPort = FreePort.next(udp: true)
-        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
-            + "\n[listeners.bootstrap]\nenabled = true\nport = \(bootstrapPort)\nbind = [\"127.0.0.1\"]\n"
-        site.fixture.directory.write("edgegw.toml", config)
+        let (site, coaps, bootstrapPort) = try await Self.site(bootstrapKey: bootstrapKey)
 
         var daemon = try site.startDaemon()
         #expect(await daemon.waitForOutput("bootstrap server listening"), "\(daemon.text)")
@@ -85,6 +76,23 @@ import TestSupport
         #expect(try Self.exportedKeys(exportFile) == (key.lowercased(), hex.lowercased()))
         let (_, listAfter) = try await Self.edgegw(["provision", "list", "--config", site.fixture.configPath])
         #expect(listAfter.contains("registered at") && listAfter.contains("(bootstrapped at"), "\(listAfter)")
+    }
+
+    /// A scripted cloud and a configuration whose device list has the IMEI with only a bootstrap
+    /// key, the bootstrap listener on; returns the coaps and bootstrap ports.
+    static func site(bootstrapKey: [UInt8]) async throws -> (CloudSite, UInt16, UInt16) {
+        let site = try await CloudSite()
+        let hex = bootstrapKey.map { String(format: "%02X", $0) }.joined()
+        let coaps = try site.enableLwM2M(lwm2m: "", devices: """
+            nodeId,name,productId,strategyTypeId,funcName,psk,bootstrapPsk,secure,lifeTime,secret
+            \(Self.imei),meter-901,water-meter,0,,,hex:\(hex),DTLS,3600,
+
+            """)
+        let bootstrapPort = FreePort.next(udp: true)
+        let config = try String(contentsOfFile: site.fixture.configPath, encoding: .utf8)
+            + "\n[listeners.bootstrap]\nenabled = true\nport = \(bootstrapPort)\nbind = [\"127.0.0.1\"]\n"
+        site.fixture.directory.write("edgegw.toml", config)
+        return (site, coaps, bootstrapPort)
     }
 
     static func edgegw(_ arguments: [String]) async throws -> (Int32?, String) {

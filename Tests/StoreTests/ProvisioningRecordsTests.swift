@@ -23,6 +23,28 @@ import TestSupport
         #expect(try StateStore.provisioningRecords(directory: tmp.path) == records)
     }
 
+    @Test func aBootstrapLoopIsKeptWithItsCountBesideTheTimes() throws {
+        let tmp = TemporaryDirectory()
+        let store = try StateStore(directory: tmp.path)
+        try store.recordRegistration(nodeId: "861234567890001", at: Date(timeIntervalSince1970: 1_700_000_000))
+        try store.recordBootstrapLoop(nodeId: "861234567890001", count: 3, at: Date(timeIntervalSince1970: 1_700_000_100))
+        try store.recordBootstrapLoop(nodeId: "861234567890001", count: 4, at: Date(timeIntervalSince1970: 1_700_000_200))
+        let record = try StateStore.provisioningRecords(directory: tmp.path)["861234567890001"]
+        #expect(record == ProvisioningRecord(nodeId: "861234567890001", registeredAt: Date(timeIntervalSince1970: 1_700_000_000),
+                                             bootstrapLoopAt: Date(timeIntervalSince1970: 1_700_000_200), bootstrapLoopCount: 4))
+    }
+
+    @Test func aTableWithoutTheLoopColumnsIsReadAsItIs() throws {
+        // What a daemon of the version before bootstrap loops were recorded left behind.
+        let tmp = TemporaryDirectory()
+        try DatabaseQueue(path: tmp.file(StateStore.fileName)).write { db in
+            try db.execute(sql: "CREATE TABLE provisioning (node_id TEXT PRIMARY KEY NOT NULL, bootstrapped_at REAL, registered_at REAL)")
+            try db.execute(sql: "INSERT INTO provisioning VALUES ('861234567890001', 1700000000, NULL)")
+        }
+        let record = try StateStore.provisioningRecords(directory: tmp.path)["861234567890001"]
+        #expect(record == ProvisioningRecord(nodeId: "861234567890001", bootstrappedAt: Date(timeIntervalSince1970: 1_700_000_000)))
+    }
+
     @Test func theReadOnlyReaderCreatesNothing() throws {
         let tmp = TemporaryDirectory()
         let missing = tmp.file("no-state-yet")

@@ -11,9 +11,9 @@ import TestSupport
         let store = try StateStore(directory: dir)
         let mode = try #require(FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int)
         #expect(mode == 0o700)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         // Reopening applies nothing twice.
-        #expect(try StateStore(directory: dir).appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(try StateStore(directory: dir).appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
     }
 
     @Test func registryAndVersionSurviveReopen() throws {

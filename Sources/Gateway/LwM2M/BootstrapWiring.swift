@@ -74,6 +74,7 @@ struct BootstrapService: Service {
         await withGracefulShutdownHandler {
             for await event in server.events {
                 if case .finished(let endpoint) = event { recorder?.bootstrapFinished(nodeId: endpoint) }
+                if case .loop(let endpoint, let count) = event { recorder?.bootstrapLoop(nodeId: endpoint, count: count) }
                 if case .failed(let endpoint, let failure, _) = event, failure == .unauthorized {
                     logger.debug("bootstrap refused", metadata: ["endpoint": "\(endpoint)"])
                 }
@@ -81,6 +82,12 @@ struct BootstrapService: Service {
         } onGracefulShutdown: {
             server.stop()
         }
+        let counters = server.counters
+        let failures = counters.failures.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
+        logger.info("bootstrap server stopped", metadata: [
+            "started": "\(counters.started)", "finished": "\(counters.finished)", "failures": "\(failures.joined(separator: ","))",
+            "unknown_identities": "\(counters.unknownIdentities)", "loops": "\(counters.loopsDetected)",
+        ])
     }
 
     /// The bootstrap server when `[listeners.bootstrap]` is on and some device has a bootstrap key.

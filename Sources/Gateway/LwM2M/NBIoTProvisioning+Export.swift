@@ -1,3 +1,4 @@
+import Bootstrap
 import Config
 import Foundation
 import GatewayCore
@@ -85,11 +86,23 @@ extension NBIoTProvisioning {
         public var bootstrap: Bool
         public var bootstrappedAt: Date?
         public var registeredAt: Date?
+        public var bootstrapLoopAt: Date?
+        public var bootstrapLoopCount: Int?
 
         /// "registered at …", "bootstrapped at …", "never bootstrapped" (or "never registered"
-        /// for a device that does not bootstrap); times in UTC.
+        /// for a device that does not bootstrap); times in UTC. The last bootstrap loop found is
+        /// said first when no registration came after it (the device is not getting through),
+        /// last otherwise.
         public var stateText: String {
             let formatter = ISO8601DateFormatter()
+            let registration = registrationText(formatter)
+            guard let loopAt = bootstrapLoopAt else { return registration }
+            let loop = "bootstrap loop at \(formatter.string(from: loopAt)) (\(bootstrapLoopCount ?? 0) bootstraps in "
+                + "\(BootstrapLoopDetector<GatewayClock>.defaultWindow.components.seconds / 60) min)"
+            return registeredAt.map { $0 < loopAt } ?? true ? "\(loop); \(registration)" : "\(registration); last \(loop)"
+        }
+
+        private func registrationText(_ formatter: ISO8601DateFormatter) -> String {
             switch (registeredAt, bootstrappedAt) {
             case (let registered?, let bootstrapped?):
                 return "registered at \(formatter.string(from: registered)) (bootstrapped at \(formatter.string(from: bootstrapped)))"
@@ -128,7 +141,8 @@ extension NBIoTProvisioning {
             }
             let record = records[device.nodeId]
             return DeviceState(nodeId: device.nodeId, productId: device.productId, keySource: source, bootstrap: !device.bootstrapPSK.isEmpty,
-                               bootstrappedAt: record?.bootstrappedAt, registeredAt: record?.registeredAt)
+                               bootstrappedAt: record?.bootstrappedAt, registeredAt: record?.registeredAt,
+                               bootstrapLoopAt: record?.bootstrapLoopAt, bootstrapLoopCount: record?.bootstrapLoopCount)
         })
     }
 }

@@ -18,6 +18,13 @@ struct ProvisioningRecorder: RegistrationRecorder {
         }
     }
 
+    /// The bootstrap server found the device bootstrapping again and again.
+    func bootstrapLoop(nodeId: String, count: Int) {
+        do { try store.recordBootstrapLoop(nodeId: nodeId, count: count, at: clock.wallTime()) } catch {
+            logger.warning("provisioning state not recorded", metadata: ["node": "\(nodeId)", "error": "\(error)"])
+        }
+    }
+
     /// After Bootstrap-Finish was acknowledged, at the gateway's wall time.
     func bootstrapFinished(nodeId: String) {
         do { try store.recordBootstrapFinished(nodeId: nodeId, at: clock.wallTime()) } catch {
