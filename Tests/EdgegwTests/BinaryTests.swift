@@ -104,7 +104,7 @@ import TestSupport
         try #require(Paths.hasProgram("systemd-analyze"))
         let tmp = TemporaryDirectory()
         let unit = try String(contentsOfFile: Paths.packageRoot + "/systemd/edgegw.service", encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/edgegw", with: Paths.edgegwBinary)
+            .replacingOccurrences(of: "/usr/bin/edgegw", with: Paths.edgegwBinary)
         let path = tmp.write("edgegw.service", unit)
         let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", path])
         let rc = await verify.waitForExit(timeout: .seconds(30))
