@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 CONFIG ?= etc/edgegw/edgegw.toml
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release deb package-check test demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +18,15 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product edgegw
 	strip -o edgegw "$$($(SWIFT) build -c release --show-bin-path)/edgegw"
 	@echo "built ./edgegw"
+
+# The Debian package of the release build: ./edgegw_<version>_<arch>.deb (scripts/build-deb.sh).
+deb: release
+	@scripts/build-deb.sh
+
+# lintian, then install, upgrade over a previous version, remove and purge the package in a
+# throwaway Debian root under .build/package-check (needs root; about a minute once it exists).
+package-check: deb
+	@scripts/package-check.sh
 
 # Every test: pure codecs and state machines, real libraries against real peers on
 # 127.0.0.1, and the edgegw binary as a black box.
@@ -32,4 +41,4 @@ bench: deps
 	@scripts/bench.sh
 
 clean:
-	rm -rf .build demo-run .bench edgegw
+	rm -rf .build demo-run .bench edgegw edgegw_*.deb

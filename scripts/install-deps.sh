@@ -7,7 +7,8 @@ set -euo pipefail
 DEBIAN_PACKAGES=(
   libcoap3-dev libcoap3-bin libmodbus-dev libmosquitto-dev mosquitto mosquitto-clients
   socat mbpoll autoconf automake libtool pkg-config libssl-dev libsqlite3-dev openssl
-  systemd   # systemd-analyze verify checks the unit file in the tests
+  systemd   # systemd-analyze verify and security check the unit file in the tests
+  dpkg-dev  # dpkg-shlibdeps: make deb's Depends, and the package's shape in the tests
 )
 # pymodbus changes its API between releases: keep these pins in step with the tests.
 PYPI_PINS=("pymodbus[serial]==3.16.1" "aiocoap[tinydtls]==0.4.17" "paho-mqtt==2.2.0")
