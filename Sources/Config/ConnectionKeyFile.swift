@@ -36,7 +36,7 @@ public enum ConnectionKeyFile {
             throw problem("key file \(path) cannot be read as text", "make it readable by the edgegw user (owner) only")
         }
         var keys: [String: [UInt8]] = [:]
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)

@@ -304,7 +304,7 @@ public enum NBIoTSecretsFile {
     public static func parse(_ text: String, file: String, diagnostics: ConfigDiagnostics) -> [String: [UInt8]] {
         var secrets: [String: [UInt8]] = [:]
         var seen: [String: Int] = [:]
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

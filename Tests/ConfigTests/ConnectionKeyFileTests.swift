@@ -21,6 +21,16 @@ struct ConnectionKeyFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["nbiot-keys"])
     }
 
+    @Test func aFileWithCRLFLinesReadsTheSameKeys() throws {
+        let directory = TemporaryDirectory(prefix: "edgegw-keys")
+        let path = directory.file("nbiot-keys")
+        let keys = ["861234567890001": ConnectionKeyFile.generateKey()]
+        try ConnectionKeyFile.save(keys, to: path)
+        let crlf = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r\n")
+        FileManager.default.createFile(atPath: path, contents: Data(crlf.utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try ConnectionKeyFile.load(path) == keys)
+    }
+
     @Test func aFileOthersMayReadOrABadLineIsRefusedWithoutTheKey() throws {
         let directory = TemporaryDirectory(prefix: "edgegw-keys")
         let open = directory.write("open", "861234567890001,00112233445566778899AABBCCDDEEFF\n", mode: 0o644)

@@ -95,4 +95,13 @@ import TestSupport
         #expect(diagnostics.all.map { $0.line } == [3, 4])
         #expect(!diagnostics.all.contains { $0.description.contains("short") })
     }
+
+    @Test func aSecretsFileWithCRLFLinesReadsTheSameKeys() {
+        // Edited on Windows: "\r\n" is one Character in Swift, so splitting on "\n" alone would not split it.
+        let diagnostics = ConfigDiagnostics()
+        let secrets = NBIoTSecretsFile.parse("# keys\r\n861234567890124 = abcdefgh\r\n861234567890125 = hex:00112233\r\n",
+                                             file: "psk.secrets", diagnostics: diagnostics)
+        #expect(diagnostics.all.isEmpty)
+        #expect(secrets == ["861234567890124": Array("abcdefgh".utf8), "861234567890125": [0x00, 0x11, 0x22, 0x33]])
+    }
 }
