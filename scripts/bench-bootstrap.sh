@@ -6,6 +6,7 @@
 # Baseline, same run: the same N modules already provisioned, registering directly.
 # Reports, as values: failures, launch -> Observe p50/p99 for both, their ratio, bootstraps/s.
 #   DEVICES=1000 DEADLINE=120 scripts/bench-bootstrap.sh
+# BOOTSTRAP_FORMAT=112 (SenML-CBOR) or 110 (SenML-JSON): the modules ask their writes in that format.
 set -euo pipefail
 DEVICES=${DEVICES:-1000}
 PER_PROCESS=${PER_PROCESS:-400}
@@ -34,7 +35,7 @@ server=$!; pids+=("$server")
 for _ in $(seq 300); do grep -q READY "$work/serve.out" && break; sleep 0.1; done
 echo "== bootstrap storm: $DEVICES modules at once, $(( (DEVICES + PER_PROCESS - 1) / PER_PROCESS )) load processes, seed $SEED"
 run direct ""
-run bootstrap "--bootstrap-port $(( port + 1 ))"
+run bootstrap "--bootstrap-port $(( port + 1 ))${BOOTSTRAP_FORMAT:+ --bootstrap-format $BOOTSTRAP_FORMAT}"
 # The server's counters once the last answers (the Finish ACKs) have been read.
 sleep "${LINGER:-1}"; stop_pid "$server"
 python3 - "$work" "$DEVICES" <<'PY'

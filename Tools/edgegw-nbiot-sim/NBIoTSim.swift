@@ -62,6 +62,8 @@ struct Device: AsyncParsableCommand {
     @Option(help: "Bootstrap first on this port with --bootstrap-psk (an unprovisioned module), then register with the written account.")
     var bootstrapPort: UInt16?
     @Option(help: "Bootstrap PSK as ASCII text (with --bootstrap-port).") var bootstrapPsk = ""
+    @Option(help: "Content format the module asks its bootstrap writes in (pct=): 112 SenML-CBOR, 110 SenML-JSON; none: TLV.")
+    var bootstrapFormat: UInt16?
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
 
     func validate() throws {
@@ -72,7 +74,9 @@ struct Device: AsyncParsableCommand {
         let simulator = NBIoTDeviceSimulator(serverHost: host, serverPort: port,
                                              resources: NBIoTDeviceSimulator.defaultResources + resource)
         try simulator.start()
-        let bootstrap = bootstrapPort.map { NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(bootstrapPsk.utf8)) }
+        let bootstrap = bootstrapPort.map {
+            NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(bootstrapPsk.utf8), preferredFormat: bootstrapFormat)
+        }
         // A module that bootstraps is told its connection key; until then it has none (and is not plain CoAP).
         let index = simulator.add(.init(endpoint: imei, psk: Array(psk.utf8), lifetime: lifetime,
                                         objectLinks: objects ?? (tup ? "</t/d>" : "</1/0>,</3/0>,</19/0>,</19/1>"),
@@ -112,6 +116,8 @@ struct Storm: AsyncParsableCommand {
     @Option(help: "Notification payload as hex.") var payload = "0104D20001E24000EB3F800000"
     @Option(help: "Bootstrap first, on this port (each device with its bootstrap key), then register with the written account; times run from the storm's launch.")
     var bootstrapPort: UInt16?
+    @Option(help: "Content format every module asks its bootstrap writes in (pct=): 112 SenML-CBOR, 110 SenML-JSON; none: TLV.")
+    var bootstrapFormat: UInt16?
     @OptionGroup(title: "PCP (software upgrade)") var pcp: PCPOptions
     @Option(help: "After the storm, wait up to this many seconds for every device to finish a PCP upgrade (needs --sw-version); prints UPGRADED.")
     var awaitUpgrade: Double = 0
@@ -162,7 +168,8 @@ struct Storm: AsyncParsableCommand {
             let shard = index % shards
             let global = offset + index
             let bootstrap = bootstrapPort.map {
-                NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(StormDevices.bootstrapPSK(seed: options.seed, index: global).utf8))
+                NBIoTDeviceSimulator.BootstrapAccount(port: $0, psk: Array(StormDevices.bootstrapPSK(seed: options.seed, index: global).utf8),
+                                                      preferredFormat: bootstrapFormat)
             }
             let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
                                                     psk: bootstrap == nil ? Array(StormDevices.psk(seed: options.seed, index: global).utf8) : [],
