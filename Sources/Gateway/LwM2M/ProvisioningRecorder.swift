@@ -11,11 +11,17 @@ struct ProvisioningRecorder: RegistrationRecorder {
     let store: StateStore
     let clock: GatewayClock
     let logger: Logger
+    /// Told when a device is observed, so a bootstrap loop it was in ends (set once the bootstrap server exists).
+    let bootstrapServer = Locked<BootstrapServer?>(nil)
 
     func registered(nodeId: String, at time: Date) async {
         do { try store.recordRegistration(nodeId: nodeId, at: time) } catch {
             logger.warning("provisioning state not recorded", metadata: ["node": "\(nodeId)", "error": "\(error)"])
         }
+    }
+
+    func observed(nodeId: String) async {
+        bootstrapServer.withLock { $0 }?.settled(endpoint: nodeId)
     }
 
     /// The bootstrap server found the device bootstrapping again and again.

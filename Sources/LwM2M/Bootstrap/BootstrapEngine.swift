@@ -43,6 +43,8 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
     let queuePeek = DatagramQueuePeek()
     let sharedCounters = Locked(BootstrapCounters())
     let sharedLoops = Locked<[String: Int]>([:])
+    /// Devices observed by the LwM2M server since the last loop turn (`BootstrapServer.settled`).
+    let settledEndpoints = Locked<[String]>([])
     let running = Locked(false)
     let stopRequested = Locked(false)
     let wakePipe = WakePipe()
@@ -131,6 +133,7 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
         while !stopRequested.withLock({ $0 }) {
             processDatagrams(context: context, epollFD: coapFD)
             startWaitingSessions()
+            settleObservedDevices()
             tickWhenDue()
             publish()
             fds[0].revents = 0
@@ -163,6 +166,12 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
             }
             coap_io_do_epoll(context, OpaquePointer(batch.events), events)
         }
+    }
+
+    func settleObservedDevices() {
+        let settled = settledEndpoints.withLock { taken in defer { taken.removeAll() }; return taken }
+        for endpoint in settled { loopDetector.settled(endpoint) }
+        if !settled.isEmpty { loopsChanged = true }
     }
 
     func tickWhenDue() {

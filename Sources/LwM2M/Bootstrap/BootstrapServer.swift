@@ -95,6 +95,11 @@ public final class BootstrapServer: @unchecked Sendable {
         while engine.running.withLock({ $0 }) { usleep(1000) }
     }
 
+    /// The device registered with the LwM2M server and was observed: it is not looping (any thread).
+    public func settled(endpoint: String) {
+        engine.settledEndpoints.withLock { $0.append(endpoint) }
+    }
+
     public var counters: BootstrapCounters { engine.sharedCounters.withLock { $0 } }
     /// Endpoints bootstrapping again and again, with their count in the window.
     public var loops: [String: Int] { engine.sharedLoops.withLock { $0 } }
