@@ -78,6 +78,7 @@ public enum Daemon {
             fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
             if let bootstrap = BootstrapService.make(loaded: loaded, directory: directory, clock: clock, recorder: recorder) {
                 fieldServices.append(bootstrap)
+                recorder.bootstrapServer.withLock { $0 = bootstrap.server }
             }
             // After the LwM2M service, so it stops first: it sends through that service.
             if let upgrades = await UpgradeWiring.make(loaded: loaded, store: store, clock: clock, lwm2m: lwm2m, bridge: cloud.bridge,

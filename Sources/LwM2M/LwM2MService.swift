@@ -195,8 +195,8 @@ public actor LwM2MService: DownlinkHandler, FieldService {
             queues[nodeId]?.deviceUnreachable()
             forgetUpgradeExchanges(nodeId)
             await publish(presence.registrationEnded(nodeId, at: now), at: time)
-        case .observing:
-            break
+        case .observing(let nodeId, _):
+            await registrations?.observed(nodeId: nodeId)
         case .observeFailed(let nodeId, let reason):
             logger.warning("lwm2m observe failed", metadata: ["node": "\(nodeId)", "reason": "\(reason)"])
         case .uplink(let nodeId, let productId, let payload, _):
@@ -300,4 +300,10 @@ public actor LwM2MService: DownlinkHandler, FieldService {
 /// shows when each device last registered.
 public protocol RegistrationRecorder: Sendable {
     func registered(nodeId: String, at time: Date) async
+    /// The device's data resource is observed: it got through (a bootstrap loop, if any, is over).
+    func observed(nodeId: String) async
+}
+
+extension RegistrationRecorder {
+    public func observed(nodeId: String) async {}
 }
