@@ -68,14 +68,19 @@ let package = Package(
             "GatewayCore", "PCP", "IoTDA", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The admin socket behind edgegw status, devices and trace: server, client, protocol.
+        .target(name: "Admin", dependencies: [
+            "GatewayCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap",
+            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap", "Admin",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "edgegw", dependencies: [
-            "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA", "PCP",
+            "Gateway", "GatewayCore", "Config", "DeviceCodec", "IoTDA", "PCP", "Admin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -157,6 +157,7 @@ public final class CloudSession: CloudPublishing, Sendable {
         case .failed(let reason):
             return .failed(reason: reason)
         case .closed(let reason):
+            noteFailure("link lost: \(reason)")
             let since = connectedAt.withLock { $0 }
             let upFor = since.map { $0.duration(to: clock.now) } ?? .zero
             if Task.isCancelled {
@@ -210,7 +211,9 @@ public final class CloudSession: CloudPublishing, Sendable {
                 return $0.timestampChecked
             }
             logger.error("cloud refused the connection (CONNACK \(code.rawValue)): \(code.diagnosis(timestampChecked: timestampChecked)); \(wait)")
+            noteFailure("refused (CONNACK \(code.rawValue)): \(code.diagnosis(timestampChecked: timestampChecked))")
         case .failed(let reason):
+            noteFailure(reason)
             switch current.withLock({ $0.outage.failed(reason: reason, at: elapsed) }) {
             case .failure(let repeats):
                 let before = repeats > 0 ? " (the previous failure repeated \(repeats) more times)" : ""
@@ -225,6 +228,14 @@ public final class CloudSession: CloudPublishing, Sendable {
         case .credentialsUnavailable:
             current.withLock { $0.outage.otherFailure(at: elapsed) }
             logger.error("cannot compute cloud credentials; \(wait)")
+        }
+    }
+
+    private func noteFailure(_ reason: String) {
+        let now = Date()
+        current.withLock {
+            $0.statistics.lastFailure = reason
+            $0.statistics.lastFailureAt = now
         }
     }
 
@@ -262,6 +273,9 @@ public struct CloudSessionStatistics: Sendable, Equatable {
     public var incomingDropped = 0
     /// CPU time used by connection threads that have ended (a busy loop in one shows here).
     public var linkThreadCPU: Duration = .zero
+    /// Why the last attempt failed or the link was lost, and when (wall time, for `edgegw status`).
+    public var lastFailure: String?
+    public var lastFailureAt: Date?
 
     public init() {}
 }

@@ -56,11 +56,15 @@ public enum Daemon {
         let clock = GatewayClock.system()
         let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children, clock: clock,
                                  logger: Logger(label: "edgegw.cloud"))
+        // What edgegw status and devices answer from; the field reports pass its board.
+        let admin = DaemonAdmin(loaded: loaded, children: children, session: cloud.session, outbox: outbox, clock: clock)
+        let sink = ObservingSink(board: admin.board, next: cloud.bridge, clock: clock)
         var fieldServices: [any Service] = []
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
-                                       sink: cloud.bridge, logger: Logger(label: "edgegw.modbus"), clock: clock)
+                                       sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock)
             await cloud.bridge.register(modbus, for: .modbus)
+            admin.attach(modbus: modbus)
             fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))
         }
         // The LwM2M server runs when there are NB-IoT devices, or unknown ones may provision.
@@ -69,7 +73,7 @@ public enum Daemon {
             let codecs = ProductCodecs(codecs: loaded.codecs)
             let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory,
                                      logger: Logger(label: "edgegw.coap"), clock: clock)
-            let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: cloud.bridge,
+            let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: sink,
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"))
             await cloud.bridge.register(lwm2m, for: .lwm2m)
@@ -95,6 +99,8 @@ public enum Daemon {
         // returned: the field services first (`FieldService.finish()`: their last reports go to
         // the bridge), then the cloud, which drains the outbox, then systemd and reload.
         let services: [any Service] = [
+            AdminService(settings: loaded.gateway.admin, admin: admin, session: cloud.session, bridge: cloud.bridge, clock: clock,
+                         logger: Logger(label: "edgegw.admin")),
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
             ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),
             cloud,

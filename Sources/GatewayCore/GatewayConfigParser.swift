@@ -98,6 +98,8 @@ extension GatewayConfig {
 
         // [upgrade]
         let upgrade = Upgrade.parse(root.table("upgrade"), cloudCAFile: tls ? caFile.map(resolve) : nil, resolve: resolve)
+        // [admin]
+        let admin = Admin.parse(root.table("admin"), resolve: resolve)
         guard let deviceId, let secretFile, let host else { return nil }
         return GatewayConfig(
             gateway: Identity(deviceId: deviceId, secretFile: resolve(secretFile)),
@@ -109,6 +111,7 @@ extension GatewayConfig {
             log: LogSettings(level: level),
             limits: limits,
             paths: paths,
-            upgrade: upgrade)
+            upgrade: upgrade,
+            admin: admin)
     }
 }
