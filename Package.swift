@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -55,13 +57,26 @@ let package = Package(
         .target(name: "LwM2M", dependencies: [
             "GatewayCore", "CCoAP", "PCP", "Bootstrap",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "Modbus", dependencies: [
             "GatewayCore", "CModbus",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "CloudLink", dependencies: [
             "GatewayCore", "CMosquitto", "COpenSSL", "Store",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
+        // The Prometheus endpoint: the registry and a small HTTP/1.1 server for GET /metrics.
+        .target(name: "MetricsEndpoint", dependencies: [
+            "GatewayCore",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Upgrade", dependencies: [
@@ -74,8 +89,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap", "Admin",
+            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap", "MetricsEndpoint", "Admin",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
@@ -141,6 +157,11 @@ let package = Package(
         ], exclude: ["https_server.py"]),
         .testTarget(name: "UpgradeTests", dependencies: [
             "Upgrade", "PCP", "IoTDA", "Store", "GatewayCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "MetricsEndpointTests", dependencies: [
+            "MetricsEndpoint", "TestSupport",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore", "LwM2MSimulator"]),

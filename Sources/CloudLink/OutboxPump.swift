@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
@@ -99,6 +100,12 @@ public actor OutboxPump {
 
     private var generation: UInt64?
     var inFlight: [CloudPublishReceipt: Int64] = [:]
+    /// When each PUBLISH in flight was handed to the connection (`uptime`), for `ackLatency`.
+    private var publishedAt: [CloudPublishReceipt: Duration] = [:]
+    /// Time from a PUBLISH to its PUBACK: `ackLatencyMetric`.
+    private let ackLatency: CoreMetrics.Timer
+    /// The histogram of publish-to-PUBACK times.
+    public static let ackLatencyMetric = "edgegw_cloud_publish_ack_seconds"
     /// Rows re-sent in this run and not yet acknowledged.
     private var replayedIds: Set<Int64> = []
     /// Acknowledged rows not deleted yet.
@@ -122,8 +129,9 @@ public actor OutboxPump {
     ///     are not told apart from first sends.
     public init(outbox: Outbox, session: any CloudPublishing, settings: OutboxPumpSettings = OutboxPumpSettings(),
                 store: StateStore? = nil, clock: any Clock<Duration> = ContinuousClock(),
-                logger: Logger = Logger(label: "edgegw.outbox")) {
+                logger: Logger = Logger(label: "edgegw.outbox"), metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.outbox = outbox
+        ackLatency = CoreMetrics.Timer(label: Self.ackLatencyMetric, factory: metrics)
         self.session = session
         self.settings = settings
         self.store = store
@@ -220,12 +228,14 @@ public actor OutboxPump {
             generation = nil
         }
         inFlight.removeAll()
+        publishedAt.removeAll()
         counterState.withLock { $0.inFlight = 0 }
         wake()
     }
 
     private func acknowledged(_ receipt: CloudPublishReceipt) {
         guard let id = inFlight.removeValue(forKey: receipt) else { return }
+        if let sent = publishedAt.removeValue(forKey: receipt) { ackLatency.recordNanoseconds((uptime() - sent).inNanoseconds) }
         if id < 0 {
             // Held in memory: forgetting it needs no store.
             try? outbox.delete(ids: [id])
@@ -310,6 +320,7 @@ public actor OutboxPump {
                 continue
             }
             inFlight[receipt] = entry.id
+            publishedAt[receipt] = uptime()
             cursors[keyPath: source].next += 1
             let replay: Bool
             if entry.isHeld {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
@@ -54,15 +55,19 @@ public enum Daemon {
         }
         // The one time base: every service that keeps time gets this clock.
         let clock = GatewayClock.system()
+        let metrics = loaded.gateway.metrics.enabled ? GatewayMetrics(maxChildSeries: loaded.gateway.metrics.maxChildSeries) : nil
+        let factory = metrics.map { MetricsBootstrap.once($0.registry.factory) } ?? NOOPMetricsHandler.instance
         let cloud = CloudService(config: loaded, store: store, outbox: outbox, children: children, clock: clock,
-                                 logger: Logger(label: "edgegw.cloud"))
+                                 logger: Logger(label: "edgegw.cloud"), metrics: factory)
         // What edgegw status and devices answer from; the field reports pass its board.
         let admin = DaemonAdmin(loaded: loaded, children: children, session: cloud.session, outbox: outbox, clock: clock)
         let sink = ObservingSink(board: admin.board, next: cloud.bridge, clock: clock)
+        var sources = MetricsSources(session: cloud.session, pump: cloud.pump, store: store)
         var fieldServices: [any Service] = []
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
-                                       sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock)
+                                       sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock, metrics: factory)
+            sources.modbus = modbus
             await cloud.bridge.register(modbus, for: .modbus)
             admin.attach(modbus: modbus)
             fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))
@@ -75,22 +80,27 @@ public enum Daemon {
                                      logger: Logger(label: "edgegw.coap"), clock: clock)
             let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: sink,
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
-                                     clock: clock, logger: Logger(label: "edgegw.lwm2m"))
+                                     clock: clock, logger: Logger(label: "edgegw.lwm2m"), metrics: factory)
+            sources.lwm2m = lwm2m
+            sources.lwm2mServer = server
             await cloud.bridge.register(lwm2m, for: .lwm2m)
             let recorder = ProvisioningRecorder(store: store, clock: clock, logger: Logger(label: "edgegw.provisioning"))
             await lwm2m.attachRegistrationRecorder(recorder)
             fieldServices.append(FieldServiceRunner(service: lwm2m, shutdownStart: cloud.shutdownStart))
             if let bootstrap = BootstrapService.make(loaded: loaded, directory: directory, clock: clock, recorder: recorder) {
                 fieldServices.append(bootstrap)
+                sources.bootstrap = bootstrap.server
                 recorder.bootstrapServer.withLock { $0 = bootstrap.server }
             }
             // After the LwM2M service, so it stops first: it sends through that service.
             if let upgrades = await UpgradeWiring.make(loaded: loaded, store: store, clock: clock, lwm2m: lwm2m, bridge: cloud.bridge,
                                                        shutdownStart: cloud.shutdownStart, logger: logger) {
                 fieldServices.append(upgrades)
+                sources.upgrades = upgrades.service
             }
         }
 
+        metrics?.attach(sources)
         let running = RunningConfig(loaded)
         let notifier = SystemdNotifier()
         // Trap SIGHUP before anything can tell systemd we are ready to be reloaded.
@@ -102,6 +112,7 @@ public enum Daemon {
             AdminService(settings: loaded.gateway.admin, admin: admin, session: cloud.session, bridge: cloud.bridge, clock: clock,
                          logger: Logger(label: "edgegw.admin")),
             SystemdService(notifier: notifier, status: "\(loaded.devices.count) devices", logger: logger),
+        ] + (metrics.map { [MetricsService(settings: loaded.gateway.metrics, metrics: $0, logger: Logger(label: "edgegw.metrics"))] } ?? []) + [
             ReloadService(configPath: configPath, running: running, notifier: notifier, logger: logger, signals: reloadSignals),
             cloud,
         ] + fieldServices

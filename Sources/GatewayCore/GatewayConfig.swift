@@ -13,6 +13,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var paths: Paths
     /// `[upgrade]`: PCP upgrades of the NB-IoT children from one package cache (UpgradeSettings.swift).
     public var upgrade: Upgrade = Upgrade()
+    /// `[metrics]`: the Prometheus endpoint (MetricsSettings.swift).
+    public var metrics: Metrics = Metrics()
     /// `[admin]`: the local admin socket (AdminSettings.swift).
     public var admin: Admin = Admin()
 

@@ -98,6 +98,8 @@ extension GatewayConfig {
 
         // [upgrade]
         let upgrade = Upgrade.parse(root.table("upgrade"), cloudCAFile: tls ? caFile.map(resolve) : nil, resolve: resolve)
+        // [metrics]
+        let metrics = Metrics.parse(root.table("metrics"))
         // [admin]
         let admin = Admin.parse(root.table("admin"), resolve: resolve)
         guard let deviceId, let secretFile, let host else { return nil }
@@ -112,6 +114,7 @@ extension GatewayConfig {
             limits: limits,
             paths: paths,
             upgrade: upgrade,
+            metrics: metrics,
             admin: admin)
     }
 }

@@ -55,6 +55,7 @@ extension LwM2MService {
 
     func finished(_ entry: QueuedCommand, outcome: DownlinkOutcome) async {
         stats.commandsFinished += 1
+        stats.commandsByFinalState[entry.state, default: 0] += 1
         logger.info("lwm2m command finished", metadata: ["node": "\(entry.nodeId)", "request": "\(entry.requestId)", "state": "\(entry.state.rawValue)"])
         if let waiter = waiters.removeValue(forKey: entry.requestId) {
             waiter.continuation.resume(returning: outcome)
@@ -91,14 +92,16 @@ extension LwM2MService {
             _ = try encoder.encodeCommand(command, productId: productId, mid: 0)
         } catch {
             stats.commandsFinished += 1
+            stats.commandsByFinalState[.failed, default: 0] += 1
             return .failure(.badRequest, "cannot encode the command: \(error)")
         }
         let time = clock.wallTime()
         let expectsResponse = encoder.expectsResponse(command, productId: productId)
         let actions = withQueue(command.nodeId) { $0.submit(command, strategy: strategy, expectsResponse: expectsResponse, at: time) }
-        if case .finished(_, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
+        if case .finished(let entry, let outcome)? = actions.first(where: { if case .finished = $0 { true } else { false } }),
            actions.count == 1 {
             stats.commandsFinished += 1
+            stats.commandsByFinalState[entry.state, default: 0] += 1
             return outcome
         }
         let requestId = command.requestId

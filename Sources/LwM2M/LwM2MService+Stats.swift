@@ -13,6 +13,8 @@ extension LwM2MService {
         public var undecodable = 0
         public var reportResponses = 0
         public var commandsFinished = 0
+        /// Finished commands by the state they ended in (SUCCESSFUL, FAILED, TIMEOUT, EXPIRED).
+        public var commandsByFinalState: [CommandState: Int] = [:]
         public var lateCommandResults = 0
         /// PCP frames from devices (`pcpFramesUp`).
         public var pcpFrames: Int { pcpFramesUp }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
@@ -67,12 +68,17 @@ public actor LwM2MService: DownlinkHandler, FieldService {
     /// `finish()` waiting for the last events to be handled.
     private var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     public internal(set) var stats = Stats()
+    /// Time from a device's Register to the answer to the gateway's Observe: `registerToObserveMetric`.
+    private let registerToObserve: CoreMetrics.Timer
+    /// The histogram of Register→Observe times.
+    public static let registerToObserveMetric = "edgegw_nbiot_register_to_observe_seconds"
 
     /// - Parameter clock: the gateway's clock (the daemon's one time base; a manual one in tests).
     public init(server: LwM2MServer, directory: NBIoTDeviceDirectory, decoder: UplinkPayloadHandler, encoder: DownlinkEncoder,
                 sink: UplinkSink, store: CommandQueueStore? = nil, upgrades: (any UpgradeUplinkHandler)? = nil,
                 settings: LwM2MServiceSettings = LwM2MServiceSettings(), clock: GatewayClock = .system(),
-                logger: Logger = Logger(label: "edgegw.lwm2m")) {
+                logger: Logger = Logger(label: "edgegw.lwm2m"), metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        registerToObserve = CoreMetrics.Timer(label: Self.registerToObserveMetric, factory: metrics)
         self.server = server
         self.directory = directory
         self.decoder = decoder
@@ -195,7 +201,8 @@ public actor LwM2MService: DownlinkHandler, FieldService {
             queues[nodeId]?.deviceUnreachable()
             forgetUpgradeExchanges(nodeId)
             await publish(presence.registrationEnded(nodeId, at: now), at: time)
-        case .observing(let nodeId, _):
+        case .observing(let nodeId, let latency):
+            registerToObserve.recordNanoseconds(latency.inNanoseconds)
             await registrations?.observed(nodeId: nodeId)
         case .observeFailed(let nodeId, let reason):
             logger.warning("lwm2m observe failed", metadata: ["node": "\(nodeId)", "reason": "\(reason)"])

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
@@ -15,6 +16,8 @@ struct ModbusBusSettings: Sendable {
     var responseTimeout: Duration
     var health: DeviceHealth<GatewayClock.Instant>.Policy
     var trace: Bool
+    /// Time from sending a request to its answer (data or exception): `responseTimeMetric`.
+    var responseTime: CoreMetrics.Timer = CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, factory: NOOPMetricsHandler.instance)
 }
 
 /// All devices on one serial port or one TCP address: one thread (libmodbus blocks), one
@@ -38,6 +41,9 @@ final class ModbusBus: @unchecked Sendable {
         var health: [ModbusHealthState]
         var trace: Bool
     }
+
+    /// The histogram of answer times, one series per bus (`bus` label).
+    public static let responseTimeMetric = "edgegw_modbus_response_seconds"
 
     let id: ModbusBusID
     let transport: ModbusTransport

@@ -30,8 +30,11 @@ extension ModbusBus {
         let sent = clock.now
         do {
             let connection = try ready()
-            return try body(connection)
+            let result = try body(connection)
+            settings.responseTime.recordNanoseconds(sent.duration(to: clock.now).inNanoseconds)
+            return result
         } catch {
+            if error.slaveAnswered { settings.responseTime.recordNanoseconds(sent.duration(to: clock.now).inNanoseconds) }
             if !error.slaveAnswered { cycleSilence += sent.duration(to: clock.now) }
             stats.withLock { $0.bus.requests += 1; $0.devices[d].requests += 1; $0.bus.record(error); $0.devices[d].record(error) }
             switch error {

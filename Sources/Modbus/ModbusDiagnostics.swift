@@ -9,6 +9,8 @@ public struct ModbusCounters: Sendable, Equatable {
     public var timeouts = 0
     public var crcErrors = 0
     public var exceptions = 0
+    /// Exception responses by their code (Modbus application protocol §7).
+    public var exceptionsByCode: [UInt8: Int] = [:]
     /// Short frames, wrong unit id or function, unexpected data.
     public var badResponses = 0
     /// Failed connects, resets, unusable serial port.
@@ -22,7 +24,7 @@ public struct ModbusCounters: Sendable, Equatable {
 
     mutating func record(_ error: ModbusError) {
         switch error {
-        case .exception: exceptions += 1
+        case .exception(let code): exceptions += 1; exceptionsByCode[code, default: 0] += 1
         case .timeout: timeouts += 1
         case .crc: crcErrors += 1
         case .badResponse: badResponses += 1

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
@@ -34,7 +35,8 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
     ///   - clock: the time base of polling, health, the report filters and the time stamps of
     ///     what is reported (`wallTime()`).
     public init(settings: ModbusSettings, devices: [ModbusDeviceConfig], products: [String: ProductModel],
-                sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus"), clock: GatewayClock = .system()) {
+                sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus"), clock: GatewayClock = .system(),
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.settings = settings
         self.sink = sink
         self.logger = logger
@@ -58,7 +60,9 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
                 responseTimeout: overrides.compactMap(\.responseTimeout).max() ?? settings.responseTimeout,
                 health: .init(failuresBeforeOffline: settings.failuresBeforeOffline,
                               initialBackoff: settings.retryBackoff, maxBackoff: settings.retryBackoffMax),
-                trace: settings.traceBuses.contains(busId))
+                trace: settings.traceBuses.contains(busId),
+                responseTime: CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, dimensions: [("bus", busId.rawValue)],
+                                                factory: metrics))
             for (index, device) in members.enumerated() {
                 routes[device.nodeId] = (buses.count, index)
                 filters[device.nodeId] = ReportFilter(fullReportInterval: settings.fullReportInterval,

@@ -1,4 +1,5 @@
 import CloudLink
+import CoreMetrics
 import Foundation
 import GatewayCore
 import IoTDA
@@ -23,7 +24,8 @@ struct CloudService: Service {
     /// counts against the bound.
     let shutdownStart: ShutdownStart
 
-    init(config: LoadedConfig, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: GatewayClock, logger: Logger) {
+    init(config: LoadedConfig, store: StateStore, outbox: Outbox, children: [ChildDevice], clock: GatewayClock, logger: Logger,
+         metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         let cloud = config.gateway.cloud
         let deviceId = config.gateway.gateway.deviceId
         let secret = config.deviceSecret
@@ -40,7 +42,7 @@ struct CloudService: Service {
         pump = OutboxPump(outbox: outbox, session: session,
                           settings: OutboxPumpSettings(messagesPerSecond: cloud.maxMessagesPerSecond,
                                                        bytesPerSecond: cloud.maxBytesPerSecond),
-                          store: store, clock: clock, logger: Logger(label: "edgegw.outbox"))
+                          store: store, clock: clock, logger: Logger(label: "edgegw.outbox"), metrics: metrics)
         bridge = CloudBridge(gatewayDeviceId: deviceId, store: store, outbox: pump, children: children,
                              clock: clock, logger: logger)
         self.clock = clock
