@@ -2,7 +2,7 @@ import Foundation
 
 extension GatewayConfig {
     /// `[admin]`: the local socket `edgegw status`, `edgegw devices` and `edgegw trace` ask the
-    /// running daemon through (docs/admin.md).
+    /// running daemon through (README, Operations).
     public struct Admin: Sendable, Equatable {
         /// Under the unit's `RuntimeDirectory=edgegw`.
         public static let defaultSocket = "/run/edgegw/admin.sock"
