@@ -102,6 +102,9 @@ for pin in json.load(open("Package.resolved"))["pins"]:
     version = pin["state"].get("version") or pin["state"].get("revision", "")[:12]
     lines += ["", "Files: usr/bin/edgegw", f"Copyright: the {name} authors", f"License: {short}",
               f"Comment: {name} {version}, {pin['location']}"]
+    if name == "swift-nio-extras":
+        lines += [" It includes a copy of zlib (Sources/CNIOExtrasZlib, Copyright Jean-loup Gailly",
+                  " and Mark Adler), under the zlib license, compiled into /usr/bin/edgegw."]
     if name == "swift-crypto":
         lines += [" It includes BoringSSL, under the OpenSSL and ISC licenses (both permissive),"]
         lines += [" see that repository's LICENSE and BoringSSL's own notices."]
