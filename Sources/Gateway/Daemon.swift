@@ -66,7 +66,8 @@ public enum Daemon {
         var fieldServices: [any Service] = []
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
-                                       sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock, metrics: factory)
+                                       sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock, metrics: factory,
+                                       trace: admin.modbusTap)
             sources.modbus = modbus
             await cloud.bridge.register(modbus, for: .modbus)
             admin.attach(modbus: modbus)

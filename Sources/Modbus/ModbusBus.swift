@@ -18,6 +18,8 @@ struct ModbusBusSettings: Sendable {
     var trace: Bool
     /// Time from sending a request to its answer (data or exception): `responseTimeMetric`.
     var responseTime: CoreMetrics.Timer = CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, factory: NOOPMetricsHandler.instance)
+    /// Where the bus's frames go while `edgegw trace modbus` follows it.
+    var tap: TraceTap?
 }
 
 /// All devices on one serial port or one TCP address: one thread (libmodbus blocks), one

@@ -30,6 +30,7 @@ extension ModbusBus {
         let sent = clock.now
         do {
             let connection = try ready()
+            connection.tracer = tracer()
             let result = try body(connection)
             settings.responseTime.recordNanoseconds(sent.duration(to: clock.now).inNanoseconds)
             return result
@@ -46,6 +47,12 @@ extension ModbusBus {
             }
             throw error
         }
+    }
+
+    /// Someone traces this bus (`edgegw trace modbus`): off, one relaxed atomic load.
+    private func tracer() -> ModbusTracer? {
+        guard let tap = settings.tap, tap.isOn, tap.isTracing(id.rawValue) else { return nil }
+        return ModbusTracer(tap: tap, target: id.rawValue, clock: clock)
     }
 
     func execute(_ job: WriteJob) {

@@ -3,9 +3,13 @@ import Foundation
 
 /// A thin owner of one libmodbus context. Blocking: only its bus thread calls it.
 final class ModbusConnection {
-    private let context: OpaquePointer
+    let context: OpaquePointer
     private let transport: ModbusTransport
+    let framing: ModbusFraming
     private(set) var isConnected = false
+    /// Set by the bus for each request while someone traces it: the request goes out raw and
+    /// both frames go to the trace (ModbusConnection+Trace.swift).
+    var tracer: ModbusTracer?
     private var currentUnit = -1
     /// libmodbus's errno values for broken answers (modbus.h: `EMBBADCRC` …).
     private static let errorBase = Int32(MODBUS_ENOBASE)
@@ -32,6 +36,7 @@ final class ModbusConnection {
         guard let context else { return nil }
         self.context = context
         self.transport = transport
+        self.framing = ModbusFraming(transport)
         modbus_set_error_recovery(context, MODBUS_ERROR_RECOVERY_NONE)
     }
 
@@ -79,7 +84,7 @@ final class ModbusConnection {
     /// Drops whatever a late answer left in the input.
     func flush() { if isConnected { modbus_flush(context) } }
 
-    private func select(unit: Int) {
+    func select(unit: Int) {
         if unit != currentUnit {
             modbus_set_slave(context, Int32(unit))
             currentUnit = unit
@@ -89,6 +94,11 @@ final class ModbusConnection {
     /// Reads registers of a register table into `buffer` (at least `count` long).
     func readRegisters(unit: Int, table: ModbusTable, address: Int, count: Int,
                        into buffer: UnsafeMutablePointer<UInt16>) throws(ModbusError) {
+        if let tracer {
+            let data = try traced(unit: unit, .read(table: table, address: address, count: count), tracer)
+            for i in 0..<count { buffer[i] = UInt16(data[2 * i]) << 8 | UInt16(data[2 * i + 1]) }
+            return
+        }
         select(unit: unit)
         let rc = table == .holding
             ? modbus_read_registers(context, Int32(address), Int32(count), buffer)
@@ -99,6 +109,11 @@ final class ModbusConnection {
     /// Reads bits of a bit table into `buffer` (one byte per bit).
     func readBits(unit: Int, table: ModbusTable, address: Int, count: Int,
                   into buffer: UnsafeMutablePointer<UInt8>) throws(ModbusError) {
+        if let tracer {
+            let data = try traced(unit: unit, .read(table: table, address: address, count: count), tracer)
+            for i in 0..<count { buffer[i] = data[i / 8] >> UInt8(i % 8) & 1 }
+            return
+        }
         select(unit: unit)
         let rc = table == .coil
             ? modbus_read_bits(context, Int32(address), Int32(count), buffer)
@@ -107,12 +122,14 @@ final class ModbusConnection {
     }
 
     func writeCoil(unit: Int, address: Int, value: Bool) throws(ModbusError) {
+        if let tracer { _ = try traced(unit: unit, .writeCoil(address: address, value: value), tracer); return }
         select(unit: unit)
         let rc = modbus_write_bit(context, Int32(address), value ? 1 : 0)
         if rc != 1 { throw failure(rc) }
     }
 
     func writeCoils(unit: Int, address: Int, values: [Bool]) throws(ModbusError) {
+        if let tracer { _ = try traced(unit: unit, .writeCoils(address: address, values: values), tracer); return }
         select(unit: unit)
         let bytes = values.map { UInt8($0 ? 1 : 0) }
         let rc = modbus_write_bits(context, Int32(address), Int32(bytes.count), bytes)
@@ -120,19 +137,21 @@ final class ModbusConnection {
     }
 
     func writeRegister(unit: Int, address: Int, value: UInt16) throws(ModbusError) {
+        if let tracer { _ = try traced(unit: unit, .writeRegister(address: address, value: value), tracer); return }
         select(unit: unit)
         let rc = modbus_write_register(context, Int32(address), value)
         if rc != 1 { throw failure(rc) }
     }
 
     func writeRegisters(unit: Int, address: Int, values: [UInt16]) throws(ModbusError) {
+        if let tracer { _ = try traced(unit: unit, .writeRegisters(address: address, values: values), tracer); return }
         select(unit: unit)
         let rc = modbus_write_registers(context, Int32(address), Int32(values.count), values)
         if rc != Int32(values.count) { throw failure(rc) }
     }
 
     /// Classifies the error libmodbus left in errno; a broken link is closed so the next request reconnects.
-    private func failure(_ rc: Int32) -> ModbusError {
+    func failure(_ rc: Int32) -> ModbusError {
         let code = errno
         if rc >= 0 { return .badResponse("answered \(rc) items") }
         switch code {

@@ -34,9 +34,10 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
     ///   - products: product models by id, for range checks and value types.
     ///   - clock: the time base of polling, health, the report filters and the time stamps of
     ///     what is reported (`wallTime()`).
+    ///   - trace: where the buses' frames go when `edgegw trace modbus` follows one.
     public init(settings: ModbusSettings, devices: [ModbusDeviceConfig], products: [String: ProductModel],
                 sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus"), clock: GatewayClock = .system(),
-                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance, trace: TraceTap? = nil) {
         self.settings = settings
         self.sink = sink
         self.logger = logger
@@ -62,7 +63,8 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
                               initialBackoff: settings.retryBackoff, maxBackoff: settings.retryBackoffMax),
                 trace: settings.traceBuses.contains(busId),
                 responseTime: CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, dimensions: [("bus", busId.rawValue)],
-                                                factory: metrics))
+                                                factory: metrics),
+                tap: trace)
             for (index, device) in members.enumerated() {
                 routes[device.nodeId] = (buses.count, index)
                 filters[device.nodeId] = ReportFilter(fullReportInterval: settings.fullReportInterval,
