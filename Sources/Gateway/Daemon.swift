@@ -78,7 +78,7 @@ public enum Daemon {
             let directory = StaticDeviceDirectory(loaded.nbiotDevices)
             let codecs = ProductCodecs(codecs: loaded.codecs)
             let server = LwM2MServer(settings: loaded.lwm2m.server, directory: directory,
-                                     logger: Logger(label: "edgegw.coap"), clock: clock)
+                                     logger: Logger(label: "edgegw.coap"), clock: clock, trace: admin.nbiotTap)
             let lwm2m = LwM2MService(server: server, directory: directory, decoder: codecs, encoder: codecs, sink: sink,
                                      store: StoredCommandQueue(store: store, logger: logger), settings: loaded.lwm2m.service,
                                      clock: clock, logger: Logger(label: "edgegw.lwm2m"), metrics: factory)

@@ -73,6 +73,11 @@ public final class TraceTap: Sendable {
         subscribers.withLock { $0.values.contains { $0.target == target } }
     }
 
+    /// What is traced now; ask only when `isOn`.
+    public func targets() -> Set<String> {
+        subscribers.withLock { Set($0.values.map(\.target)) }
+    }
+
     /// Hands a record to every subscriber of its target. Never blocks on a reader.
     public func emit(_ record: TraceRecord) {
         let matching = subscribers.withLock { $0.values.filter { $0.target == record.target } }

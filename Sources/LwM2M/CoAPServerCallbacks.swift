@@ -20,25 +20,35 @@ func lwm2mValidatePSKIdentity(_ identity: UnsafeMutablePointer<coap_bin_const_t>
 
 func lwm2mRegisterHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
                           _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
-    guard let session, let request, let response else { return }
-    engine(of: session)?.handleRegister(session: session, request: request, query: query, response: response)
+    guard let session, let request, let response, let engine = engine(of: session) else { return }
+    let target = engine.traceTarget(session, query: query)
+    if let target { engine.trace(request, "in", target: target) }
+    engine.handleRegister(session: session, request: request, query: query, response: response)
+    if let target { engine.trace(response, "out", target: target) }
 }
 
 func lwm2mRegistrationUpdateHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
                                     _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
-    guard let session, let request, let response else { return }
-    engine(of: session)?.handleUpdate(session: session, request: request, query: query, response: response)
+    guard let session, let request, let response, let engine = engine(of: session) else { return }
+    let target = engine.traceTarget(session)
+    if let target { engine.trace(request, "in", target: target) }
+    engine.handleUpdate(session: session, request: request, query: query, response: response)
+    if let target { engine.trace(response, "out", target: target) }
 }
 
 func lwm2mRegistrationDeleteHandler(_ resource: OpaquePointer?, _ session: OpaquePointer?, _ request: OpaquePointer?,
                                     _ query: UnsafePointer<coap_string_t>?, _ response: OpaquePointer?) {
-    guard let session, let request, let response else { return }
-    engine(of: session)?.handleDeregister(session: session, request: request, response: response)
+    guard let session, let request, let response, let engine = engine(of: session) else { return }
+    let target = engine.traceTarget(session)
+    if let target { engine.trace(request, "in", target: target) }
+    engine.handleDeregister(session: session, request: request, response: response)
+    if let target { engine.trace(response, "out", target: target) }
 }
 
 func lwm2mResponseHandler(_ session: OpaquePointer?, _ sent: OpaquePointer?, _ received: OpaquePointer?,
                           _ mid: coap_mid_t) -> coap_response_t {
     guard let session, let received, let engine = engine(of: session) else { return COAP_RESPONSE_FAIL }
+    if let target = engine.traceTarget(session) { engine.trace(received, "in", target: target) }
     return engine.handleResponse(session: session, received: received) ? COAP_RESPONSE_OK : COAP_RESPONSE_FAIL
 }
 

@@ -31,6 +31,7 @@ extension CoAPServerEngine {
         // libcoap takes the ACK timeout when it queues the message: short for the Observe, the
         // platform's back-off for downlink writes (the core's `ConfirmableTimers` for each).
         coap_session_set_ack_timeout(session, Self.fixedPoint(observe ? settings.observeAckTimeout : settings.ackTimeout))
+        if let target = traceTarget(session) { trace(pdu, "out", target: target) }
         guard coap_send(session, pdu) != COAP_INVALID_MID else { return nil }
         return CoAPPDU.tokenValue(token.prefix(length))
     }

@@ -69,12 +69,15 @@ final class CoAPServerEngine {
     var trimmedAfterBurst = true
 
     let psk = PSKHandout()
+    /// Where a traced device's messages go (`edgegw trace nbiot`; CoAPServerEngine+Trace.swift).
+    let trace: TraceTap?
 
     init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory, logger: Logger, clock: GatewayClock, shard: Int,
          registrations: Locked<Table>, router: CoAPShardRouter,
-         counters: Locked<LwM2MServerCounters>, logLimiter: LogRateLimiter,
+         counters: Locked<LwM2MServerCounters>, logLimiter: LogRateLimiter, trace: TraceTap? = nil,
          emit: @escaping @Sendable (LwM2MServerEvent) -> Void) {
         self.settings = settings
+        self.trace = trace
         self.logLimiter = logLimiter
         self.logSink = CoAPLog.Sink(logger: logger, limiter: logLimiter, level: settings.libcoapLogLevel)
         self.directory = directory

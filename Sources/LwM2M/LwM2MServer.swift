@@ -18,6 +18,8 @@ public final class LwM2MServer: Sendable {
 
     private let channel: LwM2MEventChannel
     private let clock: GatewayClock
+    /// Where a traced device's CoAP messages go (`edgegw trace nbiot`).
+    private let trace: TraceTap?
     /// One per CoAP thread, summed by `counters`.
     private let shardCounters: [Locked<LwM2MServerCounters>]
     private let registrations: Locked<RegistrationTable<OffsetInstant>>
@@ -38,8 +40,9 @@ public final class LwM2MServer: Sendable {
     /// deadlines (the daemon's one clock; uplinks are stamped with its wall time).
     public init(settings: LwM2MServerSettings, directory: NBIoTDeviceDirectory,
                 logger: Logger = Logger(label: "edgegw.lwm2m"), clock: GatewayClock = .system(),
-                maxQueuedUplinks: Int = LwM2MServer.defaultMaxQueuedUplinks) {
+                maxQueuedUplinks: Int = LwM2MServer.defaultMaxQueuedUplinks, trace: TraceTap? = nil) {
         self.settings = settings
+        self.trace = trace
         self.directory = directory
         self.logger = logger
         self.clock = clock
@@ -66,7 +69,7 @@ public final class LwM2MServer: Sendable {
         for (shard, counters) in shardCounters.enumerated() {
             let engine = CoAPServerEngine(settings: settings, directory: directory, logger: logger, clock: clock, shard: shard,
                                           registrations: registrations, router: router,
-                                          counters: counters, logLimiter: logLimiter, emit: emit)
+                                          counters: counters, logLimiter: logLimiter, trace: trace, emit: emit)
             let ready = DispatchSemaphore(value: 0)
             let done = DispatchSemaphore(value: 0)
             let start = DispatchSemaphore(value: 0)
