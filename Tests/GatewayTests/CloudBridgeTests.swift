@@ -105,7 +105,7 @@ actor StubHandler: DownlinkHandler {
         await bridge.register(handler, for: .modbus)
         let body = #"{"object_device_id":"d1","service_id":"Energy","command_name":"SET_RELAY","paras":{"on":true}}"#
         await bridge.received(topic: "$oc/devices/gw-1/sys/commands/request_id=req-42", payload: Data(body.utf8))
-        #expect(await Eventually.wait { (try? queued().count) == 1 })
+        #expect(await Eventually.wait(timeout: .seconds(30)) { (try? queued().count) == 1 })
         let response = try #require(try queued().first)
         #expect(response.topic == "$oc/devices/gw-1/sys/commands/response/request_id=req-42")
         #expect(response.json["result_code"] as? Int == 0)
@@ -133,7 +133,7 @@ actor StubHandler: DownlinkHandler {
         await bridge.register(StubHandler(answer: nil), for: .modbus)
         await bridge.received(topic: "$oc/devices/gw-1/sys/commands/request_id=r2",
                               payload: Data(#"{"object_device_id":"d1","command_name":"X","paras":{}}"#.utf8))
-        #expect(await Eventually.wait { clock.sleeperCount == 1 })
+        #expect(await Eventually.wait(timeout: .seconds(30)) { clock.sleeperCount == 1 })
         clock.advance(by: .seconds(18))
         try await Task.sleep(for: .milliseconds(50))
         #expect(try queued().isEmpty)

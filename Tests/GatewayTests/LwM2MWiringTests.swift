@@ -83,7 +83,7 @@ import TestSupport
         await bridge.register(service, for: .lwm2m)
         let request = #"{"object_device_id":"water-meter_\#(node)","service_id":"DeviceInfo","command_name":"SET_LABEL","paras":{"label":"x"}}"#
         await bridge.received(topic: "$oc/devices/gw-1/sys/commands/request_id=q1", payload: Data(request.utf8))
-        #expect(await Eventually.wait { manual.sleeperCount == 2 }) // the bridge's deadline, the service's "queued"
+        #expect(await Eventually.wait(timeout: .seconds(30)) { manual.sleeperCount == 2 }) // the bridge's deadline, the service's "queued"
         manual.advance(by: CommandRequest.responseWindow - CloudBridge.downlinkTripMargin - LwM2MService.queuedAnswerLead
                        - .milliseconds(1))
         try await Task.sleep(for: .milliseconds(100))

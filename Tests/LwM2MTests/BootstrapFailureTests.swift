@@ -48,8 +48,9 @@ import TestSupport
         #expect(device.bootstrapAnswer.withLock { $0 } == "2.04")
         #expect(failure.cause == .timeout, "\(failure.detail)")
         #expect(failure.detail.contains("Discover"), "the first request of the sequence: \(failure.detail)")
-        // The request timeout, not CoAP's retransmissions (which would give up after 93 s).
-        #expect(failure.sinceLaunch >= .seconds(1) && failure.sinceLaunch < .seconds(4), "\(failure.sinceLaunch)")
+        // The request timeout (1 s), not CoAP's retransmissions (which would give up after 93 s);
+        // the bound leaves room for a machine loaded by the whole suite at once.
+        #expect(failure.sinceLaunch >= .seconds(1) && failure.sinceLaunch < .seconds(30), "\(failure.sinceLaunch)")
         #expect(device.requests.withLock { $0 }.allSatisfy { $0.hasSuffix(" -") }, "nothing answered: \(device.requests.withLock { $0 })")
         #expect(site.bootstrap.counters.failures == [.timeout: 1])
         device.stop()
