@@ -10,7 +10,9 @@ pair) or RTU frames over TCP. Two optional roles:
                set UNIT TABLE ADDRESS V1 [V2 ...]   -> ok
                get UNIT TABLE ADDRESS COUNT         -> values V1 V2 ...
                requests                             -> requests [[unit, fc, address, count, time], ...] (JSON)
-               reset                                -> ok        (forgets the request log)
+               packets                              -> packets [["recv"|"send", HEX], ...] (JSON: the frames as they
+                                                   crossed the wire, the answers after any mode)
+               reset                                -> ok        (forgets the request and packet logs)
                mode UNIT ok|silent|badcrc|wrongunit|short -> ok  (silent: no answer; badcrc: RTU answers
                                                    with a broken CRC; wrongunit: RTU answers as another
                                                    unit; short: answers lose their last 3 bytes)
@@ -70,6 +72,7 @@ class RequestLog:
     def __init__(self, units, rtu_framing):
         self.lock = threading.Lock()
         self.entries = []
+        self.packets = []
         self.served = set(units)
         self.modes = {}
         self.exceptions = {}  # (unit, address) -> exception code
@@ -89,7 +92,15 @@ class RequestLog:
 
     def trace_packet(self, sending, data):
         if not sending:
+            with self.lock:
+                self.packets.append(["recv", data.hex()])
             return data
+        data = self.answer(data)
+        with self.lock:
+            self.packets.append(["send", data.hex()])
+        return data
+
+    def answer(self, data):
         unit = self.sending_unit
         # pymodbus answers a unit it does not serve with exception 4; a real bus stays silent.
         if unit not in self.served:
@@ -123,9 +134,14 @@ class RequestLog:
         with self.lock:
             return list(self.entries)
 
+    def take_packets(self):
+        with self.lock:
+            return list(self.packets)
+
     def reset(self):
         with self.lock:
             self.entries = []
+            self.packets = []
 
 
 def float32_registers(value):
@@ -178,6 +194,8 @@ def control_loop(server, loop, log, stop):
                 reply = "values " + " ".join(str(int(v)) for v in values)
             elif words[0] == "requests":
                 reply = "requests " + json.dumps(log.take())
+            elif words[0] == "packets":
+                reply = "packets " + json.dumps(log.take_packets())
             elif words[0] == "mode":
                 if words[2] not in ("ok", "silent", "badcrc", "wrongunit", "short"):
                     raise ValueError("mode is ok, silent, badcrc, wrongunit or short")

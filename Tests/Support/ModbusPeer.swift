@@ -90,6 +90,14 @@ public final class ModbusPeer: @unchecked Sendable {
 
     public func resetRequests() async { _ = await send("reset") }
 
+    /// The frames as they crossed the wire: (`recv` or `send`, lower-case hex), oldest first.
+    public func packets() async -> [(direction: String, hex: String)]? {
+        guard let reply = await send("packets"), reply.hasPrefix("packets "),
+              let json = try? JSONSerialization.jsonObject(with: Data(reply.dropFirst(8).utf8)) as? [[String]]
+        else { return nil }
+        return json.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+    }
+
     /// `ok`, `silent` (no answer), `badcrc` (RTU answers with a broken CRC), `wrongunit` (RTU
     /// answers as another unit) or `short` (answers lose their last 3 bytes).
     public func mode(unit: Int, _ mode: String) async { _ = await send("mode \(unit) \(mode)") }
