@@ -36,6 +36,29 @@ extension StateStore {
         }
     }
 
+    /// The number of children of each source and status, counted by SQLite (a scrape with
+    /// 10,000 modules reads a dozen rows, not 10,000).
+    public func childCounts() throws(StoreError) -> [ChildSource: [ChildStatus: Int]] {
+        try read("cannot count children") { db in
+            var counts: [ChildSource: [ChildStatus: Int]] = [:]
+            let rows = try Row.fetchAll(db, sql: "SELECT source, status, COUNT(*) AS n FROM child_device GROUP BY source, status")
+            for row in rows {
+                let source = ChildSource(rawValue: row["source"] ?? "") ?? .modbus
+                let status = ChildStatus(rawValue: row["status"] ?? "") ?? .offline
+                counts[source, default: [:]][status, default: 0] += row["n"] ?? 0
+            }
+            return counts
+        }
+    }
+
+    /// The first `limit` children by node id.
+    public func children(limit: Int) throws(StoreError) -> [ChildDevice] {
+        try read("cannot read children") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM child_device ORDER BY node_id LIMIT ?", arguments: [max(0, limit)])
+                .map(Self.child(from:))
+        }
+    }
+
     public func setChildStatus(nodeId: String, status: ChildStatus, lastSeen: Date?) throws(StoreError) {
         try write("cannot update status of \(nodeId)") { db in
             try db.execute(sql: "UPDATE child_device SET status = ?, last_seen = COALESCE(?, last_seen) WHERE node_id = ?",

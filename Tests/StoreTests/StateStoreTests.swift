@@ -41,4 +41,23 @@ import TestSupport
         let path = tmp.write("not-a-dir", "x")
         #expect(throws: StoreError.self) { try StateStore(directory: path) }
     }
+
+    @Test func childCountsAndTheFirstChildrenByNodeIdAreReadWithoutEveryRow() throws {
+        let tmp = TemporaryDirectory()
+        let store = try StateStore(directory: tmp.path)
+        #expect(try store.childCounts().isEmpty)
+        #expect(try store.children(limit: 3).isEmpty)
+        for index in [5, 1, 4, 2, 3] {
+            try store.upsertChild(ChildDevice(nodeId: "86000000000000\(index)", productId: "water-meter", source: .lwm2m))
+        }
+        try store.upsertChild(ChildDevice(nodeId: "meter-1", productId: "power-meter", source: .modbus))
+        try store.setChildStatus(nodeId: "860000000000002", status: .online, lastSeen: nil)
+        try store.setChildStatus(nodeId: "meter-1", status: .online, lastSeen: nil)
+        let counts = try store.childCounts()
+        #expect(counts == [.lwm2m: [.offline: 4, .online: 1], .modbus: [.online: 1]], "\(counts)")
+        #expect(try store.children(limit: 3).map(\.nodeId) == ["860000000000001", "860000000000002", "860000000000003"])
+        #expect(try store.children(limit: 3).map(\.status) == [.offline, .online, .offline])
+        #expect(try store.children(limit: 100).map(\.nodeId) == store.allChildren().map(\.nodeId))
+        #expect(try store.children(limit: 0).isEmpty)
+    }
 }

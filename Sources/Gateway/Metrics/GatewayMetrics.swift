@@ -83,22 +83,23 @@ final class GatewayMetrics: Sendable {
         r.gauge(F.outboxOldestAge, [], oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
     }
 
-    private func sampleChildren(_ store: StateStore) {
-        guard let children = try? store.allChildren() else { return }
-        var counts: [ChildSource: [ChildStatus: Int]] = [:]
-        for child in children { counts[child.source, default: [:]][child.status, default: 0] += 1 }
+    /// Counts by kind and status from SQLite's GROUP BY, and a series each for the first
+    /// `maxChildSeries` children by node id: the rows read do not grow past the cap.
+    func sampleChildren(_ store: StateStore) {
+        guard let counts = try? store.childCounts(), let shown = try? store.children(limit: maxChildSeries) else { return }
+        var total = 0
         for source in ChildSource.allCases {
             for status in ChildStatus.allCases {
-                registry.gauge(MetricFamilies.children, [("kind", Self.kind(source)), ("status", status.rawValue)],
-                               counts[source]?[status] ?? 0)
+                let count = counts[source]?[status] ?? 0
+                total += count
+                registry.gauge(MetricFamilies.children, [("kind", Self.kind(source)), ("status", status.rawValue)], count)
             }
         }
-        let shown = children.count <= maxChildSeries ? children : Array(children.sorted { $0.nodeId < $1.nodeId }.prefix(maxChildSeries))
         for child in shown {
             registry.gauge(MetricFamilies.childOnline, [("kind", Self.kind(child.source)), ("node_id", child.nodeId)],
                            child.status == .online ? 1 : 0)
         }
-        registry.gauge(MetricFamilies.childSeriesOmitted, [], children.count - shown.count)
+        registry.gauge(MetricFamilies.childSeriesOmitted, [], max(0, total - shown.count))
     }
 
     /// The kind as operators say it.
