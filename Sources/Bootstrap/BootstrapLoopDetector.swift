@@ -38,9 +38,11 @@ public struct BootstrapLoopDetector<C: Clock>: Sendable where C.Duration == Dura
     }
 
     /// The device registered and was observed: whatever it did before, it is not looping now.
-    public mutating func settled(_ endpoint: String) {
+    /// True when it was looping (its loop is over).
+    @discardableResult
+    public mutating func settled(_ endpoint: String) -> Bool {
         starts[endpoint] = nil
-        looping.remove(endpoint)
+        return looping.remove(endpoint) != nil
     }
 
     /// Endpoints looping now, with their bootstrap count in the window.

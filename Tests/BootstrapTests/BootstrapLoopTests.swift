@@ -14,8 +14,10 @@ struct BootstrapLoopTests {
         #expect(detector.bootstrapStarted("a", now: Self.at(120)) == .loopStarted(count: 3))
         #expect(detector.bootstrapStarted("a", now: Self.at(180)) == .looping(count: 4))
         #expect(detector.loops(now: Self.at(181)) == ["a": 4])
-        // Registered and observed: settled.
-        detector.settled("a")
+        // Registered and observed: settled (its loop is over); a device that was not looping says so.
+        let aWasLooping = detector.settled("a")
+        let bWasLooping = detector.settled("b")
+        #expect(aWasLooping && !bWasLooping)
         #expect(detector.loops(now: Self.at(182)).isEmpty)
         #expect(detector.bootstrapStarted("a", now: Self.at(200)) == .normal)
     }

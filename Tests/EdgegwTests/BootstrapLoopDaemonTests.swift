@@ -33,8 +33,8 @@ import TestSupport
         }
         for _ in 1...3 { await bootstrapOnce(unobserved) }
         // Said once, when the third bootstrap in the window made it a loop.
-        #expect(await daemon.waitForOutput("bootstrap loop"), "\(daemon.text.suffix(3000))")
-        var loopLines = daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop") }
+        #expect(await daemon.waitForOutput("bootstrap loop:"), "\(daemon.text.suffix(3000))")
+        var loopLines = daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop:") }
         #expect(loopLines.count == 1 && loopLines.first?.contains("bootstraps=3") == true, "\(loopLines)")
         let (listed, output) = try await BootstrapDaemonTests.edgegw(["provision", "list", "--config", site.fixture.configPath])
         #expect(listed == 0, "\(output)")
@@ -48,12 +48,12 @@ import TestSupport
         #expect(await Eventually.wait(timeout: .seconds(15)) {
             events.withLock { $0.dropFirst(before).contains { if case .observed = $0 { true } else { false } } }
         }, "\(daemon.text.suffix(3000))")
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(await daemon.waitForOutput("bootstrap loop over"), "\(daemon.text.suffix(3000))")
         for _ in 1...3 { await bootstrapOnce(unobserved) }
-        #expect(await Eventually.wait(timeout: .seconds(5)) {
-            daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop") }.count == 2
+        #expect(await Eventually.wait(timeout: .seconds(15)) {
+            daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop:") }.count == 2
         }, "\(daemon.text.suffix(3000))")
-        loopLines = daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop") }
+        loopLines = daemon.text.split(separator: "\n").filter { $0.contains("bootstrap loop:") }
         #expect(loopLines.last?.contains("bootstraps=3") == true, "\(loopLines)")
 
         daemon.signal(SIGTERM)

@@ -170,7 +170,9 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
 
     func settleObservedDevices() {
         let settled = settledEndpoints.withLock { taken in defer { taken.removeAll() }; return taken }
-        for endpoint in settled { loopDetector.settled(endpoint) }
+        for endpoint in settled where loopDetector.settled(endpoint) {
+            logger.info("bootstrap loop over: the device registered and is observed", metadata: ["endpoint": "\(endpoint)"])
+        }
         if !settled.isEmpty { loopsChanged = true }
     }
 
