@@ -156,7 +156,8 @@ public final class CloudSession: CloudPublishing, Sendable {
             return .refused(code)
         case .failed(let reason):
             return .failed(reason: reason)
-        case .closed(let reason):
+        case .closed(let reason, let disconnect):
+            current.withLock { $0.statistics.disconnects[disconnect, default: 0] += 1 }
             noteFailure("link lost: \(reason)")
             let since = connectedAt.withLock { $0 }
             let upFor = since.map { $0.duration(to: clock.now) } ?? .zero
@@ -267,6 +268,8 @@ public struct CloudSessionStatistics: Sendable, Equatable {
     public var connects = 0
     /// CONNACKs with a refusal code.
     public var refusals = 0
+    /// Ready connections that ended, by why.
+    public var disconnects: [CloudDisconnectReason: Int] = [:]
     /// Downlink PUBLISHes delivered to `incoming`.
     public var incoming = 0
     /// Downlink PUBLISHes dropped because `incoming` was full.

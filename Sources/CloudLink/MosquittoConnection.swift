@@ -18,7 +18,7 @@ enum MosquittoEnd: Sendable, Equatable {
     case refused(ConnackCode)
     case failed(String)
     /// It had been ready; the link dropped or was stopped.
-    case closed(String)
+    case closed(String, CloudDisconnectReason)
 }
 
 /// One connection attempt: one `struct mosquitto`, driven by `run()` on a thread of its own.
@@ -147,7 +147,7 @@ final class MosquittoConnection: @unchecked Sendable {
             if stoppingSince == nil, stopRequested.withLock({ $0 }) {
                 stoppingSince = .now
                 rc = mosquitto_disconnect(mosq)
-                if rc != success { return end(stoppedBy: "stopped") }
+                if rc != success { return end(stoppedBy: "stopped", .normal) }
             }
             rc = mosquitto_loop(mosq, Self.loopTimeoutMilliseconds, 1)
             if rc != success { break }
@@ -156,8 +156,8 @@ final class MosquittoConnection: @unchecked Sendable {
                 return .failed("no CONNACK from \(peer) within \(settings.connectTimeout)")
             }
         }
-        if stoppingSince != nil { return end(stoppedBy: "stopped") }
-        return end(stoppedBy: withSetupErrors(Self.describe(rc)))
+        if stoppingSince != nil { return end(stoppedBy: "stopped", .normal) }
+        return end(stoppedBy: withSetupErrors(Self.describe(rc)), CloudDisconnectReason(mosquittoCode: rc))
     }
 
     /// Waits for the TCP connect and, with TLS, completes the handshake (see `LinkHandshake`).
@@ -193,11 +193,11 @@ final class MosquittoConnection: @unchecked Sendable {
         return extra.isEmpty ? reason : "\(reason) (\(extra.joined(separator: "; ")))"
     }
 
-    private func end(stoppedBy reason: String) -> MosquittoEnd {
+    private func end(stoppedBy reason: String, _ disconnect: CloudDisconnectReason) -> MosquittoEnd {
         if let connack, connack != 0 {
             return .refused(ConnackCode(rawValue: connack) ?? .notAuthorized)
         }
-        if isReady { return .closed(reason) }
+        if isReady { return .closed(reason, disconnect) }
         if connack == 0 { return .failed("link dropped before subscriptions completed: \(reason)") }
         return .failed("cannot connect to \(settings.host):\(settings.port): \(reason)")
     }
@@ -296,6 +296,8 @@ final class MosquittoConnection: @unchecked Sendable {
     }
 
     static func describe(_ rc: Int32) -> String {
+        // libmosquitto 2.0.11's strerror has no text for it ("Unknown error").
+        if rc == Int32(MOSQ_ERR_KEEPALIVE.rawValue) { return "no packet from the broker within the keepalive" }
         if rc == Int32(MOSQ_ERR_ERRNO.rawValue) {
             return String(cString: strerror(errno))
         }

@@ -55,6 +55,12 @@ import TestSupport
         await site.broker.kill()
         #expect(await Eventually.wait(timeout: .seconds(15)) { scrape(metricsPort)?.value("edgegw_cloud_connected") == 0 },
                 "\(daemon.text.suffix(3000))")
+        // A broker that is gone is a lost connection, not a normal close.
+        #expect(await Eventually.wait(timeout: .seconds(15)) {
+            scrape(metricsPort)?.value("edgegw_cloud_disconnects_total", ["reason": "connection_lost"]) == 1
+        }, "\(scrape(metricsPort)?.text ?? "")")
+        #expect(scrape(metricsPort)?.value("edgegw_cloud_disconnects_total", ["reason": "normal"]) == 0)
+        #expect(scrape(metricsPort)?.type("edgegw_cloud_disconnects_total") == "counter")
         #expect(!(scrape(metricsPort)?.text.contains(site.secret) ?? true))
         daemon.signal(SIGTERM)
         _ = await daemon.waitForExit(timeout: .seconds(15))

@@ -66,7 +66,9 @@ final class GatewayMetrics: Sendable {
         r.counter(F.cloudConnectFailures, [("reason", "refused")], statistics.refusals)
         r.counter(F.cloudConnectFailures, [("reason", "unreachable")],
                   max(0, statistics.connectAttempts - statistics.connects - statistics.refusals))
-        r.counter(F.cloudDisconnects, [], max(0, statistics.connects - (connected ? 1 : 0)))
+        for reason in CloudDisconnectReason.allCases {
+            r.counter(F.cloudDisconnects, [("reason", reason.rawValue)], statistics.disconnects[reason] ?? 0)
+        }
         let pump = sources.pump.counters
         r.counter(F.cloudPublishes, [], pump.published)
         r.counter(F.cloudPubacks, [], pump.acknowledged)

@@ -11,7 +11,8 @@ enum MetricFamilies {
     static let cloudConnects = MetricFamily("edgegw_cloud_connects_total", .counter, "MQTT connections the broker accepted.")
     static let cloudConnectFailures = MetricFamily("edgegw_cloud_connect_failures_total", .counter,
                                                    "Connection attempts that did not connect, by reason (refused by the broker, unreachable).")
-    static let cloudDisconnects = MetricFamily("edgegw_cloud_disconnects_total", .counter, "MQTT connections that ended.")
+    static let cloudDisconnects = MetricFamily("edgegw_cloud_disconnects_total", .counter,
+                                               "MQTT connections that ended, by reason (normal, keepalive_timeout, connection_lost, protocol_error).")
     static let cloudPublishes = MetricFamily("edgegw_cloud_publishes_total", .counter, "PUBLISHes handed to the connection, replays included.")
     static let cloudPubacks = MetricFamily("edgegw_cloud_pubacks_total", .counter, "PUBACKs received.")
     static let cloudReplays = MetricFamily("edgegw_cloud_replays_total", .counter, "PUBLISHes of rows sent before without a PUBACK.")
