@@ -47,7 +47,7 @@ extension GatewayConfig {
                 portText = text[text.index(after: colon)...]
                 if host.contains(":") { return nil }
             }
-            guard !host.isEmpty, portText.allSatisfy(\.isASCII), let port = Int(portText), (1...65535).contains(port) else {
+            guard !host.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (1...65535).contains(port) else {
                 return nil
             }
             return (String(host), port)
