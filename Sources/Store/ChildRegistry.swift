@@ -41,7 +41,7 @@ extension StateStore {
     public func childCounts() throws(StoreError) -> [ChildSource: [ChildStatus: Int]] {
         try read("cannot count children") { db in
             var counts: [ChildSource: [ChildStatus: Int]] = [:]
-            let rows = try Row.fetchAll(db, sql: "SELECT source, status, COUNT(*) AS n FROM child_device GROUP BY source, status")
+            let rows = try Row.fetchAll(db, sql: Self.childCountsSQL)
             for row in rows {
                 let source = ChildSource(rawValue: row["source"] ?? "") ?? .modbus
                 let status = ChildStatus(rawValue: row["status"] ?? "") ?? .offline
@@ -50,6 +50,9 @@ extension StateStore {
             return counts
         }
     }
+
+    /// Read from the index on (source, status) (migration v8), without sorting the table.
+    static let childCountsSQL = "SELECT source, status, COUNT(*) AS n FROM child_device GROUP BY source, status"
 
     /// The first `limit` children by node id.
     public func children(limit: Int) throws(StoreError) -> [ChildDevice] {

@@ -134,6 +134,11 @@ public final class StateStore: Sendable {
         migrator.registerMigration("v5", migrate: { db in try StateStore.migrateUpgradeTasks(db) })
         migrator.registerMigration("v6", migrate: { db in try StateStore.migrateProvisioning(db) })
         migrator.registerMigration("v7", migrate: { db in try StateStore.migrateBootstrapLoops(db) })
+        // A scrape counts children by source and status (`childCounts`): from this index, without
+        // sorting the table.
+        migrator.registerMigration("v8") { db in
+            try db.execute(sql: "CREATE INDEX child_device_source_status ON child_device(source, status)")
+        }
         return migrator
     }
 

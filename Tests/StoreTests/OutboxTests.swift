@@ -105,7 +105,7 @@ import GRDB
             }
         }
         let store = try StateStore(directory: tmp.path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
         let outbox = try Outbox(store: store)
         #expect(try outbox.pending(lane: .control, limit: 10).map(\.topic) == ["t/1", "t/3"])
         #expect(try outbox.pending(lane: .reports, limit: 10).map(\.topic) == ["t/0", "t/2"])

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import TestSupport
 @testable import GatewayCore
@@ -11,9 +12,9 @@ import TestSupport
         let store = try StateStore(directory: dir)
         let mode = try #require(FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int)
         #expect(mode == 0o700)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
         // Reopening applies nothing twice.
-        #expect(try StateStore(directory: dir).appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+        #expect(try StateStore(directory: dir).appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
     }
 
     @Test func registryAndVersionSurviveReopen() throws {
@@ -59,5 +60,11 @@ import TestSupport
         #expect(try store.children(limit: 3).map(\.status) == [.offline, .online, .offline])
         #expect(try store.children(limit: 100).map(\.nodeId) == store.allChildren().map(\.nodeId))
         #expect(try store.children(limit: 0).isEmpty)
+        // Counted from the index: no temporary B-tree sorting the table at each scrape.
+        let plan = try store.read("plan") { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + StateStore.childCountsSQL).map { $0["detail"] as String? ?? "" }
+        }
+        #expect(plan.contains { $0.contains("child_device_source_status") }, "\(plan)")
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
     }
 }
