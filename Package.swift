@@ -147,7 +147,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap",
+            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap", "Admin",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PackageCacheTests", dependencies: [
