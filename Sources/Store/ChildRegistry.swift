@@ -57,8 +57,9 @@ extension StateStore {
     /// The first `limit` children by node id.
     public func children(limit: Int) throws(StoreError) -> [ChildDevice] {
         try read("cannot read children") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM child_device ORDER BY node_id LIMIT ?", arguments: [max(0, limit)])
-                .map(Self.child(from:))
+            // Columns by position: a lookup by name lowercases the name for every row and column.
+            try Row.fetchAll(db, sql: "SELECT \(Self.childColumns) FROM child_device ORDER BY node_id LIMIT ?", arguments: [max(0, limit)])
+                .map(Self.child(positional:))
         }
     }
 
@@ -100,6 +101,17 @@ extension StateStore {
             try db.execute(sql: "INSERT INTO gateway_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [key, value])
         }
+    }
+
+    static let childColumns = "node_id, device_id, product_id, source, status, last_seen, name"
+
+    /// A row of `SELECT childColumns`.
+    static func child(positional row: Row) -> ChildDevice {
+        ChildDevice(nodeId: row[0], deviceId: row[1], productId: row[2],
+                    source: ChildSource(rawValue: row[3] ?? "") ?? .modbus,
+                    status: ChildStatus(rawValue: row[4] ?? "") ?? .offline,
+                    lastSeen: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    name: row[6])
     }
 
     static func child(from row: Row) -> ChildDevice {

@@ -51,14 +51,15 @@ import TestSupport
         for index in [5, 1, 4, 2, 3] {
             try store.upsertChild(ChildDevice(nodeId: "86000000000000\(index)", productId: "water-meter", source: .lwm2m))
         }
-        try store.upsertChild(ChildDevice(nodeId: "meter-1", productId: "power-meter", source: .modbus))
+        try store.upsertChild(ChildDevice(nodeId: "meter-1", productId: "power-meter", source: .modbus, name: "Meter 1"))
         try store.setChildStatus(nodeId: "860000000000002", status: .online, lastSeen: nil)
-        try store.setChildStatus(nodeId: "meter-1", status: .online, lastSeen: nil)
+        try store.setChildStatus(nodeId: "meter-1", status: .online, lastSeen: Date(timeIntervalSince1970: 1_700_000_000))
+        try store.setChildDeviceId(nodeId: "meter-1", deviceId: "power-meter_meter-1")
         let counts = try store.childCounts()
         #expect(counts == [.lwm2m: [.offline: 4, .online: 1], .modbus: [.online: 1]], "\(counts)")
         #expect(try store.children(limit: 3).map(\.nodeId) == ["860000000000001", "860000000000002", "860000000000003"])
         #expect(try store.children(limit: 3).map(\.status) == [.offline, .online, .offline])
-        #expect(try store.children(limit: 100).map(\.nodeId) == store.allChildren().map(\.nodeId))
+        #expect(try store.children(limit: 100) == store.allChildren())
         #expect(try store.children(limit: 0).isEmpty)
         // Counted from the index: no temporary B-tree sorting the table at each scrape.
         let plan = try store.read("plan") { db in
