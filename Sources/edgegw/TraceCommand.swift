@@ -72,7 +72,7 @@ struct TraceCommand: ParsableCommand {
         AdminCLI.fail("the daemon ended the trace (it stopped or restarted)")
     }
 
-    /// Ctrl-C (and SIGTERM) end the trace with exit status 0 and a count on stderr.
+    /// Ctrl-C ends the trace with exit status 0 and a count on stderr.
     private static func endOnInterrupt(_ counts: Locked<(records: Int, dropped: Int)>) -> any DispatchSourceSignal {
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         signal(SIGINT, SIG_IGN)
