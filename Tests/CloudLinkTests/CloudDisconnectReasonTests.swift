@@ -74,7 +74,7 @@ private struct FakeBroker {
     init(after behaviour: String) throws {
         port = FreePort.next()
         let script = """
-            import socket, sys, time
+            socket, time = __import__("socket"), __import__("time")
             server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             server.bind(("127.0.0.1", \(port))); server.listen(1)
             print("listening", flush=True)
