@@ -97,4 +97,34 @@ import TestSupport
             #expect(subscription.take().records.isEmpty)
         }
     }
+
+    /// Writes and bit reads through the traced path, on one connection against pymodbus over TCP.
+    @Test func tracedWritesAndBitReadsReachTheSlave() async throws {
+        let port = FreePort.next()
+        let peer = try ModbusPeer(tcpPort: port, units: [1])
+        defer { peer.stop() }
+        try #require(await peer.ready())
+        let tap = TraceTap()
+        let subscription = tap.subscribe(target: "bus", capacity: 1000) {}
+        defer { subscription.cancel() }
+        let connection = try #require(ModbusConnection(transport: .tcp(host: "127.0.0.1", port: Int(port))))
+        _ = try connection.connect()
+        connection.tracer = ModbusTracer(tap: tap, target: "bus", clock: .system())
+        try connection.writeRegister(unit: 1, address: 3, value: 0x1234)
+        try connection.writeRegisters(unit: 1, address: 10, values: [7, 8, 9])
+        try connection.writeCoil(unit: 1, address: 2, value: true)
+        try connection.writeCoils(unit: 1, address: 4, values: [true, false, true])
+        #expect(await peer.get(unit: 1, table: "holding", address: 3, count: 1) == [0x1234])
+        #expect(await peer.get(unit: 1, table: "holding", address: 10, count: 3) == [7, 8, 9])
+        #expect(await peer.get(unit: 1, table: "coil", address: 2, count: 5) == [1, 0, 1, 0, 1])
+        let bits = UnsafeMutablePointer<UInt8>.allocate(capacity: 5)
+        defer { bits.deallocate() }
+        try connection.readBits(unit: 1, table: .coil, address: 2, count: 5, into: bits)
+        #expect((0..<5).map { bits[$0] } == [1, 0, 1, 0, 1])
+        let records = subscription.take().records
+        #expect(records.count == 10 && records.filter { $0.status == "ok" }.count == 5, "\(records)")
+        let packets = Set(await peer.packets()?.map(\.hex) ?? [])
+        for record in records { #expect(packets.contains(record.hex), "\(record) not seen by the slave") }
+        #expect(records.first?.hex == "000000000006010600031234")
+    }
 }
