@@ -10,7 +10,7 @@ enum AdminSocketPath {
     static func find(config: String) throws -> String {
         switch TOMLDocumentParser.load(path: config) {
         case .failure(let diagnostic):
-            throw CleanExit.message("edgegw: \(diagnostic) — pass --config with the file the daemon runs with")
+            throw AdminCommandError("\(diagnostic) — pass --config with the file the daemon runs with")
         case .success(let document):
             let reader = ConfigReader(table: document.root, file: config, diagnostics: ConfigDiagnostics())
             let base = (config as NSString).deletingLastPathComponent

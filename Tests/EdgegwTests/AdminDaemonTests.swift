@@ -106,6 +106,11 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: site.socket), "the socket file is removed at the stop")
         let (downStatus, down) = try await edgegw(["status"] + config)
         #expect(downStatus == 1 && down.contains("edgegw is not running: nothing answers on \(site.socket)"), "\(down)")
+        // A configuration file that is not there: a failure, not a quiet success.
+        for command in ["status", "devices"] {
+            let (missingStatus, missing) = try await edgegw([command, "--config", "/nonexistent/edgegw.toml"])
+            #expect(missingStatus == 1 && missing.contains("/nonexistent/edgegw.toml"), "\(command): \(missing)")
+        }
     }
 
     @Test func aSlowGarbageOrHugeClientDoesNotBlockAGoodOne() async throws {
