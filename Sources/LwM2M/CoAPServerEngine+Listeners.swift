@@ -30,11 +30,7 @@ extension CoAPServerEngine {
         coap_context_set_max_idle_sessions(context, UInt32(clamping: settings.maxIdleSessions))
 
         if !settings.dtlsListeners.isEmpty {
-            var spsk = coap_dtls_spsk_t()
-            spsk.version = UInt8(COAP_DTLS_SPSK_SETUP_VERSION)
-            spsk.validate_id_call_back = lwm2mValidatePSKIdentity
-            spsk.id_call_back_arg = me
-            guard coap_context_set_psk2(context, &spsk) != 0 else {
+            guard PSKHandout.serve(on: context, validate: lwm2mValidatePSKIdentity, argument: me) else {
                 throw StartError(description: "coap_context_set_psk2 failed (is DTLS supported by the linked libcoap?)")
             }
         }

@@ -31,6 +31,16 @@ final class PSKHandout {
         bin.deallocate()
     }
 
+    /// Makes `context` a DTLS-PSK server whose key for each identity `validate` chooses (called
+    /// with `argument`); false when the linked libcoap cannot (no DTLS).
+    static func serve(on context: OpaquePointer, validate: coap_dtls_id_callback_t, argument: UnsafeMutableRawPointer) -> Bool {
+        var spsk = coap_dtls_spsk_t()
+        spsk.version = UInt8(COAP_DTLS_SPSK_SETUP_VERSION)
+        spsk.validate_id_call_back = validate
+        spsk.id_call_back_arg = argument
+        return coap_context_set_psk2(context, &spsk) != 0
+    }
+
     /// Whether libcoap can be handed `key` (not empty, at most `maxBytes`).
     static func accepts(_ key: [UInt8]) -> Bool { !key.isEmpty && key.count <= maxBytes }
 

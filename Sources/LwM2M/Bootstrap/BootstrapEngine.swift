@@ -71,11 +71,7 @@ final class BootstrapEngine: @unchecked Sendable { // set up, then used on its t
         coap_set_app_data(context, me)
         coap_context_set_max_handshake_sessions(context, UInt32(clamping: settings.maxHandshakesInProgress))
         if !settings.dtlsListeners.isEmpty {
-            var spsk = coap_dtls_spsk_t()
-            spsk.version = UInt8(COAP_DTLS_SPSK_SETUP_VERSION)
-            spsk.validate_id_call_back = bootstrapValidatePSKIdentity
-            spsk.id_call_back_arg = me
-            guard coap_context_set_psk2(context, &spsk) != 0 else {
+            guard PSKHandout.serve(on: context, validate: bootstrapValidatePSKIdentity, argument: me) else {
                 throw StartError(description: "coap_context_set_psk2 failed (is DTLS supported by the linked libcoap?)")
             }
         }
