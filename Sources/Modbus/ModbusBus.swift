@@ -20,6 +20,8 @@ struct ModbusBusSettings: Sendable {
     var responseTime: CoreMetrics.Timer = CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, factory: NOOPMetricsHandler.instance)
     /// Where the bus's frames go while `edgegw trace modbus` follows it.
     var tap: TraceTap?
+    /// An RTU bus's turns on its serial port, shared with the serial devices on the same port.
+    var line: SerialLineArbiter?
 }
 
 /// All devices on one serial port or one TCP address: one thread (libmodbus blocks), one
@@ -40,7 +42,7 @@ final class ModbusBus: @unchecked Sendable {
     struct Stats: Sendable {
         var bus = ModbusCounters()
         var devices: [ModbusCounters]
-        var health: [ModbusHealthState]
+        var health: [FieldHealthState]
         var trace: Bool
     }
 

@@ -5,6 +5,10 @@ import Logging
 /// Requests on the bus thread: the connection opened on demand, the pause between requests,
 /// the counters, and the cloud's writes.
 extension ModbusBus {
+    /// How long a request waits for its turn on a shared serial line before it fails as a
+    /// connection error (the other side holds a turn for one transaction: far less than this).
+    static let lineTurnTimeout: Duration = .seconds(30)
+
     private func ready() throws(ModbusError) -> ModbusConnection {
         if connection == nil {
             guard let created = ModbusConnection(transport: transport) else {
@@ -26,7 +30,16 @@ extension ModbusBus {
         // The thread blocks anyway (libmodbus is synchronous); the pause is the clock's.
         let wait = pacing.wait(at: clock.now)
         if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
-        defer { pacing.requestEnded(at: clock.now) }
+        // A port shared with serial devices: one transaction at a time on the wire.
+        if let line = settings.line {
+            guard line.acquire(quietTime: settings.interRequestDelay, timeout: Self.lineTurnTimeout) else {
+                throw .connection("the serial line \(line.path) stayed busy for \(Self.lineTurnTimeout)")
+            }
+        }
+        defer {
+            settings.line?.release()
+            pacing.requestEnded(at: clock.now)
+        }
         let sent = clock.now
         do {
             let connection = try ready()

@@ -1,3 +1,4 @@
+import GatewayCore
 import Foundation
 
 /// Request counters of one bus or one device.
@@ -46,7 +47,7 @@ public struct ModbusDiagnostics: Sendable, Equatable {
     public struct Device: Sendable, Equatable {
         public var nodeId: String
         public var unitId: Int
-        public var health: ModbusHealthState
+        public var health: FieldHealthState
         public var counters: ModbusCounters
     }
 

@@ -35,9 +35,12 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
     ///   - clock: the time base of polling, health, the report filters and the time stamps of
     ///     what is reported (`wallTime()`).
     ///   - trace: where the buses' frames go when `edgegw trace modbus` follows one.
+    ///   - lines: the serial ports' arbiters, shared with the serial devices (an RTU bus takes
+    ///     a turn on its port for each request).
     public init(settings: ModbusSettings, devices: [ModbusDeviceConfig], products: [String: ProductModel],
                 sink: any UplinkSink, logger: Logger = Logger(label: "edgegw.modbus"), clock: GatewayClock = .system(),
-                metrics: any MetricsFactory = NOOPMetricsHandler.instance, trace: TraceTap? = nil) {
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance, trace: TraceTap? = nil,
+                lines: SerialLineArbiters? = nil) {
         self.settings = settings
         self.sink = sink
         self.logger = logger
@@ -64,7 +67,8 @@ public final class ModbusService: DownlinkHandler, FieldService, Sendable {
                 trace: settings.traceBuses.contains(busId),
                 responseTime: CoreMetrics.Timer(label: ModbusBus.responseTimeMetric, dimensions: [("bus", busId.rawValue)],
                                                 factory: metrics),
-                tap: trace)
+                tap: trace,
+                line: { if case .rtu(let serial) = first.transport { return lines?.arbiter(for: serial.device) } else { return nil } }())
             for (index, device) in members.enumerated() {
                 routes[device.nodeId] = (buses.count, index)
                 filters[device.nodeId] = ReportFilter(fullReportInterval: settings.fullReportInterval,

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// When each poll group of each device on one bus is read next, and what a cycle's outcome does
 /// to that: pure, with time passed in (the bus thread only executes what it says).
 ///

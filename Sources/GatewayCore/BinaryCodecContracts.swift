@@ -1,5 +1,6 @@
-import GatewayCore
-
+/// The contract between a field module that carries binary payloads (the LwM2M server's
+/// NB-IoT reports, the serial lines' frames) and the product codecs the gateway wires in.
+///
 /// What the gateway's codec makes of one uplink payload (PCP frames never get here: they go to
 /// the upgrade side, GatewayCore's `UpgradeUplinkHandler`).
 public enum UplinkDecoding: Sendable, Equatable {

@@ -1,19 +1,20 @@
-/// Whether a Modbus slave answers: unknown until its first cycle, then online or offline.
-public enum ModbusHealthState: String, Sendable, Equatable {
+/// Whether a polled field device (a Modbus slave, a serial device) answers: unknown until its
+/// first cycle, then online or offline.
+public enum FieldHealthState: String, Sendable, Equatable {
     /// Not read yet since start.
     case unknown
     case online
     case offline
 }
 
-/// Whether a slave answers, decided from poll cycles; pure, with time passed in.
+/// Whether a polled device answers, decided from poll cycles; pure, with time passed in.
 ///
 /// A cycle fails when the slave did not answer at all (timeout, broken frame, lost link);
 /// an exception response is an answer. After `failuresBeforeOffline` failed cycles in a row
 /// the slave is offline and polled only at retry times that back off from `initialBackoff`
 /// to `maxBackoff`, so a dead slave costs the bus one timeout per retry, not one per cycle.
 public struct DeviceHealth<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
-    public typealias State = ModbusHealthState
+    public typealias State = FieldHealthState
 
     public enum Action: Sendable, Equatable {
         case reportOnline
@@ -57,6 +58,17 @@ public struct DeviceHealth<Instant: InstantProtocol>: Sendable where Instant.Dur
         guard state != .online else { return nil }
         state = .online
         return .reportOnline
+    }
+
+    /// The link to the device is gone (its port vanished): offline at once, retried from the
+    /// first backoff step.
+    public mutating func linkLost(at now: Instant) -> Action? {
+        consecutiveFailures = max(consecutiveFailures, policy.failuresBeforeOffline)
+        backoff = policy.initialBackoff
+        retryAt = now.advanced(by: backoff)
+        guard state != .offline else { return nil }
+        state = .offline
+        return .reportOffline
     }
 
     public mutating func cycleFailed(at now: Instant) -> Action? {
