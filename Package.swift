@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "LwM2MContent"),
         .target(name: "Bootstrap", dependencies: ["LwM2MContent"]),
         .target(name: "DeviceCodec", dependencies: ["GatewayCore"]),
+        .target(name: "SerialFraming", dependencies: ["GatewayCore"]),
 
         // Adapters and services.
         .target(name: "Config", dependencies: ["GatewayCore"]),
@@ -63,6 +64,10 @@ let package = Package(
             "GatewayCore", "CModbus",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
+        .target(name: "Serial", dependencies: [
+            "GatewayCore", "SerialFraming",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CloudLink", dependencies: [
             "GatewayCore", "CMosquitto", "COpenSSL", "Store",
@@ -89,7 +94,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gateway", dependencies: [
-            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap", "MetricsEndpoint", "Admin",
+            "GatewayCore", "Config", "Store", "IoTDA", "CloudLink", "Modbus", "LwM2M", "Serial", "SerialFraming", "DeviceCodec", "PCP", "PackageCache", "Upgrade", "Bootstrap", "MetricsEndpoint", "Admin",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,6 +136,8 @@ let package = Package(
         .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore"]),
         .testTarget(name: "LwM2MContentTests", dependencies: ["LwM2MContent"]),
+        .testTarget(name: "SerialFramingTests", dependencies: ["SerialFraming", "GatewayCore", "Config"]),
+        .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialFraming", "GatewayCore", "Config", "TestSupport"]),
         .testTarget(name: "BootstrapTests", dependencies: ["Bootstrap", "LwM2MContent", "GatewayCore"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
                     resources: [.copy("Corpus")]),

@@ -19,7 +19,7 @@ import pathlib
 import re
 import sys
 
-PURE = {"GatewayCore", "IoTDA", "PCP", "DeviceCodec", "Config", "LwM2MContent", "Bootstrap"}
+PURE = {"GatewayCore", "IoTDA", "PCP", "DeviceCodec", "Config", "LwM2MContent", "Bootstrap", "SerialFraming"}
 TOOLCHAIN = {
     "Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Dispatch", "Testing",
     "XCTest", "Synchronization", "_Concurrency", "Darwin", "os",

@@ -50,6 +50,12 @@ Standard output carries lines for tests, each flushed:
                   "unplugs", and with --line-rate "max_lag_ms": how far sending fell behind the line}
 With --verbose, one line per event goes to standard error.
 
+A Modbus RTU slave on the same line (--modbus-unit N): the port then carries two kinds of device,
+as an RS-485 bus with a meter and this sensor does. Function 3 and 4 requests (8 bytes, CRC
+checked) for unit N are answered with registers whose value is 1000 + their address; everything
+else on the line is ignored by that slave. A request that arrives while an answer of the other
+kind is being written would have collided on a real bus: counted as "collisions".
+
 Exit status: 0 when stopped or done, 2 when the port cannot be opened within --open-timeout.
 
 Example (the gateway opens /tmp/line/gw, the device the other end):
@@ -195,6 +201,34 @@ class Receiver:
         return frames
 
 
+class ModbusSlave:
+    """A Modbus RTU slave answering reads of holding (3) and input (4) registers for one unit."""
+
+    def __init__(self, unit):
+        self.unit = unit
+        self.buffer = bytearray()
+        self.answered = 0
+
+    def feed(self, data):
+        """The answers to the complete requests in the stream so far."""
+        self.buffer += data
+        answers = []
+        while len(self.buffer) >= 8:
+            request = bytes(self.buffer[:8])
+            (crc,) = struct.unpack_from("<H", request, 6)
+            if request[0] == self.unit and request[1] in (3, 4) and crc16(request[:6]) == crc:
+                address, count = struct.unpack_from(">HH", request, 2)
+                if 1 <= count <= 125:
+                    body = bytes([self.unit, request[1], 2 * count]) + b"".join(
+                        struct.pack(">H", (1000 + address + i) & 0xFFFF) for i in range(count))
+                    answers.append(body + struct.pack("<H", crc16(body)))
+                    self.answered += 1
+                del self.buffer[:8]
+            else:
+                del self.buffer[:1]
+        return answers
+
+
 class Sensor:
     """The level sensor's state and payloads."""
 
@@ -331,6 +365,7 @@ class Simulator:
         self.port = Port(args.port, wakeup)
         self.sensor = Sensor(args)
         self.receiver = Receiver(args.frame_gap)
+        self.modbus = ModbusSlave(args.modbus_unit) if args.modbus_unit is not None else None
         self.rng = random.Random(args.seed)
         self.pending = []  # frames received while a write waited, answered after it
         self.counts = dict(sent=0, bytes=0, readings=0, answered=0, received=0, ignored=0, noise_bursts=0,
@@ -384,6 +419,10 @@ class Simulator:
             self.counts["echoed"] += len(data)
         self.log.event(f"rx {hexs(data)}")
         self.receive(self.receiver.feed, data, time.monotonic())
+        if self.modbus:
+            for answer in self.modbus.feed(data):
+                self.transmit(answer)
+                self.log.event(f"tx modbus answer: {hexs(answer)}")
 
     def receive(self, step, *arguments):
         """Runs a receiver step, keeping the frames it completes and logging what it dropped."""
@@ -523,6 +562,8 @@ class Simulator:
         result["seconds"] = round(end - self.started, 6) if self.started is not None else 0.0
         result["rejected"] = self.receiver.rejected
         result["garbage"] = self.receiver.garbage
+        if self.modbus:
+            result["modbus_answered"] = self.modbus.answered
         if self.args.line_rate:
             result["max_lag_ms"] = round(self.max_lag * 1000, 3)
         ordered = {key: result.pop(key) for key in ("sent", "seconds", "bytes")}
@@ -570,6 +611,7 @@ def main():
                         help="seconds an incomplete frame may wait for its next byte (default 0.05)")
     parser.add_argument("--open-timeout", type=float, default=10.0,
                         help="seconds to wait for --port to appear at start (default 10)")
+    parser.add_argument("--modbus-unit", type=int, help="also a Modbus RTU slave with this unit id on the same line")
     parser.add_argument("--verbose", action="store_true", help="one line per event on stderr")
     args = parser.parse_args()
 

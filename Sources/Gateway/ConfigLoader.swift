@@ -4,6 +4,8 @@ import Foundation
 import GatewayCore
 import LwM2M
 import Modbus
+import Serial
+import SerialFraming
 
 /// Everything the daemon runs on, read and validated as a whole.
 public struct LoadedConfig: Sendable {
@@ -17,6 +19,8 @@ public struct LoadedConfig: Sendable {
     /// `[modbus]`: bus defaults.
     public var modbus: ModbusSettings
     public var modbusDevices: [ModbusDeviceConfig]
+    /// Framed binary devices on serial lines (`[transport] kind = "serial"`).
+    public var serialDevices: [SerialDeviceConfig]
     /// `[lwm2m]` and the listeners, for the LwM2M server.
     var lwm2m: LwM2MConfig
     /// The NB-IoT device list (with their PSKs: never printed).
@@ -41,7 +45,8 @@ public struct LoadedConfig: Sendable {
             codecs[$0] == nil ? $0 : "\($0) (binary codec)"
         }.joined(separator: ", ")))
         let bySource = Dictionary(grouping: devices, by: \.source)
-        lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT")
+        lines.append("\(devices.count) device(s): \(bySource[.modbus]?.count ?? 0) Modbus, \(bySource[.lwm2m]?.count ?? 0) NB-IoT"
+            + (serialDevices.isEmpty ? "" : ", \(serialDevices.count) serial on \(Set(serialDevices.map(\.port.device)).count) port(s)"))
         let bootstrapped = nbiotDevices.filter { $0.secure && !$0.bootstrapPSK.isEmpty }
         if !bootstrapped.isEmpty {
             let waiting = bootstrapped.filter(\.needsGeneratedKey).count
@@ -107,12 +112,18 @@ public enum ConfigLoader {
         let (products, codecs) = gateway.map { loadProducts(directory: $0.paths.products, diagnostics: diagnostics) } ?? ([:], [:])
         var devices: [FieldDeviceEntry] = []
         var modbusDevices: [ModbusDeviceConfig] = []
+        var serialDevices: [SerialDeviceConfig] = []
         if let gateway {
-            for (entry, device) in loadDeviceFiles(directory: gateway.paths.devices, products: products, diagnostics: diagnostics) {
+            for (entry, device) in loadDeviceFiles(directory: gateway.paths.devices, products: products, codecs: codecs,
+                                                   diagnostics: diagnostics) {
                 devices.append(entry)
-                modbusDevices.append(device)
+                switch device {
+                case .modbus(let device): modbusDevices.append(device)
+                case .serial(let device): serialDevices.append(device)
+                }
             }
             ModbusDeviceConfig.validateTogether(modbusDevices, diagnostics: diagnostics)
+            SerialDeviceConfig.validateTogether(serialDevices, modbusPorts: modbusSerialLines(modbusDevices), diagnostics: diagnostics)
         }
         var nbiotDevices: [NBIoTDevice] = []
         if let gateway, let list = gateway.paths.nbiotDevices {
@@ -134,7 +145,8 @@ public enum ConfigLoader {
 
         guard diagnostics.isEmpty, let gateway, let secret else { return .failure(ConfigErrors(diagnostics.all)) }
         return .success(LoadedConfig(file: path, gateway: gateway, deviceSecret: secret, products: products, codecs: codecs,
-                                     devices: devices, modbus: modbus, modbusDevices: modbusDevices, lwm2m: lwm2m,
+                                     devices: devices, modbus: modbus, modbusDevices: modbusDevices, serialDevices: serialDevices,
+                                     lwm2m: lwm2m,
                                      nbiotDevices: nbiotDevices))
     }
 
@@ -186,14 +198,31 @@ public enum ConfigLoader {
         return (products, codecs)
     }
 
-    static func loadDeviceFiles(directory: String, products: [String: ProductModel],
-                                diagnostics: ConfigDiagnostics) -> [(FieldDeviceEntry, ModbusDeviceConfig)] {
-        var entries: [(FieldDeviceEntry, ModbusDeviceConfig)] = []
+    static func loadDeviceFiles(directory: String, products: [String: ProductModel], codecs: [String: ProductCodec],
+                                diagnostics: ConfigDiagnostics) -> [(FieldDeviceEntry, ParsedDeviceFile)] {
+        var entries: [(FieldDeviceEntry, ParsedDeviceFile)] = []
         for document in documents(in: directory, diagnostics: diagnostics) {
             let reader = ConfigReader(document: document, diagnostics: diagnostics)
-            if let parsed = DeviceFileParsers.parse(reader, products: products) { entries.append(parsed) }
+            if let parsed = DeviceFileParsers.parse(reader, products: products, codecs: codecs) { entries.append(parsed) }
         }
         return entries
+    }
+
+    /// The serial ports Modbus RTU devices use, with their line settings.
+    static func modbusSerialLines(_ devices: [ModbusDeviceConfig]) -> [String: LineSettings] {
+        var lines: [String: LineSettings] = [:]
+        for device in devices {
+            guard case .rtu(let serial) = device.transport else { continue }
+            let parity: LineSettings.Parity = switch serial.parity {
+            case .none: .none
+            case .even: .even
+            case .odd: .odd
+            }
+            if let line = LineSettings(baud: serial.baud, dataBits: serial.dataBits, parity: parity, stopBits: serial.stopBits) {
+                lines[serial.device] = line
+            }
+        }
+        return lines
     }
 
     /// The NB-IoT device list; a list or secrets file that cannot be read is reported at the key
@@ -259,7 +288,7 @@ public enum ConfigLoader {
     static func checkNodeIds(_ devices: [FieldDeviceEntry], diagnostics: ConfigDiagnostics) {
         for device in devices {
             guard let problem = PlatformIdentifiers.nodeIdProblem(device.nodeId, productId: device.productId) else { continue }
-            diagnostics.report(file: device.file, line: device.line, keyPath: device.source == .modbus ? "node_id" : "nodeId",
+            diagnostics.report(file: device.file, line: device.line, keyPath: device.source == .lwm2m ? "nodeId" : "node_id",
                                problem: problem.problem, fix: problem.fix)
         }
     }

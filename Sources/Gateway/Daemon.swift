@@ -4,6 +4,7 @@ import GatewayCore
 import Logging
 import LwM2M
 import Modbus
+import Serial
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -64,14 +65,26 @@ public enum Daemon {
         let sink = ObservingSink(board: admin.board, next: cloud.bridge, clock: clock)
         var sources = MetricsSources(session: cloud.session, pump: cloud.pump, store: store)
         var fieldServices: [any Service] = []
+        // One arbiter per serial port, for ports the Modbus master and serial devices share.
+        let serialLines = SerialLineArbiters()
         if !loaded.modbusDevices.isEmpty {
             let modbus = ModbusService(settings: loaded.modbus, devices: loaded.modbusDevices, products: loaded.products,
                                        sink: sink, logger: Logger(label: "edgegw.modbus"), clock: clock, metrics: factory,
-                                       trace: admin.modbusTap)
+                                       trace: admin.modbusTap, lines: loaded.serialDevices.isEmpty ? nil : serialLines)
             sources.modbus = modbus
             await cloud.bridge.register(modbus, for: .modbus)
             admin.attach(modbus: modbus)
             fieldServices.append(FieldServiceRunner(service: modbus, shutdownStart: cloud.shutdownStart))
+        }
+        if !loaded.serialDevices.isEmpty {
+            let codecs = ProductCodecs(codecs: loaded.codecs)
+            let serial = SerialService(devices: loaded.serialDevices, decoder: codecs, encoder: codecs, sink: sink, lines: serialLines,
+                                       modbusPorts: Set(ConfigLoader.modbusSerialLines(loaded.modbusDevices).keys), clock: clock,
+                                       logger: Logger(label: "edgegw.serial"))
+            sources.serial = serial
+            await cloud.bridge.register(serial, for: .serial)
+            admin.attach(serial: serial)
+            fieldServices.append(FieldServiceRunner(service: serial, shutdownStart: cloud.shutdownStart))
         }
         // The LwM2M server runs when there are NB-IoT devices, or unknown ones may provision.
         if !loaded.nbiotDevices.isEmpty || loaded.lwm2m.server.autoProvisionProductId != nil {

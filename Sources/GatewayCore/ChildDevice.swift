@@ -4,6 +4,8 @@ import Foundation
 public enum ChildSource: String, Sendable, CaseIterable, Codable {
     case modbus
     case lwm2m
+    /// A framed binary device on a serial line, decoded by its product's codec.
+    case serial
 }
 
 /// A child's status as the platform's `sub_device_update_status` carries it.

@@ -192,6 +192,8 @@ public final class SerialSimulator: @unchecked Sendable {
         public var unplugs: Int
         /// With `--line-rate`: the furthest sending fell behind the line's schedule.
         public var maxLagMs: Double?
+        /// With `--modbus-unit`: Modbus requests answered.
+        public var modbusAnswered: Int?
     }
 
     /// Waits for exit up to `timeout` (after `--count` or `--duration`); the exit status, or nil.

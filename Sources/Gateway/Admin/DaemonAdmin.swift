@@ -4,6 +4,7 @@ import Foundation
 import GatewayCore
 import LwM2M
 import Modbus
+import Serial
 import Store
 
 /// The daemon's answers on the admin socket. Everything here is read under a short lock or
@@ -32,6 +33,7 @@ final class DaemonAdmin: AdminResponder {
     /// The field services, known once the daemon has made them.
     struct Field {
         var modbus: ModbusService?
+        var serial: SerialService?
         var nbiotDevices: Set<String> = []
     }
 
@@ -75,6 +77,10 @@ final class DaemonAdmin: AdminResponder {
 
     func attach(modbus: ModbusService) {
         field.withLock { $0.modbus = modbus }
+    }
+
+    func attach(serial: SerialService) {
+        field.withLock { $0.serial = serial }
     }
 
     // MARK: - Snapshots the admin service keeps fresh

@@ -14,12 +14,17 @@ final class DeviceBoard: Sendable {
     init(loaded: LoadedConfig, children: [ChildDevice]) {
         let deviceIds = Dictionary(children.map { ($0.nodeId, $0.deviceId) }, uniquingKeysWith: { a, _ in a })
         let buses = Dictionary(loaded.modbusDevices.map { ($0.nodeId, "\($0.busId) unit \($0.unitId)") }, uniquingKeysWith: { a, _ in a })
+        let ports = Dictionary(loaded.serialDevices.map { ($0.nodeId, "serial:\($0.port.device)" + ($0.address.map { " address \($0)" } ?? "")) },
+                               uniquingKeysWith: { a, _ in a })
         var rows: [String: AdminDevice] = [:]
         for device in loaded.devices {
-            let modbus = device.source == .modbus
+            let (kind, address): (String, String) = switch device.source {
+            case .modbus: ("modbus", buses[device.nodeId] ?? "")
+            case .serial: ("serial", ports[device.nodeId] ?? "")
+            case .lwm2m: ("nbiot", "not registered")
+            }
             rows[device.nodeId] = AdminDevice(nodeId: device.nodeId, deviceId: deviceIds[device.nodeId] ?? nil, productId: device.productId,
-                                              kind: modbus ? "modbus" : "nbiot", status: "UNKNOWN", lastSeen: nil, lastValue: nil,
-                                              address: modbus ? buses[device.nodeId] ?? "" : "not registered")
+                                              kind: kind, status: "UNKNOWN", lastSeen: nil, lastValue: nil, address: address)
         }
         self.rows = Locked(rows)
         order = loaded.devices.map(\.nodeId)

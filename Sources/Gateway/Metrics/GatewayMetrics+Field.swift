@@ -2,6 +2,7 @@ import Foundation
 import LwM2M
 import MetricsEndpoint
 import Modbus
+import Serial
 import Store
 import Upgrade
 
@@ -29,6 +30,34 @@ extension GatewayMetrics {
             }
         }
         r.counter(F.modbusValuesReplaced, [], diagnostics.droppedValues)
+    }
+
+    func sampleSerial(_ ports: [SerialPortStats], droppedReports: Int) {
+        typealias F = MetricFamilies
+        let r = registry
+        var devicesShown = 0
+        for port in ports {
+            let labels = [("port", port.port)]
+            let c = port.counters
+            r.gauge(F.serialPortOpen, labels, port.open ? 1 : 0)
+            r.counter(F.serialBytes, labels + [("direction", "in")], c.bytesReceived)
+            r.counter(F.serialBytes, labels + [("direction", "out")], c.bytesSent)
+            r.counter(F.serialFrames, labels, c.frames)
+            for (problem, count) in [("checksum", c.checksumFailures), ("oversized", c.oversized), ("truncated", c.truncated),
+                                     ("malformed", c.malformed), ("undecodable", c.undecodable), ("unknown_address", c.unknownAddress),
+                                     ("echo_mismatch", c.echoMismatches)] {
+                r.counter(F.serialFrameErrors, labels + [("problem", problem)], count)
+            }
+            r.counter(F.serialResyncs, labels, c.resyncs)
+            r.counter(F.serialRequests, labels, c.requests)
+            r.counter(F.serialTimeouts, labels, c.timeouts)
+            r.counter(F.serialPortLost, labels, c.lost)
+            for (nodeId, device) in port.devices.sorted(by: { $0.key < $1.key }) where devicesShown < maxChildSeries {
+                devicesShown += 1
+                r.gauge(F.serialDeviceOnline, labels + [("node_id", nodeId)], device.status == .online ? 1 : 0)
+            }
+        }
+        r.counter(F.serialReportsDropped, [], droppedReports)
     }
 
     func sampleLwM2MServer(_ c: LwM2MServerCounters) {

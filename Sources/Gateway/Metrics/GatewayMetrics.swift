@@ -4,6 +4,7 @@ import GatewayCore
 import LwM2M
 import MetricsEndpoint
 import Modbus
+import Serial
 import Store
 import Upgrade
 
@@ -13,6 +14,7 @@ struct MetricsSources: Sendable {
     var pump: OutboxPump
     var store: StateStore
     var modbus: ModbusService?
+    var serial: SerialService?
     var lwm2m: LwM2MService?
     var lwm2mServer: LwM2MServer?
     var bootstrap: BootstrapServer?
@@ -48,6 +50,7 @@ final class GatewayMetrics: Sendable {
             sampleCloud(sources)
             sampleChildren(sources.store)
             if let modbus = sources.modbus { sampleModbus(modbus.diagnostics()) }
+            if let serial = sources.serial { sampleSerial(serial.stats, droppedReports: serial.droppedReports) }
             if let server = sources.lwm2mServer { sampleLwM2MServer(server.counters) }
             if let lwm2m = sources.lwm2m { sampleLwM2MService(await lwm2m.stats) }
             if let bootstrap = sources.bootstrap { sampleBootstrap(bootstrap.counters) }

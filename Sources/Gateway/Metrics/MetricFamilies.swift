@@ -45,6 +45,20 @@ enum MetricFamilies {
     static let modbusValuesReplaced = MetricFamily("edgegw_modbus_values_replaced_total", .counter,
                                                    "Readings replaced by newer ones before they were reported.")
 
+    // Serial devices, per port.
+    static let serialPortOpen = MetricFamily("edgegw_serial_port_open", .gauge, "1 while the serial port is open, 0 while it is gone (unplugged) or cannot be opened.")
+    static let serialBytes = MetricFamily("edgegw_serial_bytes_total", .counter, "Bytes read from and written to the serial port.")
+    static let serialFrames = MetricFamily("edgegw_serial_frames_total", .counter, "Frames whose checksum and layout held: the only ones decoded.")
+    static let serialFrameErrors = MetricFamily("edgegw_serial_frame_errors_total", .counter,
+                                                "Candidate frames rejected (checksum, oversized length, truncated, malformed) and good frames not used (undecodable, unknown address, echo mismatch).")
+    static let serialResyncs = MetricFamily("edgegw_serial_resyncs_total", .counter, "Runs of bytes dropped to find the next frame (noise, cut frames).")
+    static let serialRequests = MetricFamily("edgegw_serial_requests_total", .counter, "Requests written: polls, commands, property gets.")
+    static let serialTimeouts = MetricFamily("edgegw_serial_timeouts_total", .counter, "Requests not answered within their timeout.")
+    static let serialPortLost = MetricFamily("edgegw_serial_port_lost_total", .counter, "Times the port vanished or failed and was closed to be reopened.")
+    static let serialDeviceOnline = MetricFamily("edgegw_serial_device_online", .gauge, "1 while the serial device answers (polled) or reports (unsolicited), else 0.")
+    static let serialReportsDropped = MetricFamily("edgegw_serial_reports_dropped_total", .counter,
+                                                   "Reports dropped because they came faster than the cloud side took them.")
+
     // NB-IoT (LwM2M server and service).
     static let nbiotHandshakes = MetricFamily("edgegw_nbiot_handshakes_total", .counter,
                                               "DTLS handshakes by outcome (completed; failed: wrong key or lost peer; unknown_identity).")
