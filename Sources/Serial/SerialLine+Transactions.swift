@@ -224,6 +224,13 @@ extension SerialLine {
 
     func openPort(at now: GatewayClock.Instant) {
         var rs485Unsupported = false
+        // Opening sets the port's termios and flushes it: on a shared port, not in the middle of
+        // the Modbus master's transaction.
+        if let arbiter, !arbiter.acquire(timeout: .seconds(5)) {
+            reopenAt = now.advanced(by: Self.firstReopenDelay)
+            return
+        }
+        defer { arbiter?.release() }
         do {
             port = try SerialPort(path: path, line: settings.line, rs485: settings.rs485, rs485Unsupported: &rs485Unsupported)
         } catch {

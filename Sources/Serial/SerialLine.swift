@@ -229,7 +229,13 @@ final class SerialLine: @unchecked Sendable {
         if let port, arbiter == nil || pending != nil { entries.append(pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0)) }
         let ready = poll(&entries, nfds_t(entries.count), Int32(max(0, min(timeout.milliseconds, 60_000))))
         if ready > 0, entries[0].revents != 0 { drainWakeups() }
-        if entries.count > 1, entries[1].revents != 0 { readAvailable() }
+        if entries.count > 1, entries[1].revents != 0 {
+            readAvailable()
+            // Hung up with nothing left to read: the adapter is gone.
+            if port != nil, entries[1].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                portLost(.lost(path: path, errno: 0))
+            }
+        }
         if port != nil, let silence = framer.silenceDeadline, clock.now >= silence {
             handle(framer.silence(at: clock.now))
         }

@@ -67,10 +67,12 @@ final class SerialPort {
     deinit { Glibc.close(fd) }
 
     /// Reads what is there, up to `capacity` bytes into `buffer`: the count (0 = nothing yet).
+    /// A read of 0 is not an end of file here: with VMIN = 0 (libmodbus sets it when it shares
+    /// the port, and termios settings belong to the port, not to the descriptor) an empty
+    /// non-blocking read returns 0. A vanished port shows as EIO and poll's POLLHUP.
     func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws(SerialPortError) -> Int {
         let count = Glibc.read(fd, buffer, capacity)
-        if count > 0 { return count }
-        if count == 0 { throw .lost(path: path, errno: 0) }
+        if count >= 0 { return count }
         let code = errno
         if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return 0 }
         throw .lost(path: path, errno: code)
