@@ -50,6 +50,36 @@ public struct AdminStatus: Sendable, Codable, Equatable {
         }
     }
 
+    /// One serial port's counters (serial devices that are not Modbus).
+    public struct SerialPort: Sendable, Codable, Equatable {
+        public var port: String
+        public var open: Bool
+        public var sharedWithModbus: Bool
+        public var frames: Int
+        public var checksumFailures: Int
+        public var resyncs: Int
+        /// Candidates refused for a length beyond the bound, cut short, or malformed.
+        public var rejected: Int
+        public var requests: Int
+        public var timeouts: Int
+        /// Times the port vanished (unplugged) and was closed to be reopened.
+        public var lost: Int
+
+        public init(port: String, open: Bool, sharedWithModbus: Bool, frames: Int, checksumFailures: Int, resyncs: Int,
+                    rejected: Int, requests: Int, timeouts: Int, lost: Int) {
+            self.port = port
+            self.open = open
+            self.sharedWithModbus = sharedWithModbus
+            self.frames = frames
+            self.checksumFailures = checksumFailures
+            self.resyncs = resyncs
+            self.rejected = rejected
+            self.requests = requests
+            self.timeouts = timeouts
+            self.lost = lost
+        }
+    }
+
     public var version: String
     public var pid: Int32
     public var started: Date
@@ -63,10 +93,13 @@ public struct AdminStatus: Sendable, Codable, Equatable {
     public var childrenByKind: [String: [String: Int]]
     public var configFile: String
     public var configLoaded: Date
+    /// Serial ports and their counters (absent from daemons without serial devices).
+    public var serialPorts: [SerialPort]?
 
     public init(version: String, pid: Int32, started: Date, uptimeSeconds: Double, gatewayDeviceId: String, cloud: CloudLink,
                 outbox: Outbox, listeners: [Listener], children: [String: Int], childrenByKind: [String: [String: Int]],
-                configFile: String, configLoaded: Date) {
+                configFile: String, configLoaded: Date, serialPorts: [SerialPort]? = nil) {
+        self.serialPorts = serialPorts
         self.version = version
         self.pid = pid
         self.started = started
@@ -88,7 +121,7 @@ public struct AdminDevice: Sendable, Codable, Equatable {
     /// The platform's device id, once the platform has added the child.
     public var deviceId: String?
     public var productId: String
-    /// `modbus` or `nbiot`.
+    /// `modbus`, `serial` or `nbiot`.
     public var kind: String
     /// `ONLINE`, `OFFLINE`, `ABNORMAL`, or `UNKNOWN` before the first poll or registration.
     public var status: String
@@ -96,7 +129,8 @@ public struct AdminDevice: Sendable, Codable, Equatable {
     public var lastSeen: Date?
     /// When its last values were collected.
     public var lastValue: Date?
-    /// Modbus: the bus and unit id (`tcp:10.0.0.5:502 unit 1`); NB-IoT: the peer it last came from.
+    /// Modbus: the bus and unit id (`tcp:10.0.0.5:502 unit 1`); serial: the port and address
+    /// (`serial:/dev/ttyUSB1 address 1`); NB-IoT: the peer it last came from.
     public var address: String
     public var lastError: String?
     public var lastErrorAt: Date?

@@ -58,6 +58,12 @@ struct StatusCommand: ParsableCommand {
                 lines.append("\(i == 0 ? "listeners" : "         ") \(l.name) \(l.transport) \(at)")
             }
         }
+        for (i, port) in (s.serialPorts ?? []).enumerated() {
+            lines.append("\(i == 0 ? "serial   " : "         ") \(port.port) \(port.open ? "open" : "NOT OPEN")"
+                + (port.sharedWithModbus ? " (shared with Modbus)" : "")
+                + ": \(port.frames) frames, \(port.checksumFailures) checksum failures, \(port.resyncs) resyncs, \(port.rejected) rejected, "
+                + "\(port.timeouts) timeouts of \(port.requests) requests, lost \(port.lost) time(s)")
+        }
         lines.append("config    \(s.configFile), loaded \(AdminCLI.time(s.configLoaded))")
         return lines.joined(separator: "\n")
     }

@@ -95,15 +95,18 @@ import TestSupport
     }
 
     @Test func unsolicitedReportsThroughNoiseAndCorruptionCarryOnlyExactValues() async throws {
-        let site = try await CloudSite()
+        let site = try await CloudSite(extraConfig: "\n[admin]\nsocket = \"run/admin.sock\"\n")
+        try FileManager.default.createDirectory(atPath: site.fixture.directory.file("run"), withIntermediateDirectories: true)
         let pty = try await SocatPty()
+        try setUp(site, pty: pty, poll: false)
+        let daemon = try site.startDaemon()
+        defer { daemon.stop() }
+        // The gateway drops what a port held before it opened it: the sensor starts after.
+        #expect(await daemon.waitForOutput("serial port \(pty.gatewayPath) open", timeout: .seconds(20)), "\(daemon.text)")
         // Every reading steps the level by 0.01 m: each value the platform gets must be one the sensor sent.
         let sensor = try await SerialSimulator.start(on: pty, ["--mode", "unsolicited", "--interval", "0.05", "--level", "1.0", "--vary",
                                                               "--temperature", "-4.5", "--noise", "0.3", "--corrupt", "0.2", "--seed", "7"])
         defer { sensor.stop(); pty.stop() }
-        try setUp(site, pty: pty, poll: false)
-        let daemon = try site.startDaemon()
-        defer { daemon.stop() }
 
         #expect(await Eventually.wait(timeout: .seconds(30)) { Self.readings(site).count >= 40 }, "\(daemon.text.suffix(3000))")
         let summary = await sensor.stopAndWait()
@@ -120,6 +123,17 @@ import TestSupport
         // Reports are batched and merged per child, so fewer arrive than frames; none may repeat out of order.
         #expect(levels == levels.sorted(), "\(levels)")
         print("figure: \(sent) frames sent (\(corrupted) corrupted, noise between frames), \(levels.count) readings reported, 0 wrong")
+        // The port's counters, as `edgegw status` shows them: every good frame, every corrupted one refused.
+        let status = try ChildProcess(Paths.edgegwBinary, ["status", "--json", "--config", site.fixture.configPath])
+        #expect(await status.waitForExit(timeout: .seconds(30)) == 0, "\(status.text)")
+        let json = try JSONSerialization.jsonObject(with: Data(status.text.utf8)) as? [String: Any]
+        let port = (json?["serialPorts"] as? [[String: Any]])?.first
+        #expect(port?["frames"] as? Int == sent - corrupted, "\(status.text)")
+        #expect(port?["checksumFailures"] as? Int == corrupted, "\(status.text)")
+        #expect((port?["resyncs"] as? Int ?? 0) > 0, "\(status.text)")
+        let devices = try ChildProcess(Paths.edgegwBinary, ["devices", "--config", site.fixture.configPath])
+        #expect(await devices.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(devices.text.contains("serial:\(pty.gatewayPath) address 1"), "\(devices.text)")
         // Silent for longer than offline_after_silence_s: OFFLINE.
         #expect(await Eventually.wait(timeout: .seconds(10)) { Self.statuses(site).last == "OFFLINE" }, "\(Self.statuses(site))")
         daemon.signal(SIGTERM)

@@ -128,7 +128,14 @@ final class DaemonAdmin: AdminResponder {
                           oldestAgeSeconds: s.outboxOldest.map { max(0, now.timeIntervalSince($0)) },
                           dropped: outbox.droppedCount),
             listeners: listeners, children: byStatus, childrenByKind: byKind,
-            configFile: configFile, configLoaded: configLoaded)
+            configFile: configFile, configLoaded: configLoaded,
+            serialPorts: field.withLock { $0.serial }?.stats.map { port in
+                let c = port.counters
+                return AdminStatus.SerialPort(port: port.port, open: port.open, sharedWithModbus: port.sharedWithModbus, frames: c.frames,
+                                              checksumFailures: c.checksumFailures, resyncs: c.resyncs,
+                                              rejected: c.oversized + c.truncated + c.malformed, requests: c.requests,
+                                              timeouts: c.timeouts, lost: c.lost)
+            })
     }
 
     func devices() -> [AdminDevice] { board.snapshot() }
