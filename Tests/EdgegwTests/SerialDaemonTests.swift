@@ -78,6 +78,14 @@ import TestSupport
         #expect(await Eventually.wait(timeout: .seconds(10)) { response("thr-2") != nil })
         #expect(response("thr-2")?.contains(#""result_code":0"#) == false, "\(response("thr-2") ?? "")")
 
+        // A property get polls the sensor now and answers with what it reports.
+        site.platform.send(#"{"publish":{"topic":"$oc/devices/\#(site.deviceId)/sys/properties/get/request_id=get-1","payload":{"object_device_id":"\#(Self.deviceId)","service_id":"Tank"}}}"#)
+        #expect(await Eventually.wait(timeout: .seconds(10)) {
+            site.platform.records.contains { $0.topic.hasSuffix("/sys/properties/get/response/request_id=get-1") }
+        })
+        let got = site.platform.records.first { $0.topic.hasSuffix("/sys/properties/get/response/request_id=get-1") }?.payload ?? ""
+        #expect(got.contains(#""level":2.5"#) && got.contains(#""service_id":"Tank""#), "\(got)")
+
         // Unplugged (the pty pair goes away): OFFLINE. Plugged back: the port reopens, ONLINE, readings again.
         pty.stop()
         #expect(await Eventually.wait(timeout: .seconds(15)) { Self.statuses(site).last == "OFFLINE" },
