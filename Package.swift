@@ -154,7 +154,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap", "Admin",
+            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap", "Admin", "Serial",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PackageCacheTests", dependencies: [
