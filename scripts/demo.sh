@@ -3,6 +3,7 @@
 # device files, and the simulated field devices, all on 127.0.0.1. Ctrl-C stops everything.
 # Lines "cloud <- …" are what the cloud receives from the gateway. The first water meter starts
 # unprovisioned: it bootstraps on [listeners.bootstrap], gets a generated key and registers with it.
+# The tank-level sensor is a serial device (framed binary, not Modbus) on a socat pty pair.
 # DEMO_SECONDS=N stops by itself after N seconds (40 shows everything: the sleeping meter wakes
 # at about 28 s). At the end, a summary of what the scripted cloud received (demo-run/platform.jsonl)
 # and of the package server's GETs (demo-run/package_server.log).
@@ -111,10 +112,14 @@ echo "${IMEIS[1]} = $(python3 -c 'import secrets; print(secrets.token_hex(8))')"
 } > "$RUN/nbiot-devices.csv"
 umask 022
 
-# The sample device files, pointed at this run's simulated meter.
-mkdir -p "$RUN/devices"
+# The sample device files, pointed at this run's simulated meter and at the gateway's end of the
+# simulated sensor's serial line.
+SERIAL_GATEWAY=$RUN/serial/gateway
+SERIAL_DEVICE=$RUN/serial/device
+mkdir -p "$RUN/devices" "$RUN/serial"
 for f in "$ROOT"/etc/edgegw/devices/*.toml; do
-  sed -E "s/^port = [0-9]+/port = $MODBUS_PORT/" "$f" > "$RUN/devices/$(basename "$f")"
+  sed -E -e "s/^port = [0-9]+/port = $MODBUS_PORT/" -e "s#^device = \"/dev/tty[^\"]*\"#device = \"$SERIAL_GATEWAY\"#" \
+    "$f" > "$RUN/devices/$(basename "$f")"
 done
 
 pids=()
@@ -148,6 +153,26 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 echo "demo: simulated Modbus meter on 127.0.0.1:$MODBUS_PORT"
+
+# A simulated tank-level sensor on a serial line (etc/edgegw/devices/tank-level.toml): socat joins
+# two ptys; the gateway opens one end as its port, scripts/serial_sim.py the other. The gateway
+# polls it every 5 s (READ: AA 55 01 01 81 E1 F0) and it answers with a reading whose level rises
+# by 0.01 m each time.
+socat pty,raw,echo=0,link="$SERIAL_GATEWAY" pty,raw,echo=0,link="$SERIAL_DEVICE" > "$RUN/socat.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  [ -e "$SERIAL_GATEWAY" ] && [ -e "$SERIAL_DEVICE" ] && break
+  sleep 0.1
+done
+python3 scripts/serial_sim.py --port "$SERIAL_DEVICE" --mode polled --level 2.5 --temperature 21.5 --vary \
+  > "$RUN/serial_sim.log" 2>&1 &
+SENSOR_PID=$!
+pids+=($SENSOR_PID)
+for _ in $(seq 100); do
+  grep -q '^ready' "$RUN/serial_sim.log" 2>/dev/null && break
+  sleep 0.1
+done
+echo "demo: simulated serial tank-level sensor tank-01 (AA 55 frames, CRC-16) on $SERIAL_GATEWAY, polled every 5 s"
 
 # The cloud's package server: HTTPS, Bearer token required, one line per request in its log.
 python3 Tests/PackageCacheTests/https_server.py --port "$PACKAGE_PORT" --cert "$RUN/pki/server.pem" \
@@ -205,7 +230,10 @@ pids+=($!)
   echo "demo: cloud -> command switch_relay(state=true) for meter-01 (the relay is off until then)"
   sleep 4
   echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "water-meter_'${IMEIS[0]}'", "service_id": "DeviceInfo", "command_name": "SET_LABEL", "paras": {"label": "pump house 3"}}}' >&3
-  echo "demo: cloud -> command SET_LABEL(label=pump house 3) for NB-IoT meter ${IMEIS[0]} (delivered when it next reports)" ) &
+  echo "demo: cloud -> command SET_LABEL(label=pump house 3) for NB-IoT meter ${IMEIS[0]} (delivered when it next reports)"
+  sleep 4
+  echo '{"command": {"device_id": "'$GATEWAY_ID'", "object_device_id": "level-sensor_tank-01", "service_id": "Tank", "command_name": "SET_THRESHOLD", "paras": {"threshold": 3.0}}}' >&3
+  echo "demo: cloud -> command SET_THRESHOLD(threshold=3.0) for serial sensor tank-01 (framed with a mid, written on its line, answered by the sensor)" ) &
 pids+=($!)
 
 # The cloud's software upgrade V1.0 -> V2.0: each meter gets its own software_upgrade notice
@@ -248,3 +276,16 @@ keys=$RUN/state/nbiot-connection-keys
 if [ -f "$keys" ]; then
   echo "  bootstrap: ${IMEIS[0]} bootstrapped $(grep -c '^bootstrapped(' "$RUN/nbiot-${IMEIS[0]}.log") time(s); its generated key is kept in $keys (mode $(stat -c %a "$keys"))"
 fi
+# What the simulated sensor saw on its line (its summary line, printed as it stops).
+kill "$SENSOR_PID" 2>/dev/null || true
+wait "$SENSOR_PID" 2>/dev/null || true
+python3 - "$RUN/serial_sim.log" <<'PY'
+import json, sys
+lines = [line for line in open(sys.argv[1]) if line.startswith("{")]
+if lines:
+    s = json.loads(lines[-1])
+    print(f"  serial: the sensor received {s['received']} frame(s) from the gateway and answered {s['answered']} "
+          f"({s['readings']} reading(s), the rest command responses); {s['rejected']} rejected for a bad CRC")
+else:
+    print("  serial: the sensor printed no summary (see demo-run/serial_sim.log)")
+PY
