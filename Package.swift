@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "IoTDATests", dependencies: ["IoTDA", "GatewayCore", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "GatewayCore"]),
         .testTarget(name: "LwM2MContentTests", dependencies: ["LwM2MContent"]),
-        .testTarget(name: "SerialFramingTests", dependencies: ["SerialFraming", "GatewayCore", "Config"]),
+        .testTarget(name: "SerialFramingTests", dependencies: ["SerialFraming", "GatewayCore", "Config", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialFraming", "GatewayCore", "Config", "TestSupport"]),
         .testTarget(name: "BootstrapTests", dependencies: ["Bootstrap", "LwM2MContent", "GatewayCore"]),
         .testTarget(name: "DeviceCodecTests", dependencies: ["DeviceCodec", "Config", "GatewayCore", "TestSupport"],
@@ -154,7 +154,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap", "Admin", "Serial",
+            "Gateway", "Config", "GatewayCore", "TestSupport", "CloudLink", "IoTDA", "Store", "LwM2M", "LwM2MSimulator", "Bootstrap", "Admin", "Serial", "SerialFraming",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PackageCacheTests", dependencies: [

@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 @testable import SerialFraming
 
 @Suite struct FrameEncoderTests {

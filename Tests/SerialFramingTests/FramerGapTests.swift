@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 @testable import SerialFraming
 
 /// Silence as a frame's end (gap-delimited layouts) and as the cut of a partial frame, on a

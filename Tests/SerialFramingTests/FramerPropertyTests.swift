@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 @testable import SerialFraming
 
 /// The acceptance criterion: valid frames interleaved with garbage, fed in reads of random

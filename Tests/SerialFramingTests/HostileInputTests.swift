@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 @testable import SerialFraming
 
 /// What a broken or malicious line sends: no frame comes out that was not sent, the counters
