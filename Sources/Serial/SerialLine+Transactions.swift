@@ -202,16 +202,8 @@ extension SerialLine {
     }
 
     func syncFramerCounters() {
-        let f = framer.counters
-        stats.withLock {
-            $0.counters.frames = f.frames
-            $0.counters.checksumFailures = f.checksumFailures
-            $0.counters.resyncs = f.resyncs
-            $0.counters.discardedBytes = f.discardedBytes
-            $0.counters.oversized = f.oversized
-            $0.counters.truncated = f.truncated
-            $0.counters.malformed = f.badEnd + f.badEscape + f.badLength
-        }
+        let counters = framer.counters
+        stats.withLock { $0.counters.framing = counters }
     }
 
     func logFrameProblem(_ message: String) {

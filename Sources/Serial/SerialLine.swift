@@ -287,7 +287,7 @@ final class SerialLine: @unchecked Sendable {
 
     func counterMetadata() -> Logger.Metadata {
         let c = stats.withLock { $0.counters }
-        return ["frames": "\(c.frames)", "checksum_failures": "\(c.checksumFailures)", "resyncs": "\(c.resyncs)",
+        return ["frames": "\(c.framing.frames)", "checksum_failures": "\(c.framing.checksumFailures)", "resyncs": "\(c.framing.resyncs)",
                 "timeouts": "\(c.timeouts)", "lost": "\(c.lost)"]
     }
 }

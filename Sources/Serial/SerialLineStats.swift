@@ -1,20 +1,13 @@
 import GatewayCore
+import SerialFraming
 
 /// A serial port's counters: what `edgegw status`, the metrics and the stop line show.
 public struct SerialPortCounters: Sendable, Equatable {
     public var bytesReceived = 0
     public var bytesSent = 0
-    /// Frames whose checksum (and end bytes, escapes) held: the only ones decoded.
-    public var frames = 0
-    public var checksumFailures = 0
-    /// Runs of bytes dropped to find the next frame (noise, a cut frame, a babbling device).
-    public var resyncs = 0
-    public var discardedBytes = 0
-    /// Length fields beyond the frame bound, frames cut short by silence or a new start,
-    /// broken end bytes or escapes.
-    public var oversized = 0
-    public var truncated = 0
-    public var malformed = 0
+    /// What the framer found: good frames (the only ones decoded), checksum failures, resyncs,
+    /// oversized, truncated and malformed candidates.
+    public var framing = FramerCounters()
     /// Requests sent (polls, commands, property gets) and those not answered in time.
     public var requests = 0
     public var timeouts = 0

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Serial
+import SerialFraming
 import TestSupport
 import Testing
 @testable import Gateway
@@ -12,10 +13,10 @@ import Testing
         var counters = SerialPortCounters()
         counters.bytesReceived = 1200
         counters.bytesSent = 70
-        counters.frames = 97
-        counters.checksumFailures = 3
-        counters.resyncs = 5
-        counters.truncated = 2
+        counters.framing.frames = 97
+        counters.framing.checksumFailures = 3
+        counters.framing.resyncs = 5
+        counters.framing.truncated = 2
         counters.requests = 10
         counters.timeouts = 1
         counters.lost = 1

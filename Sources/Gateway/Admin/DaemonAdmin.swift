@@ -130,10 +130,10 @@ final class DaemonAdmin: AdminResponder {
             listeners: listeners, children: byStatus, childrenByKind: byKind,
             configFile: configFile, configLoaded: configLoaded,
             serialPorts: field.withLock { $0.serial }?.stats.map { port in
-                let c = port.counters
-                return AdminStatus.SerialPort(port: port.port, open: port.open, sharedWithModbus: port.sharedWithModbus, frames: c.frames,
-                                              checksumFailures: c.checksumFailures, resyncs: c.resyncs,
-                                              rejected: c.oversized + c.truncated + c.malformed, requests: c.requests,
+                let c = port.counters, f = c.framing
+                return AdminStatus.SerialPort(port: port.port, open: port.open, sharedWithModbus: port.sharedWithModbus, frames: f.frames,
+                                              checksumFailures: f.checksumFailures, resyncs: f.resyncs,
+                                              rejected: f.rejected - f.checksumFailures, requests: c.requests,
                                               timeouts: c.timeouts, lost: c.lost)
             })
     }

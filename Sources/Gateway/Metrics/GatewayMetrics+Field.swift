@@ -42,13 +42,14 @@ extension GatewayMetrics {
             r.gauge(F.serialPortOpen, labels, port.open ? 1 : 0)
             r.counter(F.serialBytes, labels + [("direction", "in")], c.bytesReceived)
             r.counter(F.serialBytes, labels + [("direction", "out")], c.bytesSent)
-            r.counter(F.serialFrames, labels, c.frames)
-            for (problem, count) in [("checksum", c.checksumFailures), ("oversized", c.oversized), ("truncated", c.truncated),
-                                     ("malformed", c.malformed), ("undecodable", c.undecodable), ("unknown_address", c.unknownAddress),
-                                     ("echo_mismatch", c.echoMismatches)] {
+            let f = c.framing
+            r.counter(F.serialFrames, labels, f.frames)
+            for (problem, count) in [("checksum", f.checksumFailures), ("oversized", f.oversized), ("truncated", f.truncated),
+                                     ("malformed", f.badEnd + f.badEscape + f.badLength), ("undecodable", c.undecodable),
+                                     ("unknown_address", c.unknownAddress), ("echo_mismatch", c.echoMismatches)] {
                 r.counter(F.serialFrameErrors, labels + [("problem", problem)], count)
             }
-            r.counter(F.serialResyncs, labels, c.resyncs)
+            r.counter(F.serialResyncs, labels, f.resyncs)
             r.counter(F.serialRequests, labels, c.requests)
             r.counter(F.serialTimeouts, labels, c.timeouts)
             r.counter(F.serialPortLost, labels, c.lost)
