@@ -156,3 +156,16 @@ public struct ProductModel: Sendable, Equatable {
 func formatNumber(_ v: Double) -> String {
     v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
 }
+
+extension ConfigReader {
+    /// The product model a device file names at `key`; nil, with the problem reported at that
+    /// key, when no product of that id was loaded.
+    public func productModel(_ id: String?, key: String = "product_id", in products: [String: ProductModel]) -> ProductModel? {
+        guard let id else { return nil }
+        if let product = products[id] { return product }
+        let known = products.keys.sorted().joined(separator: ", ")
+        report(key, "no product model \"\(id)\" was loaded",
+               fix: known.isEmpty ? "add products/\(id).toml" : "use one of \(known), or add products/\(id).toml")
+        return nil
+    }
+}

@@ -16,15 +16,7 @@ extension ModbusDeviceConfig {
                                 fix: "use the slave's unit id, 1 to 247")
         let writeMultipleOnly = reader.bool("write_multiple_only", default: false)
 
-        var product: ProductModel?
-        if let productId {
-            product = products[productId]
-            if product == nil {
-                let known = products.keys.sorted().joined(separator: ", ")
-                reader.report("product_id", "no product model \"\(productId)\" was loaded",
-                              fix: known.isEmpty ? "add products/\(productId).toml" : "use one of \(known), or add products/\(productId).toml")
-            }
-        }
+        let product = reader.productModel(productId, in: products)
 
         let transportReader = reader.table("transport", required: true)
         let (transport, overrides) = transportReader.map(parseTransport) ?? (nil, ModbusBusOverrides())

@@ -20,17 +20,10 @@ extension SerialDeviceConfig {
         let silence = reader.int("offline_after_silence_s", default: 600, range: 1...604_800)
         let commandTimeout = reader.int("command_timeout_ms", default: 3000, range: Int(SerialLimits.responseTimeouts.lowerBound)...15_000,
                                         fix: "a command's answer must come back within the platform's 20 s window")
-        var product: ProductModel?
-        if let productId {
-            product = products[productId]
-            if product == nil {
-                let known = products.keys.sorted().joined(separator: ", ")
-                reader.report("product_id", "no product model \"\(productId)\" was loaded",
-                              fix: known.isEmpty ? "add products/\(productId).toml" : "use one of \(known), or add products/\(productId).toml")
-            } else if !hasCodec(productId) {
-                reader.report("product_id", "product \"\(productId)\" declares no [codec]: a serial device's frames need one",
-                              fix: "add a [codec] table to the product file")
-            }
+        let product = reader.productModel(productId, in: products)
+        if let productId, product != nil, !hasCodec(productId) {
+            reader.report("product_id", "product \"\(productId)\" declares no [codec]: a serial device's frames need one",
+                          fix: "add a [codec] table to the product file")
         }
         let port = reader.table("transport", required: true).flatMap(parsePort)
         let framing = reader.table("framing", required: true).flatMap { FramingSpec.parse($0) }
