@@ -23,8 +23,8 @@ extension AdminResponder {
     func devices(matching request: AdminRequest) -> Result<[AdminDevice], AdminRefusal> {
         let kind = request.kind?.lowercased()
         let status = request.status?.uppercased()
-        if let kind, !["modbus", "nbiot"].contains(kind) {
-            return .failure(AdminRefusal("unknown kind \(kind): use modbus or nbiot"))
+        if let kind, !["modbus", "serial", "nbiot"].contains(kind) {
+            return .failure(AdminRefusal("unknown kind \(kind): use modbus, serial or nbiot"))
         }
         if let status, !["ONLINE", "OFFLINE", "ABNORMAL", "UNKNOWN"].contains(status) {
             return .failure(AdminRefusal("unknown status \(status.lowercased()): use online, offline, abnormal or unknown"))

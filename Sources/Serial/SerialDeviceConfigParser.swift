@@ -31,6 +31,10 @@ extension SerialDeviceConfig {
             reader.report("address", "the framing has no address byte",
                           fix: "set [framing] address_offset, or remove address")
         }
+        if address == nil, let framing, let offset = framing.addressOffset {
+            reader.report("address", "the framing has an address byte (offset \(offset)): requests need the device's address",
+                          fix: "set address = <the device's bus address>, or remove [framing] address_offset")
+        }
         let poll = reader.table("poll").flatMap { parsePoll($0, product: product) }
         reader.finish()
 
@@ -108,11 +112,11 @@ extension SerialDeviceConfig {
         let byPort = Dictionary(grouping: devices) { SerialLineArbiters.canonicalPath($0.port.device) }
         for (path, members) in byPort.sorted(by: { $0.key < $1.key }) {
             guard let first = members.first else { continue }
-            for device in members.dropFirst() where device.port.line != first.port.line || device.port.rs485 != first.port.rs485
-                || device.port.echo != first.port.echo {
+            // Named alike or not (/dev/serial/by-id/… and /dev/ttyUSB0), one port has one set of settings.
+            for device in members.dropFirst() where { var port = device.port; port.device = first.port.device; return port }() != first.port {
                 diagnostics.report(file: device.file, line: device.line, keyPath: "transport",
                                    problem: "port \(device.port.device) is declared with other settings in \(first.file)",
-                                   fix: "give every device on one port the same baud, parity, data_bits, stop_bits, rs485 and echo")
+                                   fix: "give every device on one port the same baud, parity, data_bits, stop_bits, rs485, echo and inter_frame_delay_ms")
             }
             for device in members.dropFirst() where device.framing != first.framing {
                 diagnostics.report(file: device.file, line: device.line, keyPath: "framing",

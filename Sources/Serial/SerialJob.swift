@@ -23,7 +23,8 @@ struct SerialJob: Sendable {
         case commandResponse(success: Bool, paras: JSONObject)
         case written
         case timeout
-        case failed(String)
+        /// Not answered: why, and the result code the cloud gets for it.
+        case failed(DownlinkResultCode, String)
     }
 
     var device: Int
@@ -39,6 +40,8 @@ struct SerialTransaction {
     enum Origin {
         /// The line's own poll of a device.
         case poll
+        /// The product's report response, sent back after a report.
+        case acknowledgement
         case job(SerialJob)
     }
 

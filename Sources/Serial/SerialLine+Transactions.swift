@@ -26,13 +26,15 @@ extension SerialLine {
     /// waited longer than their response timeout fail (the polled device is not answering
     /// either), and commands fail at their deadline instead of waiting for ever.
     private func lineNeverQuiet(at now: GatewayClock.Instant) {
-        if let due = plan.next(), let poll = devices[due.device].poll, due.at.advanced(by: poll.responseTimeout) <= now {
+        // Only bytes that kept coming since the poll fell due count (not the quiet wait after a reopen).
+        if let due = plan.next(), let poll = devices[due.device].poll, due.at.advanced(by: poll.responseTimeout) <= now,
+           let lastByte, lastByte > due.at {
             plan.started(device: due.device, at: now)
             stats.withLock {
                 $0.counters.timeouts += 1
                 $0.devices[devices[due.device].nodeId]?.timeouts += 1
             }
-            logFrameProblem("\(devices[due.device].nodeId): not polled, the line never fell quiet for \(interFrameDelay)")
+            logFrameProblem("\(devices[due.device].nodeId): not polled, the line never fell quiet for \(interFrameDelay.milliseconds) ms")
             apply(plan.failed(device: due.device, at: now), device: due.device)
         }
         let expired = shared.withLock { state in
@@ -147,11 +149,11 @@ extension SerialLine {
         switch decoder.decodeUplink(nodeId: config.nodeId, productId: config.productId, payload: Array(frame.payload)) {
         case .report(let services, let response):
             emit(.report(nodeId: config.nodeId, services: services, time: clock.wallTime()))
-            if let response, let bytes = try? frameEncoder.encode(payload: response, address: config.address) {
-                try? port?.write(bytes, timeout: .seconds(1))
-            }
             if let transaction = pending, transaction.device == device, transaction.awaited == .report {
                 endTransaction(.report(services), at: now)
+            }
+            if let response, let bytes = try? frameEncoder.encode(payload: response, address: config.address) {
+                acknowledge(bytes, device: device, at: now)
             }
         case .commandResponse(let mid, let success, let paras):
             if let transaction = pending, transaction.device == device, transaction.awaited == .commandResponse(mid: mid) {
@@ -163,9 +165,19 @@ extension SerialLine {
             stats.withLock { $0.counters.undecodable += 1 }
             logFrameProblem("\(config.nodeId): a frame its product's codec cannot decode: \(reason)")
             if let transaction = pending, transaction.device == device, transaction.awaited == .report {
-                endTransaction(.failed("the device's answer cannot be decoded: \(reason)"), at: now)
+                endTransaction(.failed(.deviceError, "the device's answer cannot be decoded: \(reason)"), at: now)
             }
         }
+    }
+
+    /// Sends the product's report response: a transaction of its own (its echo dropped, its turn
+    /// taken on a shared port), unless another is on the wire; then it goes out as it is.
+    private func acknowledge(_ bytes: [UInt8], device: Int, at now: GatewayClock.Instant) {
+        guard pending == nil else {
+            do { try port?.write(bytes, timeout: .seconds(1)) } catch { portLost(error) }
+            return
+        }
+        send(bytes, device: device, origin: .acknowledgement, awaited: .nothing, deadline: now, at: now)
     }
 
     /// The device a frame is from: by its address byte, or the port's only device.
@@ -260,7 +272,7 @@ extension SerialLine {
             $0.counters.lost += 1
         }
         handle(framer.reset())
-        endTransaction(.failed("serial port \(path) was lost"), at: now)
+        endTransaction(.failed(.deviceUnreachable, "serial port \(path) was lost"), at: now)
         markAllOffline(at: now)
         openFailures = 0
         reopenBackoff = Self.firstReopenDelay

@@ -168,7 +168,7 @@ final class SerialLine: @unchecked Sendable {
             state.jobs.append(job)
             return true
         }
-        guard accepted else { return job.completion(.failed("the gateway is stopping")) }
+        guard accepted else { return job.completion(.failed(.internalError, "the gateway is stopping")) }
         wake()
     }
 
@@ -197,7 +197,7 @@ final class SerialLine: @unchecked Sendable {
             if stopping && pending == nil { break }
             if port == nil, now >= reopenAt { openPort(at: now) }
             guard port != nil else {
-                answerQueued(.failed("serial port \(path) is not open"))
+                answerQueued(.failed(.deviceUnreachable, "serial port \(path) is not open"))
                 waitForInput(until: stopping ? now : reopenAt)
                 continue
             }
@@ -205,7 +205,7 @@ final class SerialLine: @unchecked Sendable {
             if pending == nil, !stopping { startNext(at: now) }
             waitForInput(until: nextWake(after: clock.now))
         }
-        answerQueued(.failed("the gateway is stopping"))
+        answerQueued(.failed(.internalError, "the gateway is stopping"))
         port = nil
         stats.withLock { $0.open = false }
         logger.info("serial port \(path) closed", metadata: counterMetadata())

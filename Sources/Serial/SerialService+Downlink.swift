@@ -32,10 +32,11 @@ extension SerialService {
             return .success(name: command.commandName)
         case .timeout:
             return .failure(.timeout, "\(command.nodeId) did not answer within \(device.commandTimeout)")
-        case .failed(let reason):
-            return .failure(.deviceUnreachable, reason)
+        case .failed(let code, let reason):
+            return .failure(code, reason)
         case .report:
-            return .failure(.deviceError, "the device answered with a report")
+            // Not an answer to a command: a report only ends a poll (the line keeps waiting for the mid).
+            return .failure(.internalError, "a report ended a command")
         }
     }
 
@@ -58,10 +59,11 @@ extension SerialService {
             return .success(services.filter { serviceId == nil || $0.serviceId == serviceId })
         case .timeout:
             return .failure(DownlinkError(.timeout, "\(nodeId) did not answer within \(poll.responseTimeout)"))
-        case .failed(let reason):
-            return .failure(DownlinkError(.deviceUnreachable, reason))
+        case .failed(let code, let reason):
+            return .failure(DownlinkError(code, reason))
         case .written, .commandResponse:
-            return .failure(DownlinkError(.deviceError, "the device did not answer with a report"))
+            // A poll ends only with a report (or its timeout, or a failure).
+            return .failure(DownlinkError(.internalError, "a poll ended without a report"))
         }
     }
 

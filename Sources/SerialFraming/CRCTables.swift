@@ -5,6 +5,8 @@ enum CRCTables {
     static let crc16Modbus: [UInt16] = reflected16(polynomial: 0xA001)
     /// CRC-16 with polynomial 0x1021, not reflected (CCITT-FALSE and XMODEM differ in their initial value).
     static let crc16CCITT: [UInt16] = normal16(polynomial: 0x1021)
+    /// CRC-16 with polynomial 0x1021, reflected (0x8408): X-25 and KERMIT differ in init and xorout.
+    static let crc16CCITTReflected: [UInt16] = reflected16(polynomial: 0x8408)
     /// CRC-32 with polynomial 0x04C11DB7, reflected (0xEDB88320).
     static let crc32Table: [UInt32] = reflected32(polynomial: 0xEDB8_8320)
 

@@ -9,6 +9,12 @@ public enum ChecksumType: String, CaseIterable, Sendable {
     case crc16CCITTFalse = "crc16_ccitt_false"
     /// CRC-16/XMODEM: poly 0x1021, init 0, not reflected. Check 0x31C3.
     case crc16XModem = "crc16_xmodem"
+    /// CRC-16/X-25 (HDLC's and PPP's frame check sequence): poly 0x1021 reflected, init and
+    /// xorout 0xFFFF. Check 0x906E. Sent low byte first.
+    case crc16X25 = "crc16_x25"
+    /// CRC-16/KERMIT (CCITT, "CRC-16/CCITT-TRUE"): poly 0x1021 reflected, init 0. Check 0x2189.
+    /// Sent low byte first.
+    case crc16Kermit = "crc16_kermit"
     /// CRC-32/ISO-HDLC (zlib, Ethernet): poly 0x04C11DB7 reflected, init and xorout 0xFFFFFFFF. Check 0xCBF43926.
     case crc32
     /// The byte sum modulo 256. Check 0xDD.
@@ -22,15 +28,15 @@ public enum ChecksumType: String, CaseIterable, Sendable {
     /// Bytes the check takes on the wire.
     public var size: Int {
         switch self {
-        case .crc16Modbus, .crc16CCITTFalse, .crc16XModem: 2
+        case .crc16Modbus, .crc16CCITTFalse, .crc16XModem, .crc16X25, .crc16Kermit: 2
         case .crc32: 4
         case .sum8, .xor8, .lrc: 1
         }
     }
 
-    /// Wire order when a layout does not say: Modbus RTU sends its CRC low byte first,
-    /// the others are usually printed and sent high byte first.
-    public var defaultOrder: ByteOrder { self == .crc16Modbus ? .little : .big }
+    /// Wire order when a layout does not say: the reflected 16-bit CRCs (Modbus RTU, HDLC's
+    /// X.25, KERMIT) go low byte first, the others are usually printed and sent high byte first.
+    public var defaultOrder: ByteOrder { [.crc16Modbus, .crc16X25, .crc16Kermit].contains(self) ? .little : .big }
 
     /// The check over `bytes`, in the low `size` bytes of the result.
     public func compute(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
@@ -38,6 +44,8 @@ public enum ChecksumType: String, CaseIterable, Sendable {
         case .crc16Modbus: UInt32(CRCTables.crc16Reflected(bytes, table: CRCTables.crc16Modbus, initial: 0xFFFF))
         case .crc16CCITTFalse: UInt32(CRCTables.crc16(bytes, table: CRCTables.crc16CCITT, initial: 0xFFFF))
         case .crc16XModem: UInt32(CRCTables.crc16(bytes, table: CRCTables.crc16CCITT, initial: 0))
+        case .crc16X25: UInt32(CRCTables.crc16Reflected(bytes, table: CRCTables.crc16CCITTReflected, initial: 0xFFFF) ^ 0xFFFF)
+        case .crc16Kermit: UInt32(CRCTables.crc16Reflected(bytes, table: CRCTables.crc16CCITTReflected, initial: 0))
         case .crc32: CRCTables.crc32(bytes)
         case .sum8: UInt32(Self.byteSum(bytes))
         case .xor8: UInt32(bytes.reduce(0 as UInt8, ^))

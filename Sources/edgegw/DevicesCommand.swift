@@ -19,7 +19,7 @@ struct DevicesCommand: ParsableCommand {
     @Flag(help: "Print the answer as JSON.")
     var json = false
 
-    @Option(help: "Only children of this kind: modbus or nbiot.")
+    @Option(help: "Only children of this kind: modbus, serial or nbiot.")
     var kind: String?
 
     @Option(help: "Only children with this status: online, offline, abnormal or unknown.")

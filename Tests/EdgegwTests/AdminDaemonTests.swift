@@ -91,7 +91,7 @@ import TestSupport
         let (_, nbiot) = try await edgegw(["devices", "--json", "--kind", "nbiot"] + config)
         #expect((try json(nbiot) as? [Any])?.isEmpty == true, "\(nbiot)")
         let (badStatus, bad) = try await edgegw(["devices", "--kind", "zigbee"] + config)
-        #expect(badStatus == 1 && bad.contains("unknown kind zigbee: use modbus or nbiot"), "\(bad)")
+        #expect(badStatus == 1 && bad.contains("unknown kind zigbee: use modbus, serial or nbiot"), "\(bad)")
 
         // The socket: 0660, and no secret in any answer.
         var info = stat()

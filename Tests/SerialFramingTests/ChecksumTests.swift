@@ -8,7 +8,7 @@ import Testing
     /// The CRC catalogue's check values (reveng.sourceforge.io), and the sums worked by hand.
     @Test(arguments: [
         (ChecksumType.crc16Modbus, UInt32(0x4B37)), (.crc16CCITTFalse, 0x29B1), (.crc16XModem, 0x31C3),
-        (.crc32, 0xCBF4_3926), (.sum8, 0xDD), (.xor8, 0x31), (.lrc, 0x23),
+        (.crc16X25, 0x906E), (.crc16Kermit, 0x2189), (.crc32, 0xCBF4_3926), (.sum8, 0xDD), (.xor8, 0x31), (.lrc, 0x23),
     ])
     func checkValue(type: ChecksumType, expected: UInt32) {
         #expect(type.compute(Self.check[...]) == expected)
@@ -16,14 +16,15 @@ import Testing
     }
 
     @Test func sizesAndDefaultOrders() {
-        #expect(ChecksumType.allCases.map(\.size) == [2, 2, 2, 4, 1, 1, 1])
+        #expect(ChecksumType.allCases.map(\.size) == [2, 2, 2, 2, 2, 4, 1, 1, 1])
         #expect(ChecksumType.crc16Modbus.defaultOrder == .little)
-        #expect(ChecksumType.allCases.filter { $0.defaultOrder == .little } == [.crc16Modbus])
+        #expect(ChecksumType.allCases.filter { $0.defaultOrder == .little } == [.crc16Modbus, .crc16X25, .crc16Kermit])
     }
 
     @Test func emptyInputIsTheInitialValueFinished() {
         #expect(ChecksumType.crc16Modbus.compute([][...]) == 0xFFFF)
         #expect(ChecksumType.crc16XModem.compute([][...]) == 0)
+        #expect(ChecksumType.crc16X25.compute([][...]) == 0)
         #expect(ChecksumType.crc32.compute([][...]) == 0)
         #expect(ChecksumType.lrc.compute([][...]) == 0)
     }

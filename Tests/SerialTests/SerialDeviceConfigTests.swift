@@ -100,6 +100,10 @@ import TestSupport
         let noAddressByte = Self.parse(Self.base.replacingOccurrences(of: "address_offset = 2\n", with: ""))
         #expect(noAddressByte.1.map(\.keyPath) == ["address"])
 
+        // The layout has an address byte: requests cannot be framed without the device's address.
+        let noAddress = Self.parse(Self.base.replacingOccurrences(of: "address = 1\n", with: ""))
+        #expect(noAddress.1.map(\.keyPath) == ["address"])
+
         let unknownKey = Self.parse(Self.base.replacingOccurrences(of: "baud = 19200", with: "baud = 19200\nbaudrate = 9600"))
         #expect(unknownKey.1.map(\.keyPath) == ["transport.baudrate"])
 
