@@ -125,6 +125,12 @@ let package = Package(
             "Modbus", "CModbus", "GatewayCore",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tools/ModbusBench"),
+        // Serial benchmark: edgegw's serial path (SerialService, its port thread, framer and the product
+        // codec) at a 115,200-baud line's rate and flat out, against a bare read loop (scripts/bench-serial.sh).
+        .executableTarget(name: "SerialBench", dependencies: [
+            "Serial", "SerialFraming", "Gateway", "GatewayCore", "Config",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tools/SerialBench"),
 
         // Test support: free ports, child processes, temporary directories, real peers.
         .target(name: "TestSupport", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")],

@@ -28,6 +28,9 @@ Modes:
   --line-rate BAUD     (with unsolicited) readings back to back, paced to what an 8N1 line at BAUD
                        carries (10 bits a byte), scheduled against the start time; stops after
                        --count frames or --duration seconds
+  --flood              (with unsolicited) readings back to back with no pacing, many to a write, as
+                       fast as the line takes them (a pty has no baud rate): clean frames only, no
+                       --noise or --corrupt; stops after --count frames or --duration seconds
   --babble             random bytes as fast as the line takes them, nothing else (hostile input)
 
 Faults: --echo writes every received byte straight back (a 2-wire RS-485 adapter hearing its own
@@ -65,6 +68,7 @@ Example (the gateway opens /tmp/line/gw, the device the other end):
 
 import argparse
 import binascii
+import functools
 import json
 import os
 import random
@@ -83,6 +87,7 @@ SET_THRESHOLD = 0x82
 READ_CHUNK = 4096
 BABBLE_CHUNK = 1024
 REOPEN_POLL = 0.1
+FLOOD_BATCH = 512  # frames a write with --flood
 
 
 def crc16(data):
@@ -95,6 +100,7 @@ def crc16(data):
     return crc
 
 
+@functools.lru_cache(maxsize=4096)  # the same reading again and again (--flood): each frame built once
 def encode_frame(address, payload):
     body = bytes([address, len(payload)]) + payload
     return SYNC + body + struct.pack("<H", crc16(body))
@@ -460,6 +466,8 @@ class Simulator:
             try:
                 if self.args.babble:
                     self.babble()
+                elif self.args.flood:
+                    self.flood()
                 else:
                     self.serve()
                 return
@@ -533,6 +541,21 @@ class Simulator:
         if remaining > 0:
             self.port.pause(remaining)
 
+    def flood(self):
+        """Readings back to back, FLOOD_BATCH frames a write, as fast as the line takes them."""
+        address = self.args.address
+        while not self.done(time.monotonic()):
+            batch = FLOOD_BATCH
+            if self.args.count is not None:
+                batch = min(batch, self.args.count - self.counts["readings"])
+            frames = [encode_frame(address, self.sensor.reading()[0]) for _ in range(batch)]
+            self.transmit(b"".join(frames))
+            self.counts["sent"] += batch
+            self.counts["readings"] += batch
+            self.log.event(f"tx {batch} readings ({sum(map(len, frames))} bytes)")
+            self.handle_pending()
+        self.finished = time.monotonic()
+
     def babble(self):
         poller = select.poll()
         poller.register(self.port.fd, select.POLLIN | select.POLLOUT)
@@ -605,6 +628,8 @@ def main():
     parser.add_argument("--seed", type=int, help="seed for noise, corruption and babble (default: random)")
     parser.add_argument("--line-rate", type=int, metavar="BAUD",
                         help="unsolicited readings back to back at what an 8N1 line at BAUD carries")
+    parser.add_argument("--flood", action="store_true",
+                        help="unsolicited readings back to back with no pacing, many to a write")
     parser.add_argument("--count", type=int, help="stop after this many readings")
     parser.add_argument("--duration", type=positive, help="stop after this many seconds")
     parser.add_argument("--frame-gap", type=positive, default=0.05,
@@ -624,6 +649,11 @@ def main():
             parser.error("--line-rate is a baud rate greater than 0")
         if args.mode != "unsolicited":
             parser.error("--line-rate needs --mode unsolicited")
+    if args.flood:
+        if args.mode != "unsolicited" or args.line_rate:
+            parser.error("--flood needs --mode unsolicited and no --line-rate")
+        if args.noise or args.corrupt:
+            parser.error("--flood sends clean frames only: no --noise, no --corrupt")
     if args.count is not None and args.count < 0:
         parser.error("--count is 0 or more")
     if args.babble and (args.mode != "polled" or args.line_rate):
