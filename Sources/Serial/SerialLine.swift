@@ -44,6 +44,8 @@ final class SerialLine: @unchecked Sendable {
     /// When the line last fell quiet: a transaction ended or a byte came.
     var quietSince: GatewayClock.Instant
     var lastByte: GatewayClock.Instant?
+    /// The last read filled the buffer: more was waiting in the driver.
+    var backlog = false
     /// Unsolicited devices: when each was last heard.
     var heard: [Int: GatewayClock.Instant] = [:]
     /// The status last reported per device (nil: none yet).
@@ -144,7 +146,8 @@ final class SerialLine: @unchecked Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        thread.name = "edgegw-serial \(path)"
+        // Linux keeps 15 bytes of a thread's name: the port's last path component.
+        thread.name = "serial " + String((path as NSString).lastPathComponent.suffix(8))
         thread.start()
     }
 
@@ -235,6 +238,9 @@ final class SerialLine: @unchecked Sendable {
             if port != nil, entries[1].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
                 portLost(.lost(path: path, errno: 0))
             }
+            // Bytes came: whether a silence followed is for the next poll to say, not the clock
+            // after the time spent framing them.
+            return
         }
         if port != nil, let silence = framer.silenceDeadline, clock.now >= silence {
             handle(framer.silence(at: clock.now))
@@ -253,13 +259,18 @@ final class SerialLine: @unchecked Sendable {
             for _ in 0..<16 {
                 let count = try port.read(into: readBuffer, capacity: Self.readSize)
                 guard count > 0 else { return }
+                // Bytes that waited in the driver while the thread was busy (the last read filled
+                // the buffer) arrived on the heels of the ones before: no silence between them,
+                // however long framing those took.
+                let contiguous = backlog
+                backlog = count == Self.readSize
                 let now = clock.now
                 lastByte = now
                 quietSince = now
                 stats.withLock { $0.counters.bytesReceived += count }
                 var bytes = UnsafeRawBufferPointer(start: readBuffer, count: count)
                 bytes = dropEcho(bytes)
-                if !bytes.isEmpty { handle(framer.receive(bytes, at: now)) }
+                if !bytes.isEmpty { handle(framer.receive(bytes, at: now, contiguous: contiguous)) }
                 syncFramerCounters()
             }
         } catch {

@@ -46,12 +46,14 @@ public struct Framer<Instant: InstantProtocol>: Sendable where Instant.Duration 
     }
 
     /// Frames the bytes of one read, received at `now`. A silence of `gap` since the previous
-    /// read first ends what was buffered (a gap-delimited frame, or a partial frame, cut).
-    public mutating func receive<Bytes: Collection>(_ bytes: Bytes, at now: Instant) -> [FramerEvent]
+    /// read first ends what was buffered (a gap-delimited frame, or a partial frame, cut) —
+    /// unless the caller knows the bytes were `contiguous` with the previous read's (they waited
+    /// in the driver: the previous read filled its buffer), however late it read them.
+    public mutating func receive<Bytes: Collection>(_ bytes: Bytes, at now: Instant, contiguous: Bool = false) -> [FramerEvent]
     where Bytes.Element == UInt8 {
         var events: [FramerEvent] = []
         guard !bytes.isEmpty else { return events }
-        if silenceElapsed(at: now) { endOfInput(&events) }
+        if !contiguous, silenceElapsed(at: now) { endOfInput(&events) }
         lastByteAt = now
         if skippingUntilSilence {
             discard(bytes.count)

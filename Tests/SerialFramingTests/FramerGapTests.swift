@@ -36,6 +36,21 @@ import TestSupport
         #expect(framer.silence(at: at(14)).frames.map(\.bytes) == [Self.otherRequest])
     }
 
+    /// Bytes that waited in the driver while the reader was busy (its last read filled the
+    /// buffer) continue the frame, however late they are read; the same bytes after a real
+    /// silence cut it.
+    @Test func contiguousBytesReadLateAreNoSilence() throws {
+        let layout = "[framing]\nstart = \"AA 55\"\ngap_chars = 3.5\n[framing.length_field]\noffset = 2\nsize = 1\n[framing.checksum]\ntype = \"xor8\""
+        let frame = try FrameEncoder(spec: try Fixture.spec(layout)).encode(payload: [1, 2, 3, 4])
+        var waited = Framer<OffsetInstant>(spec: try Fixture.spec(layout), gap: Self.gap)
+        #expect(waited.receive(frame[0..<4], at: at(0)).isEmpty)
+        #expect(waited.receive(frame[4...], at: at(9), contiguous: true).frames.map(\.bytes) == [frame])
+        var cut = Framer<OffsetInstant>(spec: try Fixture.spec(layout), gap: Self.gap)
+        #expect(cut.receive(frame[0..<4], at: at(0)).isEmpty)
+        #expect(cut.receive(frame[4...], at: at(9)).frames.isEmpty)
+        #expect(cut.counters.truncated == 1)
+    }
+
     /// Two frames with no silence between are one candidate that fails its check.
     @Test func framesWithoutASilenceBetweenAreRejected() throws {
         var framer = Framer<OffsetInstant>(spec: try Fixture.spec(Self.rtuLayout), gap: Self.gap)
