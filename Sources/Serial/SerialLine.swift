@@ -44,8 +44,6 @@ final class SerialLine: @unchecked Sendable {
     /// When the line last fell quiet: a transaction ended or a byte came.
     var quietSince: GatewayClock.Instant
     var lastByte: GatewayClock.Instant?
-    /// The last read filled the buffer: more was waiting in the driver.
-    var backlog = false
     /// Unsolicited devices: when each was last heard.
     var heard: [Int: GatewayClock.Instant] = [:]
     /// The status last reported per device (nil: none yet).
@@ -259,18 +257,18 @@ final class SerialLine: @unchecked Sendable {
             for _ in 0..<16 {
                 let count = try port.read(into: readBuffer, capacity: Self.readSize)
                 guard count > 0 else { return }
-                // Bytes that waited in the driver while the thread was busy (the last read filled
-                // the buffer) arrived on the heels of the ones before: no silence between them,
-                // however long framing those took.
-                let contiguous = backlog
-                backlog = count == Self.readSize
+                // A silence is one the thread saw: poll(2) waiting until the framer's deadline
+                // with nothing to read (waitForInput). Bytes found on return from framing the
+                // last read came while it was busy, so they are read as continuing it: a pty or
+                // a USB adapter hands a burst over in pieces, and the time spent framing one
+                // piece is no silence on the wire.
                 let now = clock.now
                 lastByte = now
                 quietSince = now
                 stats.withLock { $0.counters.bytesReceived += count }
                 var bytes = UnsafeRawBufferPointer(start: readBuffer, count: count)
                 bytes = dropEcho(bytes)
-                if !bytes.isEmpty { handle(framer.receive(bytes, at: now, contiguous: contiguous)) }
+                if !bytes.isEmpty { handle(framer.receive(bytes, at: now, contiguous: true)) }
                 syncFramerCounters()
             }
         } catch {
