@@ -21,25 +21,31 @@ public final class SerialLineArbiter: @unchecked Sendable {
     private var turns = 0
     private var contended = 0
 
+    /// The longest single wait on the wall clock (see `acquire`).
+    static let waitSlice = 0.05
+
     public init(path: String) { self.path = path }
 
     /// Waits for the line: the caller's turn in order, then `quietTime` since the last turn
     /// ended. Returns false, without a turn, when `timeout` passes first (the caller is
     /// stopping, or someone holds the line far too long).
     public func acquire(quietTime: Duration = .zero, timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout.seconds)
+        // The deadline is monotonic; NSCondition waits on the wall clock, so it waits in short
+        // slices that a clock set forward or back cannot stretch or cut.
+        let deadline = ContinuousClock.now + timeout
         condition.lock()
         let ticket = nextTicket
         nextTicket += 1
         if ticket != serving || held { contended += 1 }
         while ticket != serving || held {
-            if !condition.wait(until: deadline) {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else {
                 // Give the ticket up: whoever waits behind it must not wait forever.
-                if ticket == serving, !held { break }
                 abandon(ticket)
                 condition.unlock()
                 return false
             }
+            _ = condition.wait(until: Date().addingTimeInterval(min(left.seconds, Self.waitSlice)))
         }
         held = true
         serving += 1

@@ -14,9 +14,9 @@ import TestSupport
         #expect(line.acquire(timeout: .seconds(1)))
         // Three takers queue up while the line is held; they get it in the order they asked.
         var threads: [Thread] = []
-        for name in ["a", "b", "c"] {
+        for (index, name) in ["a", "b", "c"].enumerated() {
             let thread = Thread {
-                guard line.acquire(timeout: .seconds(10)) else { return }
+                guard line.acquire(timeout: .seconds(60)) else { return }
                 let now = inside.withLock { $0 += 1; return $0 }
                 maxInside.withLock { $0 = max($0, now) }
                 log.withLock { $0.append(name) }
@@ -26,11 +26,11 @@ import TestSupport
             }
             threads.append(thread)
             thread.start()
-            // Each asks after the one before has queued.
-            try await Task.sleep(for: .milliseconds(50))
+            // Each asks after the one before has queued (it counts as a contended turn).
+            #expect(await Eventually.wait(timeout: .seconds(30)) { line.counts.contended == index + 1 })
         }
         line.release()
-        #expect(await Eventually.wait(timeout: .seconds(10)) { log.withLock { $0.count } == 3 })
+        #expect(await Eventually.wait(timeout: .seconds(30)) { log.withLock { $0.count } == 3 })
         #expect(log.withLock { $0 } == ["a", "b", "c"])
         #expect(maxInside.withLock { $0 } == 1)
         #expect(line.counts.turns == 4)
