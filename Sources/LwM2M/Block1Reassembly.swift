@@ -3,31 +3,32 @@
 /// each non-final one answered 2.31 Continue, and the Register or Update is handled once, with the
 /// whole body. libcoap 4.3.1's own reassembly (`COAP_BLOCK_SINGLE_BODY`) is not used: without a
 /// Size1 option it hands the handler the first block alone, and it sizes its buffer from what the
-/// client claims (Size1, block numbers) with no upper bound.
-struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Duration {
+/// client claims (Size1, block numbers) with no upper bound. Package access: the `lwm2m-registration`
+/// fuzz target (Tools/FuzzTargets) drives it with hostile blocks.
+package struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// A Block1 option value: block number, more-flag and size exponent (block size 16 << szx).
-    struct Block: Sendable, Equatable {
-        var number: Int
-        var more: Bool
-        var sizeExponent: Int
+    package struct Block: Sendable, Equatable {
+        package var number: Int
+        package var more: Bool
+        package var sizeExponent: Int
 
-        var size: Int { 16 << sizeExponent }
-        var offset: Int { number * size }
+        package var size: Int { 16 << sizeExponent }
+        package var offset: Int { number * size }
 
-        init(number: Int, more: Bool, sizeExponent: Int) {
+        package init(number: Int, more: Bool, sizeExponent: Int) {
             self.number = number
             self.more = more
             self.sizeExponent = sizeExponent
         }
 
         /// Decodes the option's 0–3 bytes (RFC 7959 §2.2).
-        init?(optionValue bytes: [UInt8]) {
+        package init?(optionValue bytes: [UInt8]) {
             guard bytes.count <= 3 else { return nil }
             let value = bytes.reduce(0) { $0 << 8 | Int($1) }
             self.init(number: value >> 4, more: value & 0x08 != 0, sizeExponent: value & 0x07)
         }
 
-        var optionValue: [UInt8] {
+        package var optionValue: [UInt8] {
             let value = number << 4 | (more ? 0x08 : 0) | sizeExponent
             if value == 0 { return [] }
             if value < 0x100 { return [UInt8(value)] }
@@ -37,12 +38,17 @@ struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Dura
     }
 
     /// One transfer per session and path (`rd`, `rd/<id>`).
-    struct Key: Hashable {
-        var peer: UInt64
-        var path: String
+    package struct Key: Hashable {
+        package var peer: UInt64
+        package var path: String
+
+        package init(peer: UInt64, path: String) {
+            self.peer = peer
+            self.path = path
+        }
     }
 
-    enum Outcome: Equatable {
+    package enum Outcome: Equatable {
         /// Not the last block: answer 2.31 Continue with this Block1 option.
         case next(Block)
         /// The whole body; `query` is block 0's Uri-Query (each block should repeat it).
@@ -57,7 +63,7 @@ struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Dura
     /// SZX 7 is BERT, for CoAP over TCP only (RFC 8323).
     static var largestSizeExponent: Int { 6 }
 
-    let maxBodyBytes: Int
+    package let maxBodyBytes: Int
     let maxTransfers: Int
     let idleTimeout: Duration
     private var transfers: [Key: Transfer] = [:]
@@ -72,7 +78,7 @@ struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Dura
         var lastSeen: Instant
     }
 
-    init(maxBodyBytes: Int, maxTransfers: Int, idleTimeout: Duration) {
+    package init(maxBodyBytes: Int, maxTransfers: Int, idleTimeout: Duration) {
         self.maxBodyBytes = maxBodyBytes
         self.maxTransfers = maxTransfers
         self.idleTimeout = idleTimeout
@@ -80,7 +86,7 @@ struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Dura
 
     var count: Int { transfers.count }
 
-    mutating func receive(_ block: Block, payload: [UInt8], size1: Int?, requestTag: [UInt8]?, query: String,
+    package mutating func receive(_ block: Block, payload: [UInt8], size1: Int?, requestTag: [UInt8]?, query: String,
                           key: Key, at now: Instant) -> Outcome {
         guard block.sizeExponent <= Self.largestSizeExponent else {
             transfers[key] = nil
@@ -126,7 +132,7 @@ struct Block1Reassembly<Instant: InstantProtocol> where Instant.Duration == Dura
     }
 
     /// Drops transfers idle for `idleTimeout` (a finished one is kept that long to answer a repeated last block).
-    mutating func expire(at now: Instant) {
+    package mutating func expire(at now: Instant) {
         transfers = transfers.filter { $0.value.lastSeen.duration(to: now) < idleTimeout }
     }
 

@@ -56,8 +56,6 @@ enum CoAPPDU {
         defer { coap_delete_string(uri) }
         guard let bytes = uri.pointee.s else { return nil }
         let path = String(decoding: UnsafeBufferPointer(start: bytes, count: uri.pointee.length), as: UTF8.self)
-        guard path.hasPrefix("rd/") else { return nil }
-        let id = path.dropFirst(3)
-        return id.isEmpty || id.contains("/") ? nil : String(id)
+        return RegistrationRequest.registrationId(uriPath: path)
     }
 }

@@ -8,8 +8,9 @@ import Glibc
 /// They are taken off the listener before libcoap reads: over plain CoAP a request is answered
 /// 4.13 Request Entity Too Large with Size1 (the largest body the server takes) and a Block1
 /// option that invites block-wise transfer; over DTLS the record cannot be read without its
-/// session's keys, so it is dropped (and counted).
-enum OversizedDatagram {
+/// session's keys, so it is dropped (and counted). Package access: the `lwm2m-registration` fuzz
+/// target (Tools/FuzzTargets) feeds `tooLargeReply` hostile datagrams.
+package enum OversizedDatagram {
     /// libcoap 4.3.1's receive buffer (`COAP_RXBUFFER_SIZE`).
     static let libcoapReadBytes = 1472
     /// Block size offered in the 4.13 (SZX 6 = 1,024 bytes): fits the MTU with the Register's options.
@@ -18,7 +19,7 @@ enum OversizedDatagram {
 
     /// The 4.13 answer to a CoAP request, or nil for anything that is not one (responses, empty
     /// messages, garbage): those get no answer. A NON request is answered NON with `messageID`.
-    static func tooLargeReply(to datagram: UnsafeRawBufferPointer, size1: Int, messageID: UInt16) -> [UInt8]? {
+    package static func tooLargeReply(to datagram: UnsafeRawBufferPointer, size1: Int, messageID: UInt16) -> [UInt8]? {
         guard datagram.count >= 4 else { return nil }
         let first = datagram[0]
         let type = first >> 4 & 0x03

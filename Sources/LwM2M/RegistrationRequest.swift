@@ -63,6 +63,14 @@ public struct RegistrationRequest: Sendable, Equatable {
         return request
     }
 
+    /// The `<id>` of an Update or De-register path, `rd/<id>` (libcoap's Uri-Path, segments joined
+    /// by `/`): nil for any other path.
+    package static func registrationId(uriPath path: String) -> String? {
+        guard path.hasPrefix("rd/") else { return nil }
+        let id = path.dropFirst(3)
+        return id.isEmpty || id.contains("/") ? nil : String(id)
+    }
+
     static func isValidEndpoint(_ value: String) -> Bool {
         guard !value.isEmpty, value.utf8.count <= maxEndpointLength else { return false }
         return value.utf8.allSatisfy { byte in

@@ -1,12 +1,12 @@
 /// One request of the bus as a Modbus PDU: what a traced transaction sends raw.
-enum ModbusRequestPDU: Sendable, Equatable {
+package enum ModbusRequestPDU: Sendable, Equatable {
     case read(table: ModbusTable, address: Int, count: Int)
     case writeCoil(address: Int, value: Bool)
     case writeCoils(address: Int, values: [Bool])
     case writeRegister(address: Int, value: UInt16)
     case writeRegisters(address: Int, values: [UInt16])
 
-    var function: UInt8 {
+    package var function: UInt8 {
         switch self {
         case .read(let table, _, _): table.readFunction
         case .writeCoil: 5
@@ -17,7 +17,7 @@ enum ModbusRequestPDU: Sendable, Equatable {
     }
 
     /// Function code and data, as in the Modbus application protocol (§6).
-    var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var out = [function]
         switch self {
         case .read(_, let address, let count):
@@ -53,8 +53,9 @@ enum ModbusRequestPDU: Sendable, Equatable {
 
 /// The wire framing of a traced transaction, pure: the ADU libmodbus's `modbus_send_raw_request`
 /// puts on the wire for a request (TCP: an MBAP header with transaction id 0; RTU: the unit id
-/// and the CRC), and the checks libmodbus's own request functions make on the answer.
-enum ModbusFraming: Sendable, Equatable {
+/// and the CRC), and the checks libmodbus's own request functions make on the answer. Package
+/// access: the `modbus-points` fuzz target (Tools/FuzzTargets) checks hostile answers with it.
+package enum ModbusFraming: Sendable, Equatable {
     case tcp
     case rtu
 
@@ -65,7 +66,7 @@ enum ModbusFraming: Sendable, Equatable {
     var headerLength: Int { self == .tcp ? 7 : 1 }
     var checksumLength: Int { self == .tcp ? 0 : 2 }
 
-    func requestADU(unit: Int, pdu: [UInt8]) -> [UInt8] {
+    package func requestADU(unit: Int, pdu: [UInt8]) -> [UInt8] {
         switch self {
         case .tcp:
             return [0, 0, 0, 0] + ModbusRequestPDU.word(pdu.count + 1) + [UInt8(truncatingIfNeeded: unit)] + pdu
@@ -89,7 +90,7 @@ enum ModbusFraming: Sendable, Equatable {
     /// How long the answer in `buffer` is by its own function code and byte count, the way
     /// libmodbus reads it; nil when the buffer is too short to say. For the bytes of an answer
     /// libmodbus read and then refused (bad CRC).
-    func answerLength(in buffer: [UInt8]) -> Int? {
+    package func answerLength(in buffer: [UInt8]) -> Int? {
         guard buffer.count > headerLength else { return nil }
         let function = buffer[headerLength]
         let length: Int
@@ -107,7 +108,7 @@ enum ModbusFraming: Sendable, Equatable {
 
     /// Checks an answer (a whole ADU, CRC already checked by libmodbus) against its request and
     /// returns its data: register or bit bytes for a read, nothing for a write.
-    func check(answer adu: [UInt8], to request: ModbusRequestPDU, unit: Int) -> Result<[UInt8], ModbusError> {
+    package func check(answer adu: [UInt8], to request: ModbusRequestPDU, unit: Int) -> Result<[UInt8], ModbusError> {
         guard adu.count >= headerLength + 2 + checksumLength else { return .failure(.badResponse("answer of \(adu.count) bytes")) }
         if self == .tcp {
             guard adu[0] == 0, adu[1] == 0 else { return .failure(.badResponse("transaction id \(Int(adu[0]) << 8 | Int(adu[1])), sent 0")) }

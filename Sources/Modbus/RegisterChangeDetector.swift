@@ -4,8 +4,9 @@
 /// change, once all its points have values, costs one comparison and no decoding. Pure.
 ///
 /// Points of a planned read are in address order and do not overlap, so the points to decode
-/// are found by a binary search for the first one that reaches the first changed word.
-struct RegisterChangeDetector: Sendable {
+/// are found by a binary search for the first one that reaches the first changed word. Package
+/// access: the `modbus-points` fuzz target (Tools/FuzzTargets) feeds it hostile answers.
+package struct RegisterChangeDetector: Sendable {
     /// Where each point sits: (address, registers or bits), by point index.
     private let spans: [(address: Int, count: Int)]
     /// Where each planned read's words start in `raw`, by [group][read].
@@ -16,9 +17,9 @@ struct RegisterChangeDetector: Sendable {
     /// Whether every point of a planned read has a value, by [group][read].
     private var complete: [[Bool]]
     /// Whether a point has a decoded value, by point index.
-    private(set) var known: [Bool]
+    package private(set) var known: [Bool]
 
-    init(points: [(address: Int, count: Int)], plans: [[ModbusReadRequest]]) {
+    package init(points: [(address: Int, count: Int)], plans: [[ModbusReadRequest]]) {
         spans = points
         var next = 0
         base = plans.map { $0.map { request in
@@ -34,7 +35,7 @@ struct RegisterChangeDetector: Sendable {
     /// offset, count)` for each point to decode, in address order, where the point's words are
     /// `count` words from `offset` within `words`; `decode` returns whether the point now has a
     /// value.
-    mutating func update(group g: Int, read r: Int, request: ModbusReadRequest, words: UnsafeBufferPointer<UInt16>,
+    package mutating func update(group g: Int, read r: Int, request: ModbusReadRequest, words: UnsafeBufferPointer<UInt16>,
                          decode: (_ point: Int, _ offset: Int, _ count: Int) -> Bool) {
         let offset = base[g][r]
         let count = min(request.count, words.count)
