@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 CONFIG ?= etc/edgegw/edgegw.toml
 
-.PHONY: deps build release deb package-check test demo bench clean
+.PHONY: deps build release deb package-check test demo bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,5 +40,10 @@ demo: deps
 bench: deps
 	@scripts/bench.sh
 
+# Coverage-guided fuzzing (libFuzzer, AddressSanitizer) of every parser of outside input,
+# FUZZ_SECONDS (default 180) per target; see README, "Fuzzing" (scripts/fuzz.sh).
+fuzz: deps
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf .build demo-run .bench edgegw edgegw_*.deb
+	rm -rf .build .build-fuzz .fuzz demo-run .bench edgegw edgegw_*.deb

@@ -131,6 +131,13 @@ let package = Package(
             "Serial", "SerialFraming", "Gateway", "GatewayCore", "Config",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tools/SerialBench"),
+        // Fuzz targets for every parser of outside input (README "Fuzzing", scripts/fuzz.sh): the
+        // library's targets are replayed by FuzzCorpusTests; the executable is libFuzzer's driver when
+        // built with -DFUZZING, a replay tool otherwise. No Gateway, to keep the instrumented build small.
+        .target(name: "FuzzTargets", dependencies: [
+            "GatewayCore", "Config", "DeviceCodec", "PCP", "LwM2M", "LwM2MContent", "IoTDA", "Modbus", "Serial", "SerialFraming",
+        ], path: "Tools/FuzzTargets"),
+        .executableTarget(name: "edgegw-fuzz", dependencies: ["FuzzTargets"], path: "Tools/edgegw-fuzz"),
 
         // Test support: free ports, child processes, temporary directories, real peers.
         .target(name: "TestSupport", dependencies: ["GatewayCore", .product(name: "Logging", package: "swift-log")],
@@ -178,6 +185,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EdgegwTests", dependencies: ["TestSupport", "IoTDA", "Store", "GatewayCore", "LwM2MSimulator"]),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
