@@ -37,11 +37,17 @@ public enum RadioResources {
 
     /// A single resource's value: text (`-98`, `9.5`; a GET without Accept gets text/plain from
     /// LwM2M 1.0 clients) or one OMA-TLV resource (integer big-endian; a float when `float`).
+    /// Nil beyond ±10^15, whichever the form: a module's 8-byte TLV float or integer may hold any
+    /// value, and the callers make `Int`s of it.
     static func number(_ payload: [UInt8], float: Bool) -> Double? {
         guard let first = payload.first else { return nil }
-        if first & 0xC0 == 0xC0 { return tlvNumber(payload, float: float) }
-        let text = String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        guard let value = Double(text), value.isFinite, abs(value) < 1e15 else { return nil }
+        let value: Double?
+        if first & 0xC0 == 0xC0 {
+            value = tlvNumber(payload, float: float)
+        } else {
+            value = Double(String(decoding: payload, as: UTF8.self).trimmingCharacters(in: .whitespaces))
+        }
+        guard let value, value.isFinite, abs(value) < 1e15 else { return nil }
         return value
     }
 

@@ -36,6 +36,21 @@ import Testing
         #expect(!RadioResources.apply(path: "/4/0/2", payload: [0xC8, 0x02], to: &radio))
     }
 
+    /// 8-byte TLV values beyond what an `Int` holds, or not finite, are refused, not trapped on
+    /// (found by the lwm2m-registration fuzz target; its reproducer is in
+    /// Tests/Fuzz/lwm2m-registration/regressions/).
+    @Test func tlvValuesOutOfRangeAreRefused() {
+        var radio = RadioConditions(rsrp: -98, sinr: 4, cellId: "1")
+        let huge: [UInt8] = [0xC8, 0x0B, 0x08, 0xFF, 0x23, 0, 0, 0, 0, 0, 0]   // SINR −2.4e169
+        #expect(!RadioResources.apply(path: "/4/0/11", payload: huge, to: &radio))
+        let infinity: [UInt8] = [0xC8, 0x0B, 0x08, 0x7F, 0xF0, 0, 0, 0, 0, 0, 0]
+        #expect(!RadioResources.apply(path: "/4/0/11", payload: infinity, to: &radio))
+        let maxInt: [UInt8] = [0xC8, 0x02, 0x08, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]   // RSRP Int64.max
+        #expect(!RadioResources.apply(path: "/4/0/2", payload: maxInt, to: &radio))
+        #expect(!RadioResources.apply(path: "/4/0/8", payload: maxInt, to: &radio))
+        #expect(radio == RadioConditions(rsrp: -98, sinr: 4, cellId: "1"))
+    }
+
     @Test func reportProperties() {
         let meter = [ServiceReport(serviceId: "Connectivity", properties: ["signalStrength": -101, "cellId": 4711, "ecl": 1])]
         #expect(RadioResources.fromReport(meter) == RadioConditions(rsrp: -101, cellId: "4711"))
