@@ -12,7 +12,7 @@ import Foundation
 public final class SerialLineArbiter: @unchecked Sendable {
     /// The port, as its users name it.
     public let path: String
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var nextTicket: UInt64 = 0
     private var serving: UInt64 = 0
     private var held = false
@@ -21,17 +21,14 @@ public final class SerialLineArbiter: @unchecked Sendable {
     private var turns = 0
     private var contended = 0
 
-    /// The longest single wait on the wall clock (see `acquire`).
-    static let waitSlice = 0.05
-
     public init(path: String) { self.path = path }
 
     /// Waits for the line: the caller's turn in order, then `quietTime` since the last turn
     /// ended. Returns false, without a turn, when `timeout` passes first (the caller is
     /// stopping, or someone holds the line far too long).
     public func acquire(quietTime: Duration = .zero, timeout: Duration) -> Bool {
-        // The deadline is monotonic; NSCondition waits on the wall clock, so it waits in short
-        // slices that a clock set forward or back cannot stretch or cut.
+        // The deadline and the waits are monotonic: a clock set forward or back cannot stretch
+        // or cut them.
         let deadline = ContinuousClock.now + timeout
         condition.lock()
         let ticket = nextTicket
@@ -45,7 +42,7 @@ public final class SerialLineArbiter: @unchecked Sendable {
                 condition.unlock()
                 return false
             }
-            _ = condition.wait(until: Date().addingTimeInterval(min(left.seconds, Self.waitSlice)))
+            condition.wait(timeout: left)
         }
         held = true
         serving += 1

@@ -59,7 +59,7 @@ final class ModbusBus: @unchecked Sendable {
     let clock: GatewayClock
 
     // Shared, behind `condition`.
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var writeQueue: [WriteJob] = []
     private var stopping = false
     private var traceWanted: Bool
@@ -216,14 +216,15 @@ final class ModbusBus: @unchecked Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Sleeps until `due` on the injected clock (the condition variable waits in real time: for
-    /// the system clock an instant's offset maps 1:1 onto it), a write, a trace switch or a stop.
+    /// Sleeps until `due` on the injected clock (the condition variable waits on the monotonic
+    /// clock: for the system clock an instant's offset maps 1:1 onto it, and a wall clock set back
+    /// cannot stretch the wait), a write, a trace switch or a stop.
     private func wait(until due: GatewayClock.Instant?) {
         condition.lock()
         if !stopping, writeQueue.isEmpty, traceWanted == traceOn {
             if let due {
-                let seconds = clock.now.duration(to: due).seconds
-                if seconds > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+                let left = clock.now.duration(to: due)
+                if left > .zero { condition.wait(timeout: left) }
             } else {
                 condition.wait()
             }
