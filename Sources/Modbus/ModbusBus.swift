@@ -77,6 +77,9 @@ final class ModbusBus: @unchecked Sendable {
     var cycleItemsRead = 0
     /// Time the cycle in progress spent waiting for answers that did not come.
     var cycleSilence: Duration = .zero
+    /// RTU: the last request failed, so what arrives on the line until the next request is noise
+    /// (a babbling slave, a late answer): the input is flushed again right before it is sent.
+    var flushBeforeNextRequest = false
     let registerBuffer = UnsafeMutablePointer<UInt16>.allocate(capacity: ModbusLimits.maxReadRegisters)
     let bitBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: ModbusLimits.maxReadBits)
 

@@ -44,6 +44,12 @@ extension ModbusBus {
         do {
             let connection = try ready()
             connection.tracer = tracer()
+            if flushBeforeNextRequest {
+                // Bytes that came in since the failure (an offline device is probed seconds
+                // apart) would be read as this request's answer.
+                connection.flush()
+                flushBeforeNextRequest = false
+            }
             let result = try body(connection)
             settings.responseTime.recordNanoseconds(sent.duration(to: clock.now).inNanoseconds)
             return result
@@ -54,7 +60,12 @@ extension ModbusBus {
             switch error {
             case .timeout, .crc, .badResponse:
                 // A late or broken answer must not be taken for the next one.
-                if case .rtu = transport { connection?.flush() } else { connection?.close() }
+                if case .rtu = transport {
+                    connection?.flush()
+                    flushBeforeNextRequest = true
+                } else {
+                    connection?.close()
+                }
             default:
                 break
             }
