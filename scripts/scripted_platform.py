@@ -59,9 +59,14 @@ class Platform:
         # gateway device id -> child device_ids deleted and not added again: anything the
         # gateway sends about them is flagged (the platform answers IOTDA.021104 over HTTPS)
         self.deleted = {}
+        # A named session is persistent (clean session off): the broker keeps the subscription
+        # and queues what gateways publish while the platform is away or the broker restarts,
+        # so every message the broker acknowledged is recorded, as on the real platform.
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"scripted-platform-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv311)
+                                  client_id=args.session or f"scripted-platform-{uuid.uuid4().hex[:8]}",
+                                  clean_session=not args.session, protocol=mqtt.MQTTv311)
+        if args.session:
+            self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.username_pw_set(args.username, args.password)
         if args.ca_file:
             self.client.tls_set(ca_certs=args.ca_file)
@@ -413,6 +418,8 @@ def main():
     parser.add_argument("--password")
     parser.add_argument("--ca-file", help="CA of a TLS broker")
     parser.add_argument("--record", help="append every received message as a JSON line here")
+    parser.add_argument("--session", help="client id of a persistent session (clean session off): nothing the broker "
+                        "acknowledged is missed while the platform or a persistent broker restarts")
     parser.add_argument("--stay", action="store_true", help="keep running after stdin closes")
     parser.add_argument("--show", action="store_true", help="print one line per message a gateway sends")
     parser.add_argument("--summary", metavar="RECORD", help="print what a --record file holds, counted, and exit")

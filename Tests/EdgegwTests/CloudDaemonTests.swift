@@ -14,23 +14,32 @@ final class CloudSite: @unchecked Sendable {
     let platform: MosquittoScriptedPlatform
     static let platformPassword = "platform-" + UUID().uuidString
 
-    init(extraConfig: String = "") async throws {
-        // The password carries the UTC hour; do not start a test in the last seconds of one.
-        while Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).minute == 59,
-              (Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).second ?? 0) > 40 {
+    /// `persistentBroker`: the broker keeps the platform's persistent session across graceful
+    /// restarts, so the platform records everything the broker acknowledged (drills that restart
+    /// the broker). `hourMargin`: seconds the test needs before the UTC hour changes (the
+    /// password carries the hour; a reconnect in the next hour would be refused).
+    init(extraConfig: String = "", persistentBroker: Bool = false, hourMargin: Int = 20) async throws {
+        while Self.secondsLeftInHour() < hourMargin {
             try await Task.sleep(for: .seconds(1))
         }
         let hour = ConnectTimestamp(Date()).text
         let password = HMACSHA256.hex(key: hour, message: secret)
-        broker = try await MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)])
+        broker = try await MosquittoBroker(users: [.init(name: deviceId, password: password), .platform(password: Self.platformPassword)],
+                                           persistent: persistentBroker)
         try await broker.start()
-        platform = try MosquittoScriptedPlatform(broker: broker, password: Self.platformPassword)
+        platform = try MosquittoScriptedPlatform(broker: broker, password: Self.platformPassword,
+                                                 session: persistentBroker ? "platform-" + UUID().uuidString.prefix(8) : nil)
         fixture = ConfigFixture(cloudPort: Int(broker.port), extra: extraConfig)
         fixture.directory.write("secrets/device_secret", secret + "\n", mode: 0o600)
         let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
             .replacingOccurrences(of: "gw-test-0001", with: deviceId)
         fixture.directory.write("edgegw.toml", config)
         #expect(await platform.waitUntilConnected())
+    }
+
+    static func secondsLeftInHour() -> Int {
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return 3600 - (now.minute ?? 0) * 60 - (now.second ?? 0)
     }
 
     func startDaemon() throws -> ChildProcess {

@@ -31,6 +31,9 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     public let port: UInt16
     public let tls: Bool
+    /// Keeps subscriptions and queued QoS 1 messages of persistent sessions across a graceful
+    /// stop and start (`stopGracefully()`), as a platform that never forgets what it acknowledged.
+    public let persistent: Bool
     public let directory: TemporaryDirectory
     /// The CA that signed the broker's certificate (TLS brokers only).
     public private(set) var caFile: String?
@@ -38,9 +41,10 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// Async because making the password file and certificates runs `mosquitto_passwd` and
     /// `openssl`: their exits are awaited, never waited for on a concurrency thread.
-    public init(users: [User], tls: Bool = false, port: UInt16 = FreePort.next()) async throws {
+    public init(users: [User], tls: Bool = false, persistent: Bool = false, port: UInt16 = FreePort.next()) async throws {
         self.port = port
         self.tls = tls
+        self.persistent = persistent
         directory = TemporaryDirectory(prefix: "edgegw-mosquitto")
         chmod(directory.path, 0o755)
         try await writePasswords(users)
@@ -55,8 +59,8 @@ public final class MosquittoBroker: @unchecked Sendable {
             allow_anonymous false
             password_file \(directory.file("passwd"))
             acl_file \(directory.file("acl"))
-            persistence false
-            log_dest stdout
+            persistence \(persistent)
+            log_dest stderr
             log_type error
             log_type warning
             log_type notice
@@ -65,6 +69,13 @@ public final class MosquittoBroker: @unchecked Sendable {
             max_inflight_messages 0
 
             """
+        if persistent {
+            // Written by the broker after it drops to user mosquitto.
+            let database = directory.file("db")
+            try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+            chmod(database, 0o777)
+            config += "persistence_location \(database)/\nautosave_interval 0\n"
+        }
         if tls {
             try await makeCertificates()
             config += """
@@ -92,7 +103,8 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// Stops the broker at once. SIGKILL, because a Swift test runner hands its children a
     /// blocked SIGTERM (Foundation's Process keeps the spawning thread's signal mask), and the
-    /// broker keeps no state worth a graceful exit (persistence is off).
+    /// broker keeps no state worth a graceful exit (persistence is off; a `persistent` broker is
+    /// stopped with `stopGracefully()`).
     public func stop() {
         guard let child = process else { return }
         process = nil
@@ -110,12 +122,32 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Kills the broker, as a crash or a cut link would: no DISCONNECT, PUBACKs in flight lost.
     public func kill() async { await stopAndWait() }
 
+    /// SIGTERM, and waits until the broker has exited: a persistent broker first writes its
+    /// sessions and their queued messages to disk. Connections are closed without a word, as a
+    /// platform going down for maintenance would close them.
+    public func stopGracefully(timeout: Duration = .seconds(10)) async {
+        guard let child = process else { return }
+        process = nil
+        child.signal(SIGTERM)
+        if await child.waitForExit(timeout: timeout) == nil {
+            child.signal(SIGKILL)
+            _ = await child.waitForExit()
+        }
+    }
+
     public var isRunning: Bool { process?.isRunning ?? false }
 
-    /// The broker's log so far.
+    /// The broker's log since its last start (to stderr, which mosquitto does not buffer: each
+    /// line is here as it happens, e.g. the client id of every connection it accepts).
     public var log: String { process?.text ?? "" }
 
     deinit { stop() }
+
+    /// Writes the password file anew (the next `start()` reads it), e.g. for another hour's
+    /// HMAC password.
+    public func replacePasswords(_ users: [User]) async throws {
+        try await writePasswords(users)
+    }
 
     // MARK: files
 

@@ -12,10 +12,14 @@ public final class MosquittoScriptedPlatform: @unchecked Sendable {
     private let process: ChildProcess
     public let recordFile: String
 
-    public init(broker: MosquittoBroker, username: String = "platform", password: String) throws {
+    /// With `session`, the platform's session is persistent under that client id: on a
+    /// `persistent` broker it misses nothing the broker acknowledged, across the broker's graceful
+    /// restarts too.
+    public init(broker: MosquittoBroker, username: String = "platform", password: String, session: String? = nil) throws {
         recordFile = broker.directory.file("platform-records.jsonl")
         var arguments = [Paths.packageRoot + "/scripts/scripted_platform.py", "--port", String(broker.port),
                          "--username", username, "--password", password, "--record", recordFile]
+        if let session { arguments += ["--session", session] }
         if let caFile = broker.caFile { arguments += ["--ca-file", caFile, "--host", "localhost"] }
         process = try ChildProcess("python3", arguments, stdin: true)
     }
