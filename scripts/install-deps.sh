@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   socat mbpoll autoconf automake libtool pkg-config libssl-dev libsqlite3-dev openssl
   systemd   # systemd-analyze verify and security check the unit file in the tests
   dpkg-dev  # dpkg-shlibdeps: make deb's Depends, and the package's shape in the tests
+  gcc curl  # the clock-jump drill builds scripts/wallclock-shift.c; drills and make soak scrape metrics
 )
 # pymodbus changes its API between releases: keep these pins in step with the tests.
 PYPI_PINS=("pymodbus[serial]==3.16.1" "aiocoap[tinydtls]==0.4.17" "paho-mqtt==2.2.0")
