@@ -30,6 +30,8 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = output
         if let input { process.standardInput = input }
         try ProcessSpawning.run(process)
+        // The child has its copy of the input's read end.
+        try? input?.fileHandleForReading.close()
         PipeReader.start(output, name: "child-output", received: { [weak self] data in
             guard let self else { return }
             self.lock.withLock { self.captured.append(data) }

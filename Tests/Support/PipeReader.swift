@@ -16,6 +16,10 @@ public enum PipeReader {
                              ended: @escaping @Sendable () -> Void = {}) {
         let fd = dup(pipe.fileHandleForReading.fileDescriptor)
         try? pipe.fileHandleForWriting.close()
+        // The thread's copy is the only read end needed: one descriptor per child, not two. A
+        // test run holds hundreds of children at once, and libraries that wait with select(2)
+        // (libcoap's DTLS client, libmosquitto, libmodbus) abort on a descriptor past 1023.
+        try? pipe.fileHandleForReading.close()
         guard fd >= 0 else { return }
         let thread = Thread {
             var buffer = [UInt8](repeating: 0, count: 16 * 1024)
