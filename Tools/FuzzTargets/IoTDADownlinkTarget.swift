@@ -75,6 +75,10 @@ enum IoTDADownlinkTarget {
                 let count = merged.reduce(0) { $0 + $1.properties.count }
                 FuzzCheck.require(count <= PropertiesSetRequest.maxProperties && Set(merged.map(\.serviceId)).count == merged.count,
                                   "a property set merged to \(count) properties in \(merged.count) services")
+                for service in merged {
+                    _ = service.serviceReport
+                    if let time = service.eventTime { timeRoundTrip(time) }
+                }
             }
             roundTrip(request)
         case .propertiesGet(_, let request):
@@ -85,7 +89,17 @@ enum IoTDADownlinkTarget {
             roundTrip(message)
         case .events(let events):
             _ = events.errors.map(\.description)
-            for event in events.events { roundTrip(event) }
+            for event in events.events {
+                roundTrip(event)
+                if let time = event.eventTime { timeRoundTrip(time) }
+                switch event.event {
+                case .logConfig(let config):
+                    _ = (config.isOn, config.endDate)
+                    if let time = config.endTime { timeRoundTrip(time) }
+                case .timeSyncResponse(let response): _ = response.deviceTime(receivedAt: .max)
+                default: break
+                }
+            }
             ota(payload)
         case .custom(_, let body):
             FuzzCheck.require(body == payload, "a custom topic's payload changed")
@@ -115,6 +129,19 @@ enum IoTDADownlinkTarget {
                 FuzzCheck.require((try? IoTDAJSON.encode(message)) != nil, "the answer to a bad $ota notice does not encode")
             }
         }
+    }
+
+    /// A time the platform wrote reads back as the same text once formatted again, in the form
+    /// it came in (`yyyyMMdd'T'HHmmss'Z'`, or ISO 8601 with or without milliseconds).
+    static func timeRoundTrip(_ text: String) {
+        guard let date = IoTDATime.parse(text) else { return }
+        let again: String
+        switch text.utf8.count {
+        case 16: again = IoTDATime.eventTime(date)
+        case 20: again = String(IoTDATime.eventTimeMillis(date).prefix(19)) + "Z"
+        default: again = IoTDATime.eventTimeMillis(date)
+        }
+        FuzzCheck.require(again == text, "event time \(text) reads as \(date), written again as \(again)")
     }
 
     /// The JSON reader on its own: any value, then the `$ota` reader's view of it.

@@ -173,8 +173,10 @@ enum ModbusPointsTarget {
         case .bool:
             exact = back == [used[0] != 0 ? 1 : 0]
         case .int64, .uint64, .float32, .float64:
-            // Scaled, these go through a double: exact only unscaled.
+            // Scaled, these go through a double: exact only unscaled. A float's -0 reads as 0
+            // (the offset is added) and is written back as +0: equal as values.
             exact = !unscaled || back == used
+                || (value.doubleValue == 0 && PointCodec.decode(point: point, registers: back[...]) == .success(value))
         default:
             exact = back == used
         }

@@ -9,8 +9,8 @@ import LwM2M
 ///
 /// Properties: an accepted device has a valid node id (its LwM2M endpoint name), a key when it
 /// is secure, a lifetime in range, and no other device shares its node id; a template read
-/// without problems renders (`render`) to text that reads back to the same rows; merging rows
-/// into a new list lists every one of them.
+/// without problems renders (`render`) to text that reads back to the same rows, and merged into
+/// a list (the input's text before a 00 byte, or a new list) each of its rows is a row of the list.
 enum NBIoTDeviceListTarget {
     static let target = FuzzTarget(
         name: "nbiot-device-list", maxInputBytes: 16_384,
@@ -33,7 +33,7 @@ enum NBIoTDeviceListTarget {
             check(NBIoTDeviceList.parse(toml: document, knownProducts: knownProducts, diagnostics: ConfigDiagnostics()))
             _ = NBIoTDeviceListRows.read(toml: document)
         }
-        template(text)
+        template(bytes)
     }
 
     static func check(_ devices: [NBIoTDevice]) {
@@ -50,24 +50,33 @@ enum NBIoTDeviceListTarget {
         }
     }
 
-    static func template(_ text: String) {
-        let diagnostics = ConfigDiagnostics()
-        let rows = PlatformDeviceTemplate.read(text, file: "template.csv", knownProducts: nil, diagnostics: diagnostics)
-        let merged = NBIoTDeviceListMerge.merge(rows, into: nil)
-        FuzzCheck.require(merged.added.count == rows.count && merged.updated.isEmpty && merged.unchanged.isEmpty,
-                          "merging \(rows.count) rows into a new list: \(merged.added.count) added")
-        let listed = NBIoTDeviceListRows.read(merged.text)
-        for row in rows where !row.nodeId.isEmpty {
-            FuzzCheck.require(listed[row.nodeId] != nil, "row \(row.nodeId) missing from the merged list:\n\(merged.text)")
+    /// `edgegw provision import`: a template read without problems is merged into the list (the
+    /// input's text before its first 00 byte, when it has one and it reads as a list without
+    /// problems; else a new list), and every row is then a device of the list.
+    static func template(_ bytes: [UInt8]) {
+        let parts = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+        let templateText = String(decoding: parts.count == 2 ? parts[1] : parts[0], as: UTF8.self)
+        var existing = parts.count == 2 ? String(decoding: parts[0], as: UTF8.self) : nil
+        if let list = existing {
+            let problems = ConfigDiagnostics()
+            _ = NBIoTDeviceList.parse(list, file: "nbiot-devices.csv", diagnostics: problems)
+            if !problems.all.isEmpty { existing = nil }
         }
-        let again = NBIoTDeviceListMerge.merge(rows, into: merged.text)
-        FuzzCheck.require(again.added.count + again.updated.count + again.unchanged.count == rows.count,
-                          "merging \(rows.count) rows again: \(again.added.count) added, \(again.updated.count) updated, \(again.unchanged.count) unchanged")
-        guard diagnostics.all.isEmpty else { return }
+        let diagnostics = ConfigDiagnostics()
+        let rows = PlatformDeviceTemplate.read(templateText, file: "template.csv", knownProducts: knownProducts, diagnostics: diagnostics)
         let rendered = PlatformDeviceTemplate.render(rows)
+        guard diagnostics.all.isEmpty else { return }
         let reread = ConfigDiagnostics()
-        let back = PlatformDeviceTemplate.read(rendered, file: "rendered.csv", knownProducts: nil, diagnostics: reread)
+        let back = PlatformDeviceTemplate.read(rendered, file: "rendered.csv", knownProducts: knownProducts, diagnostics: reread)
         FuzzCheck.require(reread.all.isEmpty && back.map(\.cells) == rows.map(\.cells),
                           "template rows \(rows.map(\.cells)) render as\n\(rendered)\nwhich reads as \(back.map(\.cells)) \(reread.all)")
+
+        let merged = NBIoTDeviceListMerge.merge(rows, into: existing)
+        FuzzCheck.require(merged.added.count + merged.updated.count + merged.unchanged.count == rows.count,
+                          "\(rows.count) rows merged: \(merged.added.count) added, \(merged.updated.count) updated, \(merged.unchanged.count) unchanged")
+        let listed = NBIoTDeviceListRows.read(merged.text)
+        for row in rows {
+            FuzzCheck.require(listed[row.nodeId] != nil, "row \(row.nodeId) (\(row.cells)) is missing from the merged list:\n\(merged.text)")
+        }
     }
 }
