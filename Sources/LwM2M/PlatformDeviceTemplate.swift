@@ -153,10 +153,11 @@ public enum PlatformDeviceTemplate {
     }
 
     /// A CSV cell as written: in double quotes when it holds a comma, a quote, a line break or
-    /// leading/trailing blanks (which a reader would trim), quotes doubled.
+    /// leading/trailing blanks (which a reader would trim), or begins with `#` (first on its line,
+    /// it would make the line a comment), quotes doubled.
     public static func quoted(_ cell: String) -> String {
         let needsQuotes = cell.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }
-            || cell.first?.isWhitespace == true || cell.last?.isWhitespace == true
+            || cell.first?.isWhitespace == true || cell.last?.isWhitespace == true || cell.first == "#"
         guard needsQuotes else { return cell }
         return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -24,6 +24,22 @@ import Testing
                           secure: "DTLS", lifeTime: "86400"),
     ]
 
+    /// A cell beginning with `#` is quoted: first on its line (a list whose first column is not
+    /// nodeId), it would make the device's line a comment and the device would vanish (found by
+    /// the nbiot-device-list fuzz target; reproducer in Tests/Fuzz/nbiot-device-list/regressions/).
+    @Test func aCellBeginningWithAHashIsQuotedSoItsLineIsNoComment() throws {
+        let list = "name,nodeId,productId,secure\n# kept by hand\n"
+        let rows = [PlatformDeviceRow(nodeId: "861234567890010", name: "#kitchen", productId: "water-meter", secure: "NoSec")]
+        let outcome = NBIoTDeviceListMerge.merge(rows, into: list)
+        #expect(outcome.added == ["861234567890010"])
+        #expect(outcome.text.hasSuffix("\"#kitchen\",861234567890010,water-meter,NoSec\n"))
+        let diagnostics = ConfigDiagnostics()
+        let devices = NBIoTDeviceList.parse(outcome.text, file: "list.csv", knownProducts: ["water-meter"], diagnostics: diagnostics)
+        #expect(diagnostics.all.isEmpty)
+        #expect(devices.map(\.nodeId) == ["861234567890010"] && devices.first?.name == "#kitchen")
+        #expect(PlatformDeviceTemplate.quoted("#1") == "\"#1\"" && PlatformDeviceTemplate.quoted("a#") == "a#")
+    }
+
     @Test func aListedDeviceKeepsEdgegwsColumnsANewOneIsAppendedTheRestStaysByteForByte() throws {
         let outcome = NBIoTDeviceListMerge.merge(Self.imported, into: Self.list)
         #expect(outcome.updated == ["861234567890001"] && outcome.added == ["861234567890003"] && outcome.unchanged.isEmpty)
