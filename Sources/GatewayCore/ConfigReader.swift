@@ -188,9 +188,14 @@ public final class ConfigReader {
     /// default 2 or a third of the name's length; ties go to the first name in sorted order.
     public static func closest(to key: String, in candidates: Set<String>, maxDistance: Int? = nil) -> String? {
         let limit = maxDistance ?? max(2, key.count / 3)
+        let name = key.lowercased()
+        let length = name.count
         var best: (String, Int)?
         for candidate in candidates.sorted() {
-            let distance = editDistance(key.lowercased(), candidate.lowercased())
+            // The distance is at least the difference in length: a name that long is no typo of
+            // this one, and its table (one row per character) is not built.
+            guard abs(candidate.count - length) <= limit else { continue }
+            let distance = editDistance(name, candidate.lowercased())
             if distance <= limit, distance < (best?.1 ?? .max) { best = (candidate, distance) }
         }
         return best?.0
