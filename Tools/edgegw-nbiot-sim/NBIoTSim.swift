@@ -109,11 +109,17 @@ struct Storm: AsyncParsableCommand {
     @Option(help: "Keep the sessions open this many seconds after the storm (to measure the server's memory).")
     var hold: Double = 0
     @Option(help: "Index of the first device (to split a storm over processes).") var offset = 0
+    @Option(help: "Registration lifetime in seconds (lt=); the modules send no Update, so a run longer than this wants a longer one.")
+    var lifetime = 300
     @Option(help: "Write one line per device: answer_ms observe_ms (-1 = none).") var raw: String?
     @Option(help: "After the storm, notifications per device (non-confirmable), sent once --barrier exists.") var reports = 0
     @Option(help: "Notifications per second this process sends in the report phase.") var reportRate: Double = 1000
     @Option(help: "A file whose appearance starts the report phase (so every process has registered first).") var barrier: String?
     @Option(help: "Notification payload as hex.") var payload = "0104D20001E24000EB3F800000"
+    @Flag(help: "Report phase: confirmable notifications; the server's ACK is the module's proof of delivery, and those never acknowledged are counted (REPORTS_NACKED).")
+    var confirmableReports = false
+    @Option(help: "Report phase: the round (1, 2, ...) added as a big-endian UInt32 to the payload's 4 bytes at this offset, so each report of a module is told apart (3: the water meter's totalFlow).")
+    var roundAt: Int?
     @Option(help: "Bootstrap first, on this port (each device with its bootstrap key), then register with the written account; times run from the storm's launch.")
     var bootstrapPort: UInt16?
     @Option(help: "Content format every module asks its bootstrap writes in (pct=): 112 SenML-CBOR, 110 SenML-JSON; none: TLV.")
@@ -158,6 +164,7 @@ struct Storm: AsyncParsableCommand {
                     case .pcp(let device, .upgraded(let version)): await answered.upgraded(shard, device, version)
                     case .pcp(_, .frame(.sent, .fragmentRequest)): await answered.fragmentRequested()
                     case .pcp(_, .serverLost): await answered.reconnected()
+                    case .failed(_, let what) where what.hasPrefix("notification"): await answered.notificationNacked()
                     default: break
                     }
                 }
@@ -173,7 +180,7 @@ struct Storm: AsyncParsableCommand {
             }
             let local = simulators[shard].add(.init(endpoint: StormDevices.endpoint(firstIMEI: options.firstImei, index: global),
                                                     psk: bootstrap == nil ? Array(StormDevices.psk(seed: options.seed, index: global).utf8) : [],
-                                                    pcp: pcp.personality(), bootstrap: bootstrap))
+                                                    lifetime: lifetime, pcp: pcp.personality(), bootstrap: bootstrap))
             owners.append((shard, local))
         }
         let start = ContinuousClock.now
@@ -187,7 +194,7 @@ struct Storm: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(20))
         }
         let elapsed = start.duration(to: .now)
-        if reports > 0 { try await reportPhase(simulators: simulators, owners: owners) }
+        if reports > 0 { try await reportPhase(answered, simulators: simulators, owners: owners) }
         if awaitUpgrade > 0 { try await upgradePhase(answered, simulators: simulators, owners: owners) }
         if hold > 0 {
             FileHandle.standardOutput.write(Data("HOLDING \(hold) s\n".utf8))
@@ -248,7 +255,7 @@ extension Storm {
 
     /// Waits for the barrier, then sends `reports` rounds of one notification per device, paced
     /// at `reportRate` per second.
-    func reportPhase(simulators: [NBIoTDeviceSimulator], owners: [(Int, Int)]) async throws {
+    func reportPhase(_ tally: StormTally, simulators: [NBIoTDeviceSimulator], owners: [(Int, Int)]) async throws {
         FileHandle.standardOutput.write(Data("REGISTERED\n".utf8))
         if let barrier {
             while !FileManager.default.fileExists(atPath: barrier) { try await Task.sleep(for: .milliseconds(5)) }
@@ -256,9 +263,15 @@ extension Storm {
         let bytes = Device.hexBytes(payload)
         let start = ContinuousClock.now
         var sent = 0
-        for _ in 0..<reports {
+        for round in 1...max(1, reports) {
+            var bytes = bytes
+            if let roundAt, roundAt >= 0, roundAt + 4 <= bytes.count {
+                let base = bytes[roundAt..<roundAt + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                let value = base &+ UInt32(round)
+                for index in 0..<4 { bytes[roundAt + index] = UInt8(truncatingIfNeeded: value >> (24 - 8 * index)) }
+            }
             for (shard, local) in owners {
-                simulators[shard].notify(local, payload: bytes, confirmable: false)
+                simulators[shard].notify(local, payload: bytes, confirmable: confirmableReports)
                 sent += 1
                 if sent % 50 == 0 {
                     let due = start.advanced(by: .seconds(Double(sent) / max(reportRate, 1)))
@@ -268,8 +281,12 @@ extension Storm {
         }
         let seconds = start.duration(to: .now).seconds
         FileHandle.standardOutput.write(Data(String(format: "REPORTS_SENT %d in %.3f s\n", sent, seconds).utf8))
-        // Let the last ones leave before the sessions close.
-        try await Task.sleep(for: .milliseconds(500))
+        // Let the last ones leave before the sessions close (confirmable: their ACKs come back, or
+        // libcoap's first retransmissions go out).
+        try await Task.sleep(for: confirmableReports ? .seconds(10) : .milliseconds(500))
+        if confirmableReports {
+            FileHandle.standardOutput.write(Data("REPORTS_NACKED \(await tally.notificationsNacked)\n".utf8))
+        }
     }
 }
 

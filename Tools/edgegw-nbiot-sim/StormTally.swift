@@ -48,6 +48,9 @@ actor StormTally {
         versions[version, default: 0] += 1
     }
     func fragmentRequested() { fragmentRequests += 1 }
+    /// Confirmable notifications the server never acknowledged (libcoap gave up retransmitting).
+    var notificationsNacked = 0
+    func notificationNacked() { notificationsNacked += 1 }
     var downloadedCount: Int { downloadedDevices.count }
     var upgradedCount: Int { upgradedDevices.count }
 
