@@ -17,7 +17,7 @@ import TestSupport
     @Test func wallClockJumpsForwardAndBackChangeThePasswordHourButNoTimer() async throws {
         try #require(Paths.hasProgram("cc"), "no C compiler (cc) to build scripts/wallclock-shift.c")
         // Every hour below is the real one plus an offset: the test must not cross a real hour.
-        let (site, metricsPort) = try await Drill.site(persistentBroker: true, hourMargin: 240)
+        let (site, metricsPort) = try await Drill.site(persistentBroker: true, hourMargin: 100)
         _ = metricsPort
         let meter = try await CounterMeter(site: site, intervalMs: 500)
         defer { meter.peer.stop() }
