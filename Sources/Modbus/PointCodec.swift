@@ -150,10 +150,14 @@ public enum PointCodec {
             guard let v = value.doubleValue else { return .failure(.wrongType(expected: "a number", got: value.typeName)) }
             let raw = (v - point.offset) / point.scale
             if point.type == .float64 { return .success(raw.bitPattern) }
-            guard raw.isNaN || abs(raw) <= Double(Float.greatestFiniteMagnitude) else {
+            // Whether it rounds to a finite float, not whether it is within the largest float as
+            // a double: the decoder gives the float's shortest decimal, and that of the largest,
+            // 3.4028235e38, is a little above it.
+            let single = Float(raw)
+            guard raw.isNaN || single.isFinite else {
                 return .failure(.outOfRange(value: "\(v)", type: point.type))
             }
-            return .success(UInt64(Float(raw).bitPattern))
+            return .success(UInt64(single.bitPattern))
         }
         // Integers: unscaled integers keep all 64 bits; anything else goes through Double.
         if point.isUnscaled, case .int(let i) = value { return integerBits(i, point: point, text: "\(i)") }

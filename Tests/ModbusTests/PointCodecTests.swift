@@ -91,6 +91,23 @@ import TestSupport
             == .success(.double(230.1)))
     }
 
+    /// The largest float32 a meter can hold reads as 3.4028235e38, its shortest decimal, a little
+    /// above the float as a double: written back, it is that float again, not out of range (found
+    /// by the modbus-points fuzz target; reproducer in Tests/Fuzz/modbus-points/regressions/).
+    @Test func theLargestFloat32ReadIsWrittenBack() {
+        for value in [Float.greatestFiniteMagnitude, -Float.greatestFiniteMagnitude] {
+            let bits = value.bitPattern
+            let words: [UInt16] = [UInt16(bits >> 16), UInt16(bits & 0xFFFF)]
+            let p = point(type: .float32)
+            guard case .success(let json) = PointCodec.decode(point: p, registers: words[...]) else {
+                Issue.record("\(value) does not decode")
+                continue
+            }
+            #expect(PointCodec.encode(point: p, value: json) == .success(words), "\(json)")
+        }
+        #expect(PointCodec.encode(point: point(type: .float32), value: .double(3.5e38)) == .failure(.outOfRange(value: "3.5e+38", type: .float32)))
+    }
+
     @Test func decimalScalesGiveTheNearestDecimal() {
         #expect(PointCodec.scaled(5005, by: 0.01) == 50.05)
         #expect(PointCodec.scaled(2301, by: 0.1) == 230.1)
