@@ -1,10 +1,13 @@
+import Config
 import DeviceCodec
 import Foundation
 import GatewayCore
 
 /// `codec-decode`: bytes from a device through each product codec's uplink decoder, the way the
 /// LwM2M server and the serial lines classify a payload (`ProductCodec.classify`), and through
-/// the device side's downlink decoder (simulators, `edgegw codec decode`).
+/// the device side's downlink decoder (simulators, `edgegw codec decode`). An input that begins
+/// with `[product]` brings its own product file (up to a 00 byte) and the frame after it: any
+/// codec the parser accepts is one the decoder must handle.
 ///
 /// Round trips: a report re-encoded from its values decodes to the same report; a command
 /// response and a command likewise. A re-encoding may be refused (a device may report a value
@@ -15,12 +18,33 @@ enum CodecDecodeTarget {
         summary: "ProductCodec.classify/decode/decodeDownlink with the sample codecs and one of every field type; re-encoded values decode the same",
         run: run)
 
+    /// Inputs that begin with this are a product file of their own, up to a 00 byte, then the frame.
+    static let productPrefix = Array("[product]".utf8)
+
     static func run(_ bytes: [UInt8]) {
+        if bytes.starts(with: productPrefix) {
+            var input = FuzzInput(bytes)
+            let text = String(decoding: input.field(until: 0), as: UTF8.self)
+            guard let codec = parsedCodec(text) else { return }
+            let frame = input.takeRest()
+            uplink(frame, codec)
+            downlink(frame, codec)
+            return
+        }
         checkRawData(bytes, ProductCodec.classify(bytes, codec: nil))
         for codec in FuzzCodecs.all {
             uplink(bytes, codec)
             downlink(bytes, codec)
         }
+    }
+
+    /// The codec of a product file, when it parses without a problem.
+    static func parsedCodec(_ text: String) -> ProductCodec? {
+        guard case .success(let document) = TOMLDocumentParser.parse(text: text, file: "product.toml") else { return nil }
+        let diagnostics = ConfigDiagnostics()
+        let root = ConfigReader(document: document, diagnostics: diagnostics)
+        let codec = ProductModel.parse(root).flatMap { ProductCodec.parse(reader: root, product: $0) }
+        return diagnostics.all.isEmpty ? codec : nil
     }
 
     static func uplink(_ bytes: [UInt8], _ codec: ProductCodec) {

@@ -7,9 +7,10 @@ import SerialFraming
 /// little-endian length field that counts the frame, a header byte no field names), read in
 /// chunks with silences between some of them.
 ///
-/// Input: a byte choosing the layout, then chunks: a control byte (low 6 bits + 1: the chunk's
-/// length; bit 6: a silence of the layout's gap before it; bit 7: `silence` called after it),
-/// then the chunk's bytes.
+/// Input: a byte choosing the layout (past the last one: a layout of the input's own, the text
+/// of a `[framing]` table up to a 00 byte), then chunks: a control byte (low 6 bits + 1: the
+/// chunk's length; bit 6: a silence of the layout's gap before it; bit 7: `silence` called after
+/// it), then the chunk's bytes.
 ///
 /// Properties: every frame passes the checks its layout declares (start and end bytes, length,
 /// length field, address, checksum), checked here apart from the framer; the buffer stays
@@ -133,7 +134,18 @@ enum SerialFramingTarget {
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)
-        let layout = layouts[Int(input.byte()) % layouts.count]
+        let choice = Int(input.byte()) % (layouts.count + 1)
+        let layout: Layout
+        if choice < layouts.count {
+            layout = layouts[choice]
+        } else {
+            // A layout of the input's own: the `[framing]` table's text up to a 00 byte.
+            let text = "[framing]\n" + String(decoding: input.field(until: 0), as: UTF8.self)
+            guard case .success(let document) = TOMLDocumentParser.parse(text: text, file: "framing.toml"),
+                  let spec = ConfigReader(document: document, diagnostics: ConfigDiagnostics()).table("framing").flatMap({ FramingSpec.parse($0) })
+            else { return }
+            layout = Layout(name: "the input's layout \(text.debugDescription)", spec: spec)
+        }
         let spec = layout.spec
         let gap = spec.gap(on: line) ?? .milliseconds(5)
         var framer = Framer<OffsetInstant>(spec: spec, gap: spec.gap(on: line))
