@@ -15,7 +15,8 @@
 # between the end of the warm-up (SOAK_WARMUP_MINUTES) and the end, or when anything was lost.
 #
 #   make soak                                              # an hour at 10,000 modules, 100 points/s
-#   SOAK_MINUTES=5 SOAK_MODULES=900 SOAK_WARMUP_MINUTES=1 SOAK_DROP_EVERY=120 make soak   # a short check
+#   SOAK_MINUTES=5 SOAK_MODULES=2000 SOAK_MODULE_REPORT_EVERY=60 SOAK_DROP_EVERY=120 SOAK_OUTAGE_SECONDS=30 \
+#     SOAK_WARMUP_MINUTES=2 make soak                      # a short check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -173,23 +174,29 @@ for _ in $(seq 100); do grep -q "lwm2m listening" "$RUN/edgegw.log" 2>/dev/null 
 START=$(date +%s)
 echo "soak: daemon pid $DAEMON; $MINUTES min, $MODULES modules reporting every $REPORT_EVERY s, $POINTS Modbus points/s ($DEVICES device(s)), link dropped every $DROP_EVERY s for $OUTAGE s; samples every $SAMPLE s in $RUN/samples.csv"
 
-# --- the modules: each process registers its share, then reports ROUNDS times, paced so a module
-# reports every REPORT_EVERY seconds; the rounds end before the soak does.
+# --- the modules: a load process of up to PER_PROCESS modules every SOAK_REGISTER_STAGGER seconds
+# (the daemon takes max_dtls_handshakes at once, and a site's modules do not all boot in one
+# second); each registers its share, then reports ROUNDS times, paced so a module reports every
+# REPORT_EVERY seconds; the rounds end before the soak does.
+STAGGER=${SOAK_REGISTER_STAGGER:-15}
+PROCESSES=$(( (MODULES + PER_PROCESS - 1) / PER_PROCESS ))
 SECONDS_TOTAL=$(( MINUTES * 60 ))
-MARGIN=$(( SECONDS_TOTAL / 4 < 300 ? SECONDS_TOTAL / 4 : 300 ))
+MARGIN=$(( (SECONDS_TOTAL / 4 < 300 ? SECONDS_TOTAL / 4 : 300) + STAGGER * (PROCESSES - 1) ))
 ROUNDS=$(( (SECONDS_TOTAL - MARGIN) / REPORT_EVERY ))
 [ "$ROUNDS" -ge 1 ] || ROUNDS=1
 loaders=()
-offset=0; n=0
-while [ "$offset" -lt "$MODULES" ]; do
-  count=$(( MODULES - offset < PER_PROCESS ? MODULES - offset : PER_PROCESS ))
+launched=0
+launch_next() {   # the next load process
+  local offset=$(( launched * PER_PROCESS ))
+  local count=$(( MODULES - offset < PER_PROCESS ? MODULES - offset : PER_PROCESS ))
+  local rate
   rate=$(python3 -c "print($count / $REPORT_EVERY)")
   "$SIM" storm --port "$COAPS_PORT" --devices "$count" --offset "$offset" --first-imei "$FIRST_IMEI" --seed "$SEED" \
     --threads 1 --expect-observe --deadline 900 --lifetime 86400 --reports "$ROUNDS" --report-rate "$rate" --confirmable-reports --round-at 3 \
-    > "$RUN/modules/storm.$n.out" 2>&1 &
+    > "$RUN/modules/storm.$launched.out" 2>&1 &
   loaders+=($!); pids+=($!)
-  offset=$(( offset + count )); n=$(( n + 1 ))
-done
+  launched=$(( launched + 1 ))
+}
 
 # --- the run: change the registers, drop the link, sample.
 (
@@ -210,13 +217,17 @@ outbox() {   # messages bytes, from edgegw status --json
 }
 echo "elapsed_s,rss_kib,fds,outbox_messages,outbox_bytes,log_lines,broker" > "$RUN/samples.csv"
 next_sample=0
-# Half a sample period off the samples, so outages of at least that long are sampled.
-next_drop=$(( DROP_EVERY + SAMPLE / 2 ))
+# The first drop half-way through the first period (inside the warm-up with the defaults: what
+# the first outage and its drain allocate once, the outbox's pages and caches, is part of the
+# baseline, and the growth after the warm-up is what later outages add), then every DROP_EVERY;
+# half a sample period off the samples, so outages of at least that long are sampled.
+next_drop=$(( DROP_EVERY / 2 + SAMPLE / 2 ))
 restart_at=0
 drops=0
 while true; do
   now=$(( $(date +%s) - START ))
   kill -0 "$DAEMON" 2>/dev/null || { echo "soak: the daemon exited"; tail -20 "$RUN/edgegw.log"; exit 1; }
+  [ "$launched" -lt "$PROCESSES" ] && [ "$now" -ge $(( launched * STAGGER )) ] && launch_next
   if [ -n "$BROKER_PID" ] && [ "$now" -ge "$next_drop" ] && [ "$now" -lt $(( SECONDS_TOTAL - OUTAGE - 30 )) ]; then
     stop_broker; drops=$(( drops + 1 )); restart_at=$(( now + OUTAGE )); next_drop=$(( next_drop + DROP_EVERY ))
     echo "soak: $(date -u +%H:%M:%S) cloud link dropped ($drops)"
