@@ -16,7 +16,7 @@
 #
 #   make soak                                              # an hour at 10,000 modules, 100 points/s
 #   SOAK_MINUTES=5 SOAK_MODULES=2000 SOAK_MODULE_REPORT_EVERY=60 SOAK_DROP_EVERY=120 SOAK_OUTAGE_SECONDS=30 \
-#     SOAK_WARMUP_MINUTES=2 make soak                      # a short check
+#     SOAK_WARMUP_MINUTES=3 make soak                      # a short check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -322,7 +322,7 @@ print(f"soak: {seconds / 60:.1f} min, {modules} modules ({registered} registered
 print(f"  RSS: {rss_warm / 1024:.1f} MiB at {int(after[0]['elapsed_s']) / 60:.0f} min (end of warm-up), {rss_end / 1024:.1f} MiB at the end: growth {growth:+.2f} %"
       f" (max {max(int(r['rss_kib']) for r in rows) / 1024:.1f} MiB)")
 print(f"  open descriptors: max {max_fds}; outbox depth: max {max(depths) if depths else '-'} message(s), {depths[-1] if depths else '-'} at the end")
-print(f"  log: {log_lines} lines in all (the modules' registrations at the start and their sessions ending at the end included), "
+print(f"  log: {log_lines} lines in all (one per module registration included), "
       f"{per_hour_after:.0f} per hour between the warm-up and the end")
 print(f"  Modbus: counter values 1..{last} on each device; {modbus_lost} missing at the cloud")
 print(f"  NB-IoT: {sent} confirmable reports sent, {acknowledged} acknowledged by the gateway ({nacked} never), {len(nbiot)} distinct received by the cloud; {nbiot_lost} missing")
