@@ -10,9 +10,10 @@
 #
 #   FUZZ_SECONDS=600 make fuzz                    longer runs
 #   FUZZ_TARGETS="pcp codec-decode" make fuzz     some targets only
-#   FUZZ_MERGE=1 make fuzz                        add what each run found that adds coverage to the
-#                                                 committed corpus (libFuzzer -merge=1: only inputs
-#                                                 with new coverage, the smallest of equals)
+#   FUZZ_MERGE=1 make fuzz                        add what each run found that reaches new edges to
+#                                                 the committed corpus (libFuzzer -merge=1 with
+#                                                 -use_counters=0: an input per edge the corpus
+#                                                 lacks, the smallest of equals; hit counts aside)
 #
 # The table of executions, coverage (edges, "cov") and corpus size per target is printed and
 # written to .fuzz/summary.txt.
@@ -94,7 +95,7 @@ for target in $targets; do
         | tee -a "$summary"
     if [[ ${FUZZ_MERGE:-0} == 1 && $status -eq 0 ]]; then
         before=$(find "$seeds" -maxdepth 1 -type f | wc -l)
-        EDGEGW_FUZZ_TARGET=$target "$bin" -merge=1 -max_len="${max_len[$target]}" -timeout="$timeout" \
+        EDGEGW_FUZZ_TARGET=$target "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$target]}" -timeout="$timeout" \
             -rss_limit_mb="$rss_limit_mb" "$seeds" "$corpus" > "$work/$target/merge.log" 2>&1
         echo "   merged: $(( $(find "$seeds" -maxdepth 1 -type f | wc -l) - before )) new inputs into $seeds"
     fi
