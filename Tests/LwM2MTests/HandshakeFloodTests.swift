@@ -134,19 +134,23 @@ import TestSupport
             registeredAt.withLock { $0[nodeId] }.flatMap { at in rightStarted[nodeId].map { $0.duration(to: at) } }
         }
         let counters = server.counters
+        // The limiter lets 10 warnings of a kind through per 10 s window; a loaded machine
+        // stretches the flood over more windows (+1: the windows need not start with the flood).
+        let windows = Int((floodStart.duration(to: .now) / .seconds(10)).rounded(.up)) + 1
         let entries = log.entries
         let lines = entries.count
         let withNUL = entries.map(\.line).filter { $0.utf8.contains(0) }
         let libcoapLines = entries.filter { $0.text.hasPrefix("libcoap") }.count
         let unknownIdentityLines = entries.filter { $0.text.contains("unknown PSK identity") }.count
-        print("flood: \(bad) bad handshakes in \(floodSeconds); legitimate observed \(Set(observed.map(\.0)).count)/\(legitimate.count), slowest \(slowest); from the ports of failed handshakes: \(reusedTimes); log lines \(lines) (libcoap \(libcoapLines), unknown identity \(unknownIdentityLines)); counters \(counters)")
+        print("flood: \(bad) bad handshakes in \(floodSeconds); legitimate observed \(Set(observed.map(\.0)).count)/\(legitimate.count), slowest \(slowest); from the ports of failed handshakes: \(reusedTimes); log lines \(lines) in \(windows) rate-limit windows (libcoap \(libcoapLines), unknown identity \(unknownIdentityLines)); counters \(counters)")
         #expect(Set(observed.map(\.0)).count == legitimate.count)
         #expect(slowest < .seconds(4))
         #expect(reusedTimes.allSatisfy { $0.map { $0 < .seconds(4) } ?? false })
         #expect(counters.unknownIdentities > 0 && counters.identitiesAccepted > counters.handshakesCompleted)
-        // 35 registrations, 4 listeners, a few kinds of warning at 10 per 10 s across all threads.
-        #expect(lines < 150)
-        #expect(unknownIdentityLines <= LogRateLimiter.defaultPerWindow)
+        // 35 registrations, 4 listeners, a few kinds of warning at 10 per window across all threads:
+        // by the window, not by the handshake (900 of them).
+        #expect(lines <= 40 + 40 * windows)
+        #expect(unknownIdentityLines <= LogRateLimiter.defaultPerWindow * windows)
         #expect(libcoapLines > 0) // libcoap's own lines come through the logger
         #expect(withNUL.isEmpty)
     }
