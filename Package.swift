@@ -135,7 +135,7 @@ let package = Package(
         // library's targets are replayed by FuzzCorpusTests; the executable is libFuzzer's driver when
         // built with -DFUZZING, a replay tool otherwise. No Gateway, to keep the instrumented build small.
         .target(name: "FuzzTargets", dependencies: [
-            "GatewayCore", "Config", "DeviceCodec", "PCP", "LwM2M", "LwM2MContent", "IoTDA", "Modbus", "Serial", "SerialFraming",
+            "GatewayCore", "Config", "DeviceCodec", "PCP", "LwM2M", "LwM2MContent", "Bootstrap", "IoTDA", "Modbus", "Serial", "SerialFraming",
         ], path: "Tools/FuzzTargets"),
         .executableTarget(name: "edgegw-fuzz", dependencies: ["FuzzTargets"], path: "Tools/edgegw-fuzz"),
 

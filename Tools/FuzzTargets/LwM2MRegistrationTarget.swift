@@ -1,3 +1,4 @@
+import Bootstrap
 import GatewayCore
 import LwM2M
 
@@ -11,21 +12,24 @@ import LwM2M
 /// 2. a block-wise Register: Block1 options and payloads in turn (`Block1Reassembly`), the whole
 ///    body parsed once it is in;
 /// 3. a read of object 4 (radio): a path choice, then the payload (`RadioResources.apply`);
-/// 4. a datagram too long for libcoap (`OversizedDatagram.tooLargeReply`).
+/// 4. a datagram too long for libcoap (`OversizedDatagram.tooLargeReply`);
+/// 5. a Bootstrap-Discover answer, the link format the bootstrap server reads the module's
+///    Security and Server instances from (`DiscoveredObjects.parse`).
 ///
 /// Properties: what parses respects the request's bounds (endpoint characters and length,
 /// lifetime range, at most `LinkFormat.maxLinks` links, each non-empty and without `>`); a
 /// Block1 option encodes back to itself; a reassembled body is never longer than the bound and
-/// ends where its last block does; a 4.13 answer echoes the request's type, message id and token.
+/// ends where its last block does; a 4.13 answer echoes the request's type, message id and token;
+/// the instance id picked for a new account is one the module does not have.
 enum LwM2MRegistrationTarget {
     static let target = FuzzTarget(
         name: "lwm2m-registration", maxInputBytes: 4096,
-        summary: "RegistrationRequest.parse (query, link format), Update paths, Block1 reassembly, object 4 reads, oversized datagrams",
+        summary: "RegistrationRequest.parse (query, link format), Update paths, Block1 reassembly, object 4 reads, oversized datagrams, Bootstrap-Discover answers",
         run: run)
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)
-        switch input.byte() % 5 {
+        switch input.byte() % 6 {
         case 0:
             let query = text(input.field(until: 0))
             register(query: query, body: input.takeRest())
@@ -40,8 +44,20 @@ enum LwM2MRegistrationTarget {
             blockwise(&input)
         case 3:
             radio(&input)
-        default:
+        case 4:
             oversized(&input)
+        default:
+            discover(String(decoding: input.takeRest(), as: UTF8.self))
+        }
+    }
+
+    static func discover(_ text: String) {
+        guard let objects = DiscoveredObjects.parse(text) else { return }
+        let security = objects.securityInstances.map(\.id)
+        FuzzCheck.require(Set(objects.bootstrapAccount).isSubset(of: security), "bootstrap account \(objects.bootstrapAccount) of \(security)")
+        for taken in [security, objects.serverInstances] where taken.count < Int(UInt16.max) {
+            let free = DiscoveredObjects.free(taken)
+            FuzzCheck.require(!taken.contains(free), "instance \(free) picked as free among \(taken)")
         }
     }
 
