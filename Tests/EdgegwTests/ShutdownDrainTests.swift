@@ -87,7 +87,9 @@ extension CloudSite {
         let outcome = try await sigterm(rows: 300, messagesPerSecond: 50, shutdownSeconds: 2)
         print("SIGTERM with \(outcome.queuedAtSigterm) rows queued (link up, 50 msg/s, shutdown_seconds 2): \(outcome.left.count) rows left, \(outcome.queuedAtSigterm - outcome.left.count) drained, exit after \(outcome.exitedAfter)")
         #expect(outcome.exitStatus == 0, "\(outcome.text.suffix(3000))")
-        #expect(outcome.exitedAfter < .seconds(2) + .milliseconds(500))
+        // The bound and the exit's own work (the store closed, the link's goodbye) on a loaded
+        // machine; the whole drain would take 6 s.
+        #expect(outcome.exitedAfter < .seconds(2) + .milliseconds(1500))
         // Drained as far as the budget allowed in the bound, and nothing lost: every row was
         // either delivered or is still queued for the next start.
         #expect(outcome.left.count > 0 && outcome.left.count < outcome.queuedAtSigterm - 50, "\(outcome.left.count) of \(outcome.queuedAtSigterm) left")
