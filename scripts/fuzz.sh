@@ -10,6 +10,7 @@
 #
 #   FUZZ_SECONDS=600 make fuzz                    longer runs
 #   FUZZ_TARGETS="pcp codec-decode" make fuzz     some targets only
+#   FUZZ_JOBS=2 make fuzz                         two targets at a time (one core each)
 #   FUZZ_MERGE=1 make fuzz                        add what each run found that reaches new edges to
 #                                                 the committed corpus (libFuzzer -merge=1 with
 #                                                 -use_counters=0: an input per edge the corpus
@@ -57,14 +58,15 @@ failure() {
 
 mkdir -p "$work"
 summary=$work/summary.txt
-printf '%-20s %8s %12s %9s %7s %7s %8s %8s  %s\n' target seconds executions exec/s edges features corpus rss_mb result > "$summary"
-failed=()
-for target in $targets; do
-    seeds=Tests/Fuzz/$target
-    regressions=$seeds/regressions
-    corpus=$work/$target/corpus
-    log=$work/$target/fuzz.log
+row() { printf '%-20s %8s %12s %9s %7s %7s %8s %8s  %s\n' "$@"; }
+
+# One target: fuzz it, write its table row to .fuzz/<target>/row (and FAILED there on a failure),
+# and with FUZZ_MERGE=1 add what it found to the committed corpus.
+run_target() {
+    local target=$1 seeds=Tests/Fuzz/$1 corpus=$work/$1/corpus log=$work/$1/fuzz.log status
+    local regressions=$seeds/regressions
     mkdir -p "$corpus" "$regressions"
+    rm -f "$work/$target/row" "$work/$target/FAILED"
     echo "== $target: ${seconds}s, -max_len=${max_len[$target]}"
     set +e
     EDGEGW_FUZZ_TARGET=$target "$bin" "$corpus" "$seeds" \
@@ -72,33 +74,46 @@ for target in $targets; do
         -max_len="${max_len[$target]}" -print_final_stats=1 -artifact_prefix="$regressions/" > "$log" 2>&1
     status=$?
     set -e
-    executions=$(stat number_of_executed_units "$log")
-    rate=$(stat average_exec_per_sec "$log")
-    rss=$(stat peak_rss_mb "$log")
-    edges=$(last_count cov "$log")
-    features=$(last_count ft "$log")
-    files=$(find "$corpus" -type f | wc -l)
-    result=ok
+    local result=ok
     if [[ $status -ne 0 ]]; then
         result=$(failure "$log")
         result=${result:-"exit $status"}
-        failed+=("$target")
-        echo "   FAILED ($result); log: $log"
-        grep -m3 -E 'Fatal error|ERROR:|SUMMARY' "$log" | sed 's/^/   /' || true
-        for artifact in $(grep -o "Test unit written to [^ ]*" "$log" | cut -d' ' -f5); do
-            echo "   reproducer: $artifact"
-            echo "   replay it: swift build --product edgegw-fuzz && .build/debug/edgegw-fuzz replay $target $artifact"
-        done
+        touch "$work/$target/FAILED"
+        {
+            echo "   $target FAILED ($result); log: $log"
+            grep -m3 -E 'Fatal error|ERROR:|SUMMARY' "$log" | sed 's/^/   /' || true
+            for artifact in $(grep -o "Test unit written to [^ ]*" "$log" | cut -d' ' -f5); do
+                echo "   reproducer: $artifact"
+                echo "   replay it: swift build --product edgegw-fuzz && .build/debug/edgegw-fuzz replay $target $artifact"
+            done
+        }
     fi
     rmdir "$regressions" 2>/dev/null || true
-    printf '%-20s %8s %12s %9s %7s %7s %8s %8s  %s\n' "$target" "$seconds" "$executions" "$rate" "$edges" "$features" "$files" "$rss" "$result" \
-        | tee -a "$summary"
+    row "$target" "$seconds" "$(stat number_of_executed_units "$log")" "$(stat average_exec_per_sec "$log")" \
+        "$(last_count cov "$log")" "$(last_count ft "$log")" "$(find "$corpus" -type f | wc -l)" \
+        "$(stat peak_rss_mb "$log")" "$result" | tee "$work/$target/row"
     if [[ ${FUZZ_MERGE:-0} == 1 && $status -eq 0 ]]; then
+        local before
         before=$(find "$seeds" -maxdepth 1 -type f | wc -l)
         EDGEGW_FUZZ_TARGET=$target "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$target]}" -timeout="$timeout" \
             -rss_limit_mb="$rss_limit_mb" "$seeds" "$corpus" > "$work/$target/merge.log" 2>&1
-        echo "   merged: $(( $(find "$seeds" -maxdepth 1 -type f | wc -l) - before )) new inputs into $seeds"
+        echo "   $target merged: $(( $(find "$seeds" -maxdepth 1 -type f | wc -l) - before )) new inputs into $seeds"
     fi
+}
+
+# FUZZ_JOBS targets at a time (each fuzzer is one process on one core).
+jobs_at_once=${FUZZ_JOBS:-1}
+for target in $targets; do
+    while [[ $(jobs -rp | wc -l) -ge $jobs_at_once ]]; do wait -n || true; done
+    run_target "$target" &
+done
+wait
+
+row target seconds executions exec/s edges features corpus rss_mb result > "$summary"
+failed=()
+for target in $targets; do
+    cat "$work/$target/row" >> "$summary" 2>/dev/null || row "$target" "$seconds" - - - - - - "no result" >> "$summary"
+    [[ -e $work/$target/FAILED || ! -e $work/$target/row ]] && failed+=("$target")
 done
 
 echo
