@@ -60,13 +60,13 @@ mkdir -p "$work"
 summary=$work/summary.txt
 row() { printf '%-20s %8s %12s %9s %7s %7s %8s %8s  %s\n' "$@"; }
 
-# One target: fuzz it, write its table row to .fuzz/<target>/row (and FAILED there on a failure),
-# and with FUZZ_MERGE=1 add what it found to the committed corpus.
+# One target: fuzz it, write its table row to .fuzz/<target>/row (its result "ok" or what went
+# wrong), and with FUZZ_MERGE=1 add what it found to the committed corpus.
 run_target() {
     local target=$1 seeds=Tests/Fuzz/$1 corpus=$work/$1/corpus log=$work/$1/fuzz.log status
     local regressions=$seeds/regressions
     mkdir -p "$corpus" "$regressions"
-    rm -f "$work/$target/row" "$work/$target/FAILED"
+    rm -f "$work/$target/row"
     echo "== $target: ${seconds}s, -max_len=${max_len[$target]}"
     set +e
     EDGEGW_FUZZ_TARGET=$target "$bin" "$corpus" "$seeds" \
@@ -78,15 +78,12 @@ run_target() {
     if [[ $status -ne 0 ]]; then
         result=$(failure "$log")
         result=${result:-"exit $status"}
-        touch "$work/$target/FAILED"
-        {
-            echo "   $target FAILED ($result); log: $log"
-            grep -m3 -E 'Fatal error|ERROR:|SUMMARY' "$log" | sed 's/^/   /' || true
-            for artifact in $(grep -o "Test unit written to [^ ]*" "$log" | cut -d' ' -f5); do
-                echo "   reproducer: $artifact"
-                echo "   replay it: swift build --product edgegw-fuzz && .build/debug/edgegw-fuzz replay $target $artifact"
-            done
-        }
+        echo "   $target FAILED ($result); log: $log"
+        grep -m3 -E 'Fatal error|ERROR:|SUMMARY' "$log" | sed 's/^/   /' || true
+        for artifact in $(grep -o "Test unit written to [^ ]*" "$log" | cut -d' ' -f5); do
+            echo "   reproducer: $artifact"
+            echo "   replay it: swift build --product edgegw-fuzz && .build/debug/edgegw-fuzz replay $target $artifact"
+        done
     fi
     rmdir "$regressions" 2>/dev/null || true
     row "$target" "$seconds" "$(stat number_of_executed_units "$log")" "$(stat average_exec_per_sec "$log")" \
@@ -112,8 +109,10 @@ wait
 row target seconds executions exec/s edges features corpus rss_mb result > "$summary"
 failed=()
 for target in $targets; do
-    cat "$work/$target/row" >> "$summary" 2>/dev/null || row "$target" "$seconds" - - - - - - "no result" >> "$summary"
-    [[ -e $work/$target/FAILED || ! -e $work/$target/row ]] && failed+=("$target")
+    result="no result"
+    [[ -e $work/$target/row ]] && read -r _ _ _ _ _ _ _ _ result < "$work/$target/row"
+    [[ $result == ok ]] || failed+=("$target")
+    cat "$work/$target/row" >> "$summary" 2>/dev/null || row "$target" "$seconds" - - - - - - "$result" >> "$summary"
 done
 
 echo
