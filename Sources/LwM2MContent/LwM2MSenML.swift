@@ -36,8 +36,9 @@ public enum LwM2MSenML {
     }
 
     /// The resources `records` write, each at its resolved path; a record without a value (one
-    /// that only sets a base name) writes nothing. A name that is not a path of one to four ids,
-    /// or an object link that is not "object:instance", is refused.
+    /// that only sets a base name) writes nothing. Only a resource or a resource instance carries a
+    /// value (§7.4.4), so a name that does not resolve to three or four ids ("/1" or "/1/0" with a
+    /// value), or an object link that is not "object:instance", is refused.
     public static func resources(_ records: [SenMLRecord]) throws(SenMLError) -> [SenMLResource] {
         var baseName = ""
         var resources: [SenMLResource] = []
@@ -45,12 +46,17 @@ public enum LwM2MSenML {
             if let name = record.baseName { baseName = name }
             guard let value = record.value else { continue }
             let name = baseName + (record.name ?? "")
-            guard let path = path(name) else { throw .notAnLwM2MPath(record: index, name: name) }
+            guard let path = path(name), resourcePathLengths.contains(path.count) else {
+                throw .notAnLwM2MPath(record: index, name: name)
+            }
             guard let resourceValue = tlvValue(value) else { throw .wrongType(record: index, label: SenMLLabel.objectLink.rawValue) }
             resources.append(SenMLResource(path: path, value: resourceValue))
         }
         return resources
     }
+
+    /// A resource (/3/0/7) or a resource instance (/3/0/7/1): the paths a value is written at.
+    static let resourcePathLengths = 3...4
 
     /// "/3/0/7/1" as its ids; nil for anything else.
     static func path(_ name: String) -> [UInt16]? {

@@ -114,7 +114,7 @@ struct SenMLTests {
                    SenMLRecord(baseName: "/3/0/", name: "7/1", value: .number(.integer(5000)))]
         #expect(try LwM2MSenML.resources(two) == [SenMLResource(path: [1, 0, 1], value: .integer(300)),
                                                   SenMLResource(path: [3, 0, 7, 1], value: .integer(5000))])
-        for name in ["0", "/0/1/", "/0/+1/2", "/0/1/65536", "/0/1/2/3/4", "/a/1"] {
+        for name in ["0", "/0/1/", "/1", "/1/0", "/0/+1/2", "/0/1/65536", "/0/1/2/3/4", "/a/1"] {
             #expect(throws: SenMLError.notAnLwM2MPath(record: 0, name: name)) {
                 try LwM2MSenML.resources([SenMLRecord(name: name, value: .boolean(true))])
             }
