@@ -56,7 +56,7 @@ public enum LwM2MSenML {
     }
 
     /// A resource (/3/0/7) or a resource instance (/3/0/7/1): the paths a value is written at.
-    static let resourcePathLengths = 3...4
+    public static let resourcePathLengths = 3...4
 
     /// "/3/0/7/1" as its ids; nil for anything else.
     static func path(_ name: String) -> [UInt16]? {

@@ -83,11 +83,10 @@ enum LwM2MContentTarget {
             FuzzCheck.require(same, "resource \(resource) reads back from TLV as \(hexText(entry.value))")
         }
         // One object instance's resources, written as a bootstrap write would, read back.
-        FuzzCheck.require(resources.allSatisfy { (3...4).contains($0.path.count) },
+        FuzzCheck.require(resources.allSatisfy { LwM2MSenML.resourcePathLengths.contains($0.path.count) },
                           "a value outside a resource or resource instance: \(resources)")
-        guard let head = resources.first(where: { $0.path.count == 3 }) else { return }
-        let instance = resources.filter { $0.path.count == 3 && $0.path[0] == head.path[0] && $0.path[1] == head.path[1] }
-        guard let first = instance.first else { return }
+        guard let first = resources.first(where: { $0.path.count == 3 }) else { return }
+        let instance = resources.filter { $0.path.count == 3 && $0.path[0] == first.path[0] && $0.path[1] == first.path[1] }
         let rebuilt = LwM2MSenML.records(object: first.path[0], instance: first.path[1],
                                          resources: instance.map { (id: $0.path[2], value: $0.value) })
         guard let back = try? LwM2MSenML.resources(rebuilt) else { FuzzCheck.fail("records of \(instance) do not map back") }
