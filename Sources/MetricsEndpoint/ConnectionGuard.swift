@@ -3,8 +3,10 @@ import NIOCore
 
 /// First handler of every metrics connection: closes it when the client sends more than
 /// `maxRequestBytes`, goes quiet for `idleTimeout` (an `IdleStateHandler` before it says so), or
-/// has not been answered within `requestTimeout` of the connect. The event loop never waits on a
-/// client, so one that misbehaves costs only its own connection.
+/// has not sent its whole request within `requestTimeout` of the connect. The event loop never
+/// waits on a client, so one that misbehaves costs only its own connection. Once the request is
+/// in (`requestReceived`) the time limits end: the client is waiting for us, and a scrape whose
+/// rendering is slow (a busy machine) is answered late rather than closed unanswered.
 final class ConnectionGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -12,6 +14,7 @@ final class ConnectionGuard: ChannelInboundHandler {
     private let limits: MetricsServerLimits
     private var received = 0
     private var deadline: Scheduled<Void>?
+    private var waitingForRequest = true
 
     init(limits: MetricsServerLimits) {
         self.limits = limits
@@ -23,6 +26,13 @@ final class ConnectionGuard: ChannelInboundHandler {
             channel.close(promise: nil)
         }
         context.fireChannelActive()
+    }
+
+    /// The whole request has arrived: from now on only the byte limit applies.
+    func requestReceived() {
+        waitingForRequest = false
+        deadline?.cancel()
+        deadline = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -43,7 +53,7 @@ final class ConnectionGuard: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            if waitingForRequest { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -43,10 +43,12 @@ public final class MetricsHTTPServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let idle = limits.idleTimeout.inNanoseconds
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .nanoseconds(idle)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionGuard(limits: limits))
+                    let connectionGuard = ConnectionGuard(limits: limits)
+                    try channel.pipeline.syncOperations.addHandler(connectionGuard)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false,
                                                                                      withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ScrapeHandler(render: render))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ScrapeHandler(render: render, requestReceived: connectionGuard.requestReceived))
                 }
             }
         let bound = try await bootstrap.bind(host: host, port: port).get()

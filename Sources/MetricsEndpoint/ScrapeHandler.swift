@@ -10,11 +10,14 @@ final class ScrapeHandler: ChannelInboundHandler {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     private let render: @Sendable () async -> [UInt8]
+    /// Called when the request has been read whole (the connection's time limits end).
+    private let requestReceived: () -> Void
     private var route: ScrapeRoute?
     private var answered = false
 
-    init(render: @escaping @Sendable () async -> [UInt8]) {
+    init(render: @escaping @Sendable () async -> [UInt8], requestReceived: @escaping () -> Void = {}) {
         self.render = render
+        self.requestReceived = requestReceived
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -26,6 +29,7 @@ final class ScrapeHandler: ChannelInboundHandler {
         case .end:
             guard let route, !answered else { return }
             answered = true
+            requestReceived()
             respond(route, channel: context.channel, eventLoop: context.eventLoop)
         }
     }

@@ -9,8 +9,9 @@ import MetricsEndpoint
     static let body = "# TYPE edgegw_up gauge\nedgegw_up 1\n"
 
     func withServer(_ limits: MetricsServerLimits = MetricsServerLimits(),
+                    render: @escaping @Sendable () async -> [UInt8] = { Array(Self.body.utf8) },
                     _ body: (Int) async throws -> Void) async throws {
-        let server = MetricsHTTPServer(limits: limits, logger: Logger(label: "test")) { Array(Self.body.utf8) }
+        let server = MetricsHTTPServer(limits: limits, logger: Logger(label: "test"), render: render)
         let port = try await server.start(host: "127.0.0.1", port: 0)
         do { try await body(port) } catch { await server.stop(); throw error }
         await server.stop()
@@ -23,6 +24,20 @@ import MetricsEndpoint
             #expect(response.lowercased().contains("content-type: text/plain; version=0.0.4; charset=utf-8"))
             #expect(response.hasSuffix(Self.body))
             #expect(ScrapeText(response).value("edgegw_up") == 1)
+        }
+    }
+
+    /// On a loaded machine rendering may take longer than the client limits: the request is in,
+    /// so the scrape is answered late rather than closed with nothing.
+    @Test func aScrapeWhoseRenderingOutlastsTheClientLimitsIsStillAnswered() async throws {
+        let limits = MetricsServerLimits(requestTimeout: .milliseconds(600), idleTimeout: .milliseconds(300))
+        try await withServer(limits, render: {
+            try? await Task.sleep(for: .milliseconds(1500))
+            return Array(Self.body.utf8)
+        }) { port in
+            let response = try #require(await offPool { TCPClient.get(port: port) })
+            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response)")
+            #expect(response.hasSuffix(Self.body))
         }
     }
 
