@@ -76,7 +76,7 @@ final class CloudSite: @unchecked Sendable {
         })
         daemon.signal(SIGCONT)
         #expect(await Eventually.wait(timeout: .seconds(30)) { site.events("sub_device_sync_request").count >= 2 }, "\(daemon.text)")
-        #expect(await Eventually.wait(timeout: .seconds(10)) { site.events("sub_device_update_status").count >= 2 })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { site.events("sub_device_update_status").count >= 2 })
         #expect(site.events("add_sub_device_request").count == 1)   // known now: not added twice
         #expect(site.platform.records.allSatisfy { $0.problems.isEmpty }, "\(site.platform.records.filter { !$0.problems.isEmpty }.map(\.problems))")
         daemon.signal(SIGTERM)
@@ -125,7 +125,7 @@ final class CloudSite: @unchecked Sendable {
         #expect(second.text.contains("outbox holds"))
         // Every row is deleted once its PUBACK is back.
         let state = site.fixture.directory.file("state")
-        #expect(await Eventually.wait(timeout: .seconds(10)) { (try? Outbox(store: StateStore(directory: state)).count) == 0 })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { (try? Outbox(store: StateStore(directory: state)).count) == 0 })
         second.signal(SIGTERM)
         #expect(await second.waitForExit(timeout: .seconds(15)) == 0, "\(second.text.suffix(3000))")
     }

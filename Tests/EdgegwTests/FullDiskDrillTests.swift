@@ -36,7 +36,7 @@ import TestSupport
         #expect(await daemon.waitForOutput("cloud link lost", timeout: .seconds(20)))
         for _ in 0..<10 { #expect(await meter.step()) }
         let storedUpTo = meter.value
-        #expect(await Eventually.wait(timeout: .seconds(10)) { (await Drill.outboxMessages(site) ?? 0) > 0 })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { (await Drill.outboxMessages(site) ?? 0) > 0 })
 
         // The disk fills. Readings keep coming; the meter goes silent (OFFLINE) and answers again (ONLINE).
         let linesBefore = Drill.lines(daemon.text).count

@@ -31,7 +31,7 @@ import TestSupport
                 && $0.payload.contains("\"flow\":12.34") }
         }
         #expect(await Eventually.wait(timeout: .seconds(20)) { reported() }, "\(daemon.text)\n\(module.text)")
-        #expect(await Eventually.wait(timeout: .seconds(10)) {
+        #expect(await Eventually.wait(timeout: .seconds(20)) {
             site.events("sub_device_update_status").contains { "\($0)".contains(deviceId) && "\($0)".contains("ONLINE") }
         })
 
@@ -90,7 +90,7 @@ import TestSupport
         #expect(await Eventually.wait(timeout: .seconds(20)) { reported(pcpDevice, "\"rawData\":\"//4BFgAAAAEA\"") },
                 "\(daemon.text)")
         // Item: observed on the /t/d it announces, so its readings arrive.
-        #expect(await Eventually.wait(timeout: .seconds(10)) { reported(tupDevice, "\"flow\":12.34") }, "\(daemon.text)")
+        #expect(await Eventually.wait(timeout: .seconds(20)) { reported(tupDevice, "\"flow\":12.34") }, "\(daemon.text)")
         // Item: nothing announced, nothing observed, and the log says so.
         #expect(await daemon.waitForOutput("announces no data resource"), "\(daemon.text)")
         #expect(daemon.text.contains(silentDevice))

@@ -46,7 +46,7 @@ import TestSupport
         #expect(text.value("edgegw_cloud_connects_total") == 1)
         #expect(text.type("edgegw_outbox_rows") == "gauge")
         #expect((text.value("edgegw_cloud_publishes_total") ?? 0) > 0)
-        #expect(await Eventually.wait(timeout: .seconds(10)) { (scrape(metricsPort)?.value("edgegw_cloud_pubacks_total") ?? 0) > 0 })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { (scrape(metricsPort)?.value("edgegw_cloud_pubacks_total") ?? 0) > 0 })
         #expect(scrape(metricsPort)?.type("edgegw_cloud_publish_ack_seconds") == "histogram")
         #expect(text.value("edgegw_children", ["kind": "modbus", "status": "ONLINE"]) != nil)
         #expect(!text.text.contains(site.secret), "the device secret is in a scrape")
@@ -78,7 +78,7 @@ import TestSupport
             """)
         let daemon = try site.startDaemon()
         #expect(await daemon.waitForOutput("lwm2m listening"), "\(daemon.text)")
-        #expect(await Eventually.wait(timeout: .seconds(10)) { scrape(metricsPort)?.value("edgegw_nbiot_sessions_open") != nil })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { scrape(metricsPort)?.value("edgegw_nbiot_sessions_open") != nil })
         let before = scrape(metricsPort)?.value("edgegw_nbiot_handshakes_total", ["outcome": "failed"]) ?? 0
         let wrong = "w" + String(psk.dropFirst())
         let module = try ChildProcess(simulator, ["device", "--port", String(coaps), "--imei", Self.imei, "--psk", wrong,

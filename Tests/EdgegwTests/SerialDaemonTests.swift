@@ -69,18 +69,18 @@ import TestSupport
         func response(_ id: String) -> String? {
             site.platform.records.first { $0.topic.hasSuffix("/sys/commands/response/request_id=\(id)") }?.payload
         }
-        #expect(await Eventually.wait(timeout: .seconds(10)) { response("thr-1") != nil }, "\(daemon.text.suffix(2000))")
+        #expect(await Eventually.wait(timeout: .seconds(20)) { response("thr-1") != nil }, "\(daemon.text.suffix(2000))")
         let answer = response("thr-1") ?? ""
         #expect(answer.contains(#""result_code":0"#), "\(answer)")
         #expect(answer.contains(#""threshold":3.5"#), "\(answer)")
         // The device refuses a threshold above its maximum: the platform hears a failure.
         site.platform.send(#"{"command": {"device_id": "\#(site.deviceId)", "object_device_id": "\#(Self.deviceId)", "request_id": "thr-2", "service_id": "Tank", "command_name": "SET_THRESHOLD", "paras": {"threshold": 200}}}"#)
-        #expect(await Eventually.wait(timeout: .seconds(10)) { response("thr-2") != nil })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { response("thr-2") != nil })
         #expect(response("thr-2")?.contains(#""result_code":0"#) == false, "\(response("thr-2") ?? "")")
 
         // A property get polls the sensor now and answers with what it reports.
         site.platform.send(#"{"publish":{"topic":"$oc/devices/\#(site.deviceId)/sys/properties/get/request_id=get-1","payload":{"object_device_id":"\#(Self.deviceId)","service_id":"Tank"}}}"#)
-        #expect(await Eventually.wait(timeout: .seconds(10)) {
+        #expect(await Eventually.wait(timeout: .seconds(20)) {
             site.platform.records.contains { $0.topic.hasSuffix("/sys/properties/get/response/request_id=get-1") }
         })
         let got = site.platform.records.first { $0.topic.hasSuffix("/sys/properties/get/response/request_id=get-1") }?.payload ?? ""
@@ -143,7 +143,7 @@ import TestSupport
         #expect(await devices.waitForExit(timeout: .seconds(30)) == 0)
         #expect(devices.text.contains("serial:\(pty.gatewayPath) address 1"), "\(devices.text)")
         // Silent for longer than offline_after_silence_s: OFFLINE.
-        #expect(await Eventually.wait(timeout: .seconds(10)) { Self.statuses(site).last == "OFFLINE" }, "\(Self.statuses(site))")
+        #expect(await Eventually.wait(timeout: .seconds(20)) { Self.statuses(site).last == "OFFLINE" }, "\(Self.statuses(site))")
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
         #expect(daemon.text.contains("checksum_failures"), "\(daemon.text.suffix(2000))")

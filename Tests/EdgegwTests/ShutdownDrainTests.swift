@@ -129,7 +129,7 @@ extension CloudSite {
         let duplicates = all.count - Set(all).count
         print("figure: SIGKILL \(Set(beforeRestart).count - atSigterm) rows into the drain: \(left.count) rows left for the next start, all delivered then, \(duplicates) sent twice")
         #expect(duplicates < 150)   // at most what was in flight when the process died
-        #expect(await Eventually.wait(timeout: .seconds(10)) { (try? site.reportsLeft().isEmpty) == true })
+        #expect(await Eventually.wait(timeout: .seconds(20)) { (try? site.reportsLeft().isEmpty) == true })
         second.signal(SIGTERM)
         #expect(await second.waitForExit(timeout: .seconds(15)) == 0, "\(second.text.suffix(3000))")
     }

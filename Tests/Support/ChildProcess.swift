@@ -54,10 +54,12 @@ public final class ChildProcess: @unchecked Sendable {
 
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for exit up to `timeout`; returns the exit status, or nil if still running.
+    /// Waits for exit up to `timeout`; returns the exit status, or nil if still running. The
+    /// default waits are long because under the whole suite a 2-core machine runs a process
+    /// several times slower than alone; a wait ends as soon as what it waits for happens.
     /// Once it has exited, `text` holds all it printed (the output is read to its end, for at most
     /// 2 s more: a grandchild may keep the pipe open).
-    public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
+    public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
         let status = await ProcessSpawning.exitStatus(of: process, timeout: timeout)
         if status != nil { _ = await Eventually.wait(timeout: .seconds(2), poll: .milliseconds(2)) { self.lock.withLock { self.outputEnded } } }
         return status
@@ -65,7 +67,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits until the output contains `needle`.
     @discardableResult
-    public func waitForOutput(_ needle: String, timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForOutput(_ needle: String, timeout: Duration = .seconds(30)) async -> Bool {
         await Eventually.wait(timeout: timeout) { self.text.contains(needle) }
     }
 
