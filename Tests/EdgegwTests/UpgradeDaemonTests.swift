@@ -22,7 +22,7 @@ import TestSupport
             run.finalReports().count == Self.children
         }, "\(run.daemon.text.suffix(6000))")
         let elapsed = started.duration(to: .now)
-        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        let upgraded = run.upgradedLine
         #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)")
         #expect(upgraded.contains("\"V2.0\": \(Self.children)"), "\(upgraded)")
 
@@ -69,7 +69,7 @@ import TestSupport
         let gets = run.server.requests.filter { $0.path == "/pkg/meter-v2.bin" }
         #expect(gets.count == 1, "\(gets)")
         #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(40)), "\(run.modules.text)")
-        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        let upgraded = run.upgradedLine
         #expect(upgraded.hasPrefix("UPGRADED 0/5 downloaded=0 "), "\(upgraded)")
         #expect(upgraded.contains("fragment_requests=0 "), "\(upgraded)")
         #expect(run.site.platform.records.allSatisfy { $0.problems.isEmpty },
@@ -91,6 +91,14 @@ final class UpgradeRun: @unchecked Sendable {
     let tokens: [String]
     let sign: String
     let packageSize: Int
+
+    /// The simulator's `UPGRADED …` summary line, "" before it. The simulator's stdout and
+    /// stderr share one pipe, so a log line written in pieces can stand before it on its line.
+    var upgradedLine: String {
+        let text = modules.text
+        guard let start = text.range(of: "UPGRADED ") else { return "" }
+        return String(text[start.lowerBound...].prefix { $0 != "\n" })
+    }
 
     static var simulator: String {
         URL(fileURLWithPath: Paths.edgegwBinary).deletingLastPathComponent().appendingPathComponent("edgegw-nbiot-sim").path

@@ -32,7 +32,7 @@ import TestSupport
 
         #expect(await run.daemon.waitForOutput("PCP upgrade restored in", timeout: .seconds(20)), "\(run.daemon.text)")
         #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(120)), "\(run.daemon.text.suffix(6000))\n\(run.modules.text)")
-        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        let upgraded = run.upgradedLine
         #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)\n\(run.daemon.text.suffix(6000))")
         #expect(!upgraded.contains("reconnects=0 "), "the modules never lost their server: \(upgraded)")
         #expect(await Eventually.wait(timeout: .seconds(60), poll: .milliseconds(500)) {
@@ -57,7 +57,7 @@ import TestSupport
         defer { run.stop() }
         run.notifyEveryChild(sign: run.sign)
         #expect(await run.modules.waitForOutput("UPGRADED", timeout: .seconds(100)), "\(run.daemon.text.suffix(6000))\n\(run.modules.text)")
-        let upgraded = run.modules.text.split(separator: "\n").first { $0.hasPrefix("UPGRADED") }.map(String.init) ?? ""
+        let upgraded = run.upgradedLine
         #expect(upgraded.hasPrefix("UPGRADED \(Self.children)/\(Self.children) "), "\(upgraded)\n\(run.daemon.text.suffix(6000))")
         // Resumed from the first fragment missing: no fragment asked for twice.
         let requests = upgraded.split(separator: " ").first { $0.hasPrefix("fragment_requests=") }.flatMap { Int($0.dropFirst(18)) }
