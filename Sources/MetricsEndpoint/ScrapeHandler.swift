@@ -15,7 +15,7 @@ final class ScrapeHandler: ChannelInboundHandler {
     private var route: ScrapeRoute?
     private var answered = false
 
-    init(render: @escaping @Sendable () async -> [UInt8], requestReceived: @escaping () -> Void = {}) {
+    init(render: @escaping @Sendable () async -> [UInt8], requestReceived: @escaping () -> Void) {
         self.render = render
         self.requestReceived = requestReceived
     }
