@@ -12,7 +12,28 @@ import TestSupport
 
     /// A module that gave up a handshake with a wrong key, then the right one from the same
     /// address and port (a reboot, or another module behind the same NAT mapping).
+    ///
+    /// What is tested needs the failed handshake still open when the right ClientHello comes. On a
+    /// loaded machine starting the right client can take long enough for libcoap to end the failed
+    /// one first (`handshakesFailed` 1, nothing to restart); that attempt proves nothing about the
+    /// restart, so the scenario runs again on new ports, up to three times.
     @Test func rightDeviceFromThePortOfAFailedHandshakeRegistersAtOnce() async throws {
+        var outcome: (registered: Bool, counters: LwM2MServerCounters)?
+        for attempt in 1...3 {
+            let result = try await Self.wrongThenRightKeyFromOnePort()
+            outcome = result
+            let endedBeforeTheRightHello = result.counters.handshakesRestarted == 0 && result.counters.handshakesFailed == 1
+            guard endedBeforeTheRightHello else { break }
+            print("attempt \(attempt): the failed handshake had ended before the right ClientHello came; again")
+        }
+        let (registered, counters) = try #require(outcome)
+        #expect(registered)
+        #expect(counters.handshakesRestarted == 1, "\(counters)")
+    }
+
+    /// One try of the scenario above on a server of its own: whether the right client registered
+    /// within 4 s, and the server's counters once the restart had time to be counted.
+    static func wrongThenRightKeyFromOnePort() async throws -> (registered: Bool, counters: LwM2MServerCounters) {
         let port = FreePort.next(udp: true)
         let nodeId = "861234567890810"
         var settings = LwM2MServerSettings(dtlsListeners: [.init(host: "127.0.0.1", port: port)])
@@ -40,9 +61,9 @@ import TestSupport
                                                            "-e", "</19/0>", "-B", "10", uri])
         defer { right.stop() }
         let registered = await events.first(timeout: .seconds(4)) { if case .registered = $0 { true } else { nil } }
+        _ = await Eventually.wait(timeout: .seconds(10)) { server.counters.handshakesRestarted == 1 }
         print("same port after a failed handshake: registered \(registered == true) after \(start.duration(to: .now)); \(server.counters)")
-        #expect(registered == true)
-        #expect(await Eventually.wait(timeout: .seconds(10)) { server.counters.handshakesRestarted == 1 })
+        return (registered == true, server.counters)
     }
 
     /// 300 bad handshakes a second (wrong keys of known identities, unknown identities) for 3 s on
