@@ -38,6 +38,11 @@ import MetricsEndpoint
             let response = try #require(await offPool { TCPClient.get(port: port) })
             #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response)")
             #expect(response.hasSuffix(Self.body))
+            // The same with an HTTP client of its own (curl), which keeps its connection quiet
+            // while it waits for the answer.
+            let curl = try ChildProcess("curl", ["-s", "-i", "--max-time", "10", "http://127.0.0.1:\(port)/metrics"])
+            #expect(await curl.waitForExit(timeout: .seconds(20)) == 0, "\(curl.text)")
+            #expect(curl.text.hasPrefix("HTTP/1.1 200 OK\r\n") && curl.text.hasSuffix(Self.body), "\(curl.text)")
         }
     }
 
