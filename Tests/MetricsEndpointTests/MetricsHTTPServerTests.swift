@@ -7,6 +7,10 @@ import MetricsEndpoint
 /// The endpoint over real sockets: the answers, and clients that misbehave.
 @Suite(.serialized) struct MetricsHTTPServerTests {
     static let body = "# TYPE edgegw_up gauge\nedgegw_up 1\n"
+    /// How long a scrape's client waits here. `render` runs on this test process's concurrency
+    /// pool, which the rest of the suite can hold for seconds on a 2-core machine (CI saw a
+    /// 5 s client time out); the wait ends when the answer is in.
+    static let answerTimeout: Duration = .seconds(30)
 
     func withServer(_ limits: MetricsServerLimits = MetricsServerLimits(),
                     render: @escaping @Sendable () async -> [UInt8] = { Array(Self.body.utf8) },
@@ -19,7 +23,7 @@ import MetricsEndpoint
 
     @Test func getMetricsIsAnsweredInTheTextFormat() async throws {
         try await withServer { port in
-            let response = try #require(await offPool { TCPClient.get(port: port) })
+            let response = try #require(await offPool { TCPClient.get(port: port, timeout: Self.answerTimeout) })
             #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(response.lowercased().contains("content-type: text/plain; version=0.0.4; charset=utf-8"))
             #expect(response.hasSuffix(Self.body))
@@ -35,13 +39,14 @@ import MetricsEndpoint
             try? await Task.sleep(for: .milliseconds(1500))
             return Array(Self.body.utf8)
         }) { port in
-            let response = try #require(await offPool { TCPClient.get(port: port) })
+            let response = try #require(await offPool { TCPClient.get(port: port, timeout: Self.answerTimeout) })
             #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response)")
             #expect(response.hasSuffix(Self.body))
             // The same with an HTTP client of its own (curl), which keeps its connection quiet
             // while it waits for the answer.
-            let curl = try ChildProcess("curl", ["-s", "-i", "--max-time", "10", "http://127.0.0.1:\(port)/metrics"])
-            #expect(await curl.waitForExit(timeout: .seconds(20)) == 0, "\(curl.text)")
+            let seconds = Self.answerTimeout.components.seconds
+            let curl = try ChildProcess("curl", ["-s", "-i", "--max-time", "\(seconds)", "http://127.0.0.1:\(port)/metrics"])
+            #expect(await curl.waitForExit(timeout: Self.answerTimeout + .seconds(10)) == 0, "\(curl.text)")
             #expect(curl.text.hasPrefix("HTTP/1.1 200 OK\r\n") && curl.text.hasSuffix(Self.body), "\(curl.text)")
         }
     }
